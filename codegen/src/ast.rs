@@ -1,0 +1,201 @@
+//! The validated model of one `#[audited]` struct: everything the macro
+//! generates from and everything the build helper needs for the DDL.
+
+use proc_macro2::Span;
+use syn::{Data, DeriveInput, Fields, Ident};
+
+use crate::attr::{Container, FieldAttrs};
+use crate::check;
+use crate::ctxt::Ctxt;
+use crate::ident::{log_table_name, snake_case};
+
+/// An audited struct, parsed and checked.
+pub struct Model {
+    /// The struct's name.
+    pub ident: Ident,
+    /// The model label (`app.model`) that AUDIT_MODELS and NOT_AUDIT_MODELS name.
+    pub label: String,
+    /// The audited table (`widget`).
+    pub table: String,
+    /// The log table (`widget_log`).
+    pub log_table: String,
+    /// The path generated code names the runtime by.
+    pub krate: syn::Path,
+    /// Every named field, in declaration order (skipped ones included).
+    pub fields: Vec<Field>,
+    /// Index of the primary-key field in `fields`.
+    pub pk: usize,
+}
+
+/// How a field takes part in snapshots and diffs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Stored as its JSON value.
+    Plain,
+    /// Stored as a fixed mask; a change is still recorded as changed.
+    Redact,
+    /// Never stored, never compared.
+    Skip,
+}
+
+/// One field of an audited struct.
+pub struct Field {
+    /// The Rust field name.
+    pub ident: Ident,
+    /// The field's type.
+    pub ty: syn::Type,
+    /// The key in the `before` / `after` / `changes` JSON objects.
+    pub key: String,
+    /// Plain, redacted or skipped.
+    pub kind: FieldKind,
+    /// Where the field is declared, for errors about its type.
+    pub span: Span,
+}
+
+impl Model {
+    /// Parses and checks `input` with the arguments of its `#[audited]`
+    /// attribute. `app` is the default label's first part (the crate name);
+    /// errors go to `cx` and `None` is returned when there were any.
+    pub fn from_input(
+        cx: &Ctxt,
+        container: Container,
+        input: &DeriveInput,
+        app: Option<&str>,
+    ) -> Option<Model> {
+        let named = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Some(named),
+                Fields::Unnamed(fields) => {
+                    cx.error_spanned_by(
+                        fields,
+                        "`#[audited]` needs named fields: the log's JSON is keyed by field name, so tuple structs are not supported",
+                    );
+                    None
+                }
+                Fields::Unit => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "`#[audited]` needs a struct with named fields; a unit struct has nothing to audit",
+                    );
+                    None
+                }
+            },
+            Data::Enum(data) => {
+                cx.error_spanned_by(
+                    data.enum_token,
+                    "`#[audited]` supports structs with named fields, not enums",
+                );
+                None
+            }
+            Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    "`#[audited]` supports structs with named fields, not unions",
+                );
+                None
+            }
+        };
+        check::generics(cx, &input.generics);
+
+        let struct_name = input.ident.to_string();
+        let table = match &container.table {
+            Some(table) => {
+                check::table_name(cx, &table.value, table.span);
+                table.value.clone()
+            }
+            None => {
+                let table = snake_case(&struct_name);
+                check::table_name(cx, &table, input.ident.span());
+                table
+            }
+        };
+        let label = match (&container.label, app) {
+            (Some(label), _) => {
+                check::label(cx, &label.value, label.span);
+                label.value.clone()
+            }
+            (None, Some(app)) => format!("{}.{}", app.to_lowercase(), struct_name.to_lowercase()),
+            (None, None) => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "cannot tell this crate's name for the default model label; set `#[audited(label = \"app.model\")]`",
+                );
+                String::new()
+            }
+        };
+
+        let mut fields = Vec::new();
+        let mut pk_marks = Vec::new();
+        for field in named.into_iter().flat_map(|named| &named.named) {
+            let Some(ident) = field.ident.clone() else {
+                continue;
+            };
+            let attrs = FieldAttrs::from_attrs(cx, &field.attrs);
+            check::field_attrs(cx, &ident, &attrs);
+            if let Some(span) = attrs.pk {
+                pk_marks.push((fields.len(), span));
+            }
+            let kind = if attrs.skip.is_some() {
+                FieldKind::Skip
+            } else if attrs.redact.is_some() {
+                FieldKind::Redact
+            } else {
+                FieldKind::Plain
+            };
+            let key = match attrs.rename {
+                Some(rename) => {
+                    check::json_key(cx, &rename.value, rename.span);
+                    rename.value
+                }
+                None => unraw(&ident),
+            };
+            fields.push(Field {
+                span: syn::spanned::Spanned::span(&field.ty),
+                ident,
+                ty: field.ty.clone(),
+                key,
+                kind,
+            });
+        }
+        let pk = if named.is_some() {
+            check::primary_key(cx, &input.ident, &fields, &pk_marks)
+        } else {
+            None
+        };
+        check::distinct_keys(cx, &fields);
+
+        if cx.has_errors() {
+            return None;
+        }
+        Some(Model {
+            ident: input.ident.clone(),
+            label,
+            log_table: log_table_name(&table),
+            table,
+            krate: container
+                .krate
+                .unwrap_or_else(|| syn::parse_quote!(::awesome_audit_log)),
+            fields,
+            pk: pk?,
+        })
+    }
+
+    /// The primary-key field.
+    pub fn pk_field(&self) -> &Field {
+        &self.fields[self.pk]
+    }
+
+    /// The fields that appear in snapshots and diffs (all but skipped ones).
+    pub fn stored_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.kind != FieldKind::Skip)
+    }
+}
+
+/// The name of an identifier without a raw prefix: `r#type` → `type`.
+fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    match name.strip_prefix("r#") {
+        Some(stripped) => stripped.to_owned(),
+        None => name,
+    }
+}

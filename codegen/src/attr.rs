@@ -1,0 +1,182 @@
+//! Parsing of `#[audited(...)]` arguments and `#[audit(...)]` field
+//! attributes into plain values with spans. Unknown and duplicate keys are
+//! recorded in the [`Ctxt`] and parsing goes on, so every mistake is reported.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Attribute, LitStr, Token};
+
+use crate::ctxt::Ctxt;
+use crate::symbol::*;
+
+/// A string argument and the span of its literal.
+#[derive(Debug, Clone)]
+pub struct WithSpan<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The arguments of `#[audited(...)]`.
+#[derive(Default)]
+pub struct Container {
+    /// `table = "..."`.
+    pub table: Option<WithSpan<String>>,
+    /// `label = "..."`.
+    pub label: Option<WithSpan<String>>,
+    /// `crate = "..."`.
+    pub krate: Option<syn::Path>,
+}
+
+impl Container {
+    /// Parses the argument tokens of the attribute macro.
+    pub fn from_args(cx: &Ctxt, args: TokenStream) -> Self {
+        let mut container = Container::default();
+        let parser = syn::meta::parser(|meta| container.parse_meta(cx, meta));
+        if let Err(error) = parser.parse2(args) {
+            cx.syn_error(error);
+        }
+        container
+    }
+
+    /// Parses the arguments of an `#[audited]` attribute found in source
+    /// (the build helper's path).
+    pub fn from_attr(cx: &Ctxt, attr: &Attribute) -> Self {
+        match &attr.meta {
+            syn::Meta::List(list) => Self::from_args(cx, list.tokens.clone()),
+            _ => Container::default(),
+        }
+    }
+
+    fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        if meta.path == TABLE {
+            let lit: LitStr = meta.value()?.parse()?;
+            set_once(cx, &meta, &mut self.table, spanned(&lit));
+        } else if meta.path == LABEL {
+            let lit: LitStr = meta.value()?.parse()?;
+            set_once(cx, &meta, &mut self.label, spanned(&lit));
+        } else if meta.path == CRATE {
+            let lit: LitStr = meta.value()?.parse()?;
+            match lit.parse::<syn::Path>() {
+                Ok(path) => set_once(cx, &meta, &mut self.krate, path),
+                Err(_) => cx.error_spanned_by(
+                    &lit,
+                    format!(
+                        "`crate` must be a path such as \"::awesome_audit_log\", found {:?}",
+                        lit.value()
+                    ),
+                ),
+            }
+        } else {
+            unknown_key(cx, &meta, "audited", CONTAINER_KEYS)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `#[audit(...)]` said about one field.
+#[derive(Default)]
+pub struct FieldAttrs {
+    /// `pk`, where written.
+    pub pk: Option<Span>,
+    /// `skip`, where written.
+    pub skip: Option<Span>,
+    /// `redact`, where written.
+    pub redact: Option<Span>,
+    /// `rename = "..."`.
+    pub rename: Option<WithSpan<String>>,
+}
+
+impl FieldAttrs {
+    /// Parses every `#[audit(...)]` attribute among `attrs`.
+    pub fn from_attrs(cx: &Ctxt, attrs: &[Attribute]) -> Self {
+        let mut out = FieldAttrs::default();
+        for attr in attrs.iter().filter(|a| a.path() == AUDIT) {
+            if let syn::Meta::Path(path) = &attr.meta {
+                cx.error_spanned_by(
+                    path,
+                    format!("`#[audit]` needs an argument, one of {FIELD_KEYS}"),
+                );
+                continue;
+            }
+            let result = attr.parse_nested_meta(|meta| out.parse_meta(cx, meta));
+            if let Err(error) = result {
+                cx.syn_error(error);
+            }
+        }
+        out
+    }
+
+    fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        let span = syn::spanned::Spanned::span(&meta.path);
+        if meta.path == PK {
+            set_once(cx, &meta, &mut self.pk, span);
+        } else if meta.path == SKIP {
+            set_once(cx, &meta, &mut self.skip, span);
+        } else if meta.path == REDACT {
+            set_once(cx, &meta, &mut self.redact, span);
+        } else if meta.path == RENAME {
+            let lit: LitStr = meta.value()?.parse()?;
+            set_once(cx, &meta, &mut self.rename, spanned(&lit));
+        } else {
+            unknown_key(cx, &meta, "audit", FIELD_KEYS)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `attr` is an `#[audit(...)]` field attribute (the macro strips
+/// them from the struct it re-emits).
+pub fn is_field_attr(attr: &Attribute) -> bool {
+    attr.path() == AUDIT
+}
+
+/// Whether `attr` is `#[audited]` or a path ending in `audited`, such as
+/// `#[awesome_audit_log::audited(...)]` (the build helper's scan).
+pub fn is_container_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == AUDITED.0)
+}
+
+fn spanned(lit: &LitStr) -> WithSpan<String> {
+    WithSpan {
+        value: lit.value(),
+        span: lit.span(),
+    }
+}
+
+fn path_name(meta: &ParseNestedMeta) -> String {
+    meta.path.to_token_stream().to_string().replace(' ', "")
+}
+
+fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<T>, value: T) {
+    if slot.is_some() {
+        cx.error_spanned_by(&meta.path, format!("duplicate key `{}`", path_name(meta)));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+/// Records an unknown key and consumes its value so parsing can go on.
+fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, expected: &str) -> syn::Result<()> {
+    cx.error_spanned_by(
+        &meta.path,
+        format!(
+            "unknown key `{}` in `#[{attr}(...)]`; expected one of {expected}",
+            path_name(meta)
+        ),
+    );
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Checks of one audited struct beyond what parsing catches: names that go
+//! into SQL, the primary key, attribute combinations. Each problem is
+//! recorded at the token that caused it.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::{Generics, Ident};
+
+use crate::ast::Field;
+use crate::attr::FieldAttrs;
+use crate::ctxt::Ctxt;
+use crate::ident::{MAX_IDENTIFIER_LEN, MAX_TABLE_LEN, is_model_label, is_plain_identifier};
+
+pub fn generics(cx: &Ctxt, generics: &Generics) {
+    if !generics.params.is_empty() {
+        cx.error_spanned_by(
+            &generics.params,
+            "`#[audited]` does not support generic structs: one log table per model needs one concrete type",
+        );
+    } else if let Some(where_clause) = &generics.where_clause {
+        cx.error_spanned_by(
+            where_clause,
+            "`#[audited]` does not support where clauses on the audited struct",
+        );
+    }
+}
+
+pub fn table_name(cx: &Ctxt, table: &str, span: Span) {
+    if !is_plain_identifier(table) {
+        cx.error_at(
+            span,
+            format!(
+                "table name {table:?} is not a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*); set `#[audited(table = \"...\")]`"
+            ),
+        );
+    } else if table.len() > MAX_TABLE_LEN {
+        cx.error_at(
+            span,
+            format!(
+                "table name {table:?} is {} characters long; at most {MAX_TABLE_LEN} fit, since its log table `{table}_log` must stay within PostgreSQL's {MAX_IDENTIFIER_LEN}",
+                table.len()
+            ),
+        );
+    }
+}
+
+pub fn label(cx: &Ctxt, label: &str, span: Span) {
+    if !is_model_label(label) {
+        cx.error_at(
+            span,
+            format!("label {label:?} is not of the form \"app.model\" (lower-case identifiers)"),
+        );
+    }
+}
+
+pub fn json_key(cx: &Ctxt, key: &str, span: Span) {
+    if key.is_empty() {
+        cx.error_at(span, "`rename` needs a non-empty JSON key");
+    }
+}
+
+pub fn field_attrs(cx: &Ctxt, field: &Ident, attrs: &FieldAttrs) {
+    if let Some(skip) = attrs.skip {
+        if attrs.pk.is_some() {
+            cx.error_at(
+                skip,
+                format!("`{field}` is the primary key and cannot be skipped: every log row names its object"),
+            );
+        }
+        if attrs.redact.is_some() {
+            cx.error_at(skip, "`skip` and `redact` exclude each other: a skipped field is never stored, a redacted one is stored masked");
+        }
+        if let Some(rename) = &attrs.rename {
+            cx.error_at(rename.span, "`rename` has no effect on a skipped field");
+        }
+    }
+}
+
+/// The primary key: the one field marked `#[audit(pk)]`, else the field named
+/// `id`.
+pub fn primary_key(
+    cx: &Ctxt,
+    ident: &Ident,
+    fields: &[Field],
+    marks: &[(usize, Span)],
+) -> Option<usize> {
+    match marks {
+        [] => {
+            let id = fields.iter().position(|f| f.ident == "id");
+            if id.is_none() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{ident}` has no primary key: mark a field with `#[audit(pk)]` or name it `id`"),
+                );
+            }
+            id
+        }
+        [(index, _)] => Some(*index),
+        [(first, _), rest @ ..] => {
+            for (_, span) in rest {
+                cx.error_at(
+                    *span,
+                    format!(
+                        "two primary keys: `{}` is already marked `#[audit(pk)]`",
+                        fields[*first].ident
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+pub fn distinct_keys(cx: &Ctxt, fields: &[Field]) {
+    let mut seen: HashMap<&str, &Ident> = HashMap::new();
+    for field in fields
+        .iter()
+        .filter(|f| f.kind != crate::ast::FieldKind::Skip)
+    {
+        if let Some(first) = seen.insert(&field.key, &field.ident) {
+            cx.error_spanned_by(
+                &field.ident,
+                format!(
+                    "JSON key {:?} is used by both `{first}` and `{}`; rename one with `#[audit(rename = \"...\")]`",
+                    field.key, field.ident
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The log table's columns and its `CREATE TABLE` statement per SQL dialect.
+//!
+//! The columns, their order and their types are those of the Django original
+//! (awesome-audit-log-django), so that services written with either library
+//! can share log tables. One deliberate departure: on MySQL/MariaDB
+//! `created_at` is `DATETIME(6)` holding UTC rather than `TIMESTAMP`, which
+//! keeps microseconds and does not end in 2038. Existing `TIMESTAMP` tables
+//! keep working: values are bound as real datetimes either way.
+
+use std::fmt::Write as _;
+
+/// A SQL dialect the log tables can live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    /// PostgreSQL (JSONB, TIMESTAMPTZ).
+    Postgres,
+    /// MySQL and MariaDB (JSON, back-quoted names, InnoDB).
+    MySql,
+    /// SQLite (JSON and timestamps as TEXT).
+    Sqlite,
+}
+
+impl Dialect {
+    /// Every dialect, in a fixed order.
+    pub const ALL: [Dialect; 3] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite];
+
+    /// Short lower-case name: `postgres`, `mysql`, `sqlite`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+
+    /// Quotes an identifier for this dialect. Callers only pass validated
+    /// plain identifiers (see [`crate::ident::is_plain_identifier`]); the
+    /// quoting keeps reserved words such as `before` usable as column names.
+    pub fn quote(self, ident: &str) -> String {
+        match self {
+            Dialect::MySql => format!("`{ident}`"),
+            Dialect::Postgres | Dialect::Sqlite => format!("\"{ident}\""),
+        }
+    }
+
+    /// The table reference `schema.table` (schema only on PostgreSQL), quoted.
+    pub fn qualified(self, schema: Option<&str>, table: &str) -> String {
+        match (self, schema) {
+            (Dialect::Postgres, Some(schema)) => {
+                format!("{}.{}", self.quote(schema), self.quote(table))
+            }
+            _ => self.quote(table),
+        }
+    }
+}
+
+/// One column of a log table with its type in each dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name.
+    pub name: &'static str,
+    /// Type on PostgreSQL.
+    pub postgres: &'static str,
+    /// Type on MySQL/MariaDB.
+    pub mysql: &'static str,
+    /// Type on SQLite.
+    pub sqlite: &'static str,
+}
+
+impl Column {
+    /// The column's type in `dialect`.
+    pub const fn sql_type(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Postgres => self.postgres,
+            Dialect::MySql => self.mysql,
+            Dialect::Sqlite => self.sqlite,
+        }
+    }
+}
+
+const fn col(
+    name: &'static str,
+    postgres: &'static str,
+    mysql: &'static str,
+    sqlite: &'static str,
+) -> Column {
+    Column {
+        name,
+        postgres,
+        mysql,
+        sqlite,
+    }
+}
+
+/// The columns of every log table, in table order.
+pub const COLUMNS: [Column; 15] = [
+    col(
+        "id",
+        "BIGSERIAL PRIMARY KEY",
+        "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+    ),
+    col(
+        "action",
+        "VARCHAR(10) NOT NULL",
+        "VARCHAR(10) NOT NULL",
+        "TEXT NOT NULL",
+    ),
+    col(
+        "object_pk",
+        "TEXT NOT NULL",
+        "TEXT NOT NULL",
+        "TEXT NOT NULL",
+    ),
+    col("before", "JSONB", "JSON", "TEXT"),
+    col("after", "JSONB", "JSON", "TEXT"),
+    col("changes", "JSONB", "JSON", "TEXT"),
+    col("entry_point", "VARCHAR(20)", "VARCHAR(20)", "TEXT"),
+    col("route", "TEXT", "TEXT", "TEXT"),
+    col("path", "TEXT", "TEXT", "TEXT"),
+    col("method", "VARCHAR(10)", "VARCHAR(10)", "TEXT"),
+    col("ip", "TEXT", "TEXT", "TEXT"),
+    col("user_id", "BIGINT", "BIGINT", "INTEGER"),
+    col("user_name", "TEXT", "TEXT", "TEXT"),
+    col("user_agent", "TEXT", "TEXT", "TEXT"),
+    col(
+        "created_at",
+        "TIMESTAMPTZ NOT NULL",
+        "DATETIME(6) NOT NULL",
+        "TEXT NOT NULL",
+    ),
+];
+
+/// The columns a log row writes: every column but the generated `id`.
+pub fn insert_columns() -> &'static [Column] {
+    &COLUMNS[1..]
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the log table `log_table`, in
+/// `schema` when the dialect has schemas (PostgreSQL) and one is given.
+///
+/// `schema` and `log_table` must be plain identifiers
+/// ([`crate::ident::is_plain_identifier`]); the macro and the runtime's
+/// configuration check this before calling.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_table, Dialect};
+///
+/// let pg = create_table(Dialect::Postgres, Some("audit"), "widget_log");
+/// assert!(pg.starts_with("CREATE TABLE IF NOT EXISTS \"audit\".\"widget_log\" ("));
+/// assert!(pg.contains("\"before\" JSONB"));
+///
+/// let my = create_table(Dialect::MySql, Some("ignored"), "widget_log");
+/// assert!(my.starts_with("CREATE TABLE IF NOT EXISTS `widget_log` ("));
+/// assert!(my.ends_with(") ENGINE=InnoDB"));
+/// ```
+pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n",
+        dialect.qualified(schema, log_table)
+    );
+    for (i, column) in COLUMNS.iter().enumerate() {
+        let sep = if i + 1 == COLUMNS.len() { "" } else { "," };
+        let _ = writeln!(
+            sql,
+            "    {} {}{sep}",
+            dialect.quote(column.name),
+            column.sql_type(dialect)
+        );
+    }
+    sql.push(')');
+    if dialect == Dialect::MySql {
+        sql.push_str(" ENGINE=InnoDB");
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_table_matches_the_original_column_for_column() {
+        let sql = create_table(Dialect::Sqlite, None, "widget_log");
+        let expected = "CREATE TABLE IF NOT EXISTS \"widget_log\" (
+    \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,
+    \"action\" TEXT NOT NULL,
+    \"object_pk\" TEXT NOT NULL,
+    \"before\" TEXT,
+    \"after\" TEXT,
+    \"changes\" TEXT,
+    \"entry_point\" TEXT,
+    \"route\" TEXT,
+    \"path\" TEXT,
+    \"method\" TEXT,
+    \"ip\" TEXT,
+    \"user_id\" INTEGER,
+    \"user_name\" TEXT,
+    \"user_agent\" TEXT,
+    \"created_at\" TEXT NOT NULL
+)";
+        assert_eq!(sql, expected);
+    }
+
+    #[test]
+    fn postgres_uses_jsonb_timestamptz_and_the_schema() {
+        let sql = create_table(Dialect::Postgres, Some("audit"), "widget_log");
+        assert!(sql.contains("\"audit\".\"widget_log\""));
+        assert!(sql.contains("\"id\" BIGSERIAL PRIMARY KEY,"));
+        assert!(sql.contains("\"changes\" JSONB,"));
+        assert!(sql.contains("\"created_at\" TIMESTAMPTZ NOT NULL\n)"));
+        assert!(!create_table(Dialect::Postgres, None, "w_log").contains('.'));
+    }
+
+    #[test]
+    fn mysql_back_quotes_and_uses_innodb() {
+        let sql = create_table(Dialect::MySql, None, "widget_log");
+        assert!(sql.contains("`method` VARCHAR(10),"));
+        assert!(sql.contains("`created_at` DATETIME(6) NOT NULL"));
+        assert!(sql.ends_with(") ENGINE=InnoDB"));
+        assert!(!sql.contains('"'));
+    }
+
+    #[test]
+    fn insert_columns_skip_the_generated_id() {
+        let names: Vec<_> = insert_columns().iter().map(|c| c.name).collect();
+        assert_eq!(names.first(), Some(&"action"));
+        assert_eq!(names.last(), Some(&"created_at"));
+        assert_eq!(names.len(), 14);
+    }
+}

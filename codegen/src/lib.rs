@@ -1,0 +1,30 @@
+//! The model of an `#[audited]` struct and the DDL of its log table.
+//!
+//! This crate is an implementation detail of
+//! [`awesome-audit-log`](https://docs.rs/awesome-audit-log). It is shared by
+//! the `#[audited]` proc-macro and the runtime's build-script helper so that
+//! both derive exactly the same log tables from the same source: the macro
+//! sees one struct at a time, the build helper scans a crate's sources.
+//!
+//! ```
+//! use awesome_audit_log_codegen::ddl::{create_table, Dialect};
+//!
+//! let sql = create_table(Dialect::Sqlite, None, "widget_log");
+//! assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"widget_log\""));
+//! ```
+
+pub mod ddl;
+pub mod ident;
+
+#[cfg(feature = "parse")]
+pub mod ast;
+#[cfg(feature = "parse")]
+pub mod attr;
+#[cfg(feature = "parse")]
+mod check;
+#[cfg(feature = "parse")]
+pub mod ctxt;
+#[cfg(feature = "parse")]
+pub mod scan;
+#[cfg(feature = "parse")]
+mod symbol;

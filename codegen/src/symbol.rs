@@ -1,0 +1,53 @@
+//! The attribute keywords `#[audited(...)]` and `#[audit(...)]` accept.
+
+use std::fmt::{self, Display};
+
+use syn::Path;
+
+/// One attribute keyword.
+#[derive(Copy, Clone)]
+pub struct Symbol(pub &'static str);
+
+/// The container attribute.
+pub const AUDITED: Symbol = Symbol("audited");
+/// The field attribute.
+pub const AUDIT: Symbol = Symbol("audit");
+
+/// `#[audited(table = "...")]`
+pub const TABLE: Symbol = Symbol("table");
+/// `#[audited(label = "...")]`
+pub const LABEL: Symbol = Symbol("label");
+/// `#[audited(crate = "...")]`
+pub const CRATE: Symbol = Symbol("crate");
+
+/// `#[audit(pk)]`
+pub const PK: Symbol = Symbol("pk");
+/// `#[audit(skip)]`
+pub const SKIP: Symbol = Symbol("skip");
+/// `#[audit(redact)]`
+pub const REDACT: Symbol = Symbol("redact");
+/// `#[audit(rename = "...")]`
+pub const RENAME: Symbol = Symbol("rename");
+
+/// The keys `#[audited(...)]` accepts, for error messages.
+pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`";
+/// The keys `#[audit(...)]` accepts, for error messages.
+pub const FIELD_KEYS: &str = "`pk`, `skip`, `redact`, `rename`";
+
+impl PartialEq<Symbol> for Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl PartialEq<Symbol> for &Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}

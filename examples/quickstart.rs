@@ -1,0 +1,259 @@
+//! The quickstart: a `Widget` is inserted, updated and deleted in a real
+//! `widget` table, each change logged with `log_change`, then the rows of
+//! `widget_log` are printed.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --example quickstart
+//! AWESOME_AUDIT_LOG_PG_SCHEMA=audit DATABASE_URL=... cargo run --example quickstart
+//! ```
+//!
+//! `DATABASE_URL` defaults to an SQLite file in the current directory;
+//! every `AWESOME_AUDIT_LOG_*` variable is honoured.
+
+use awesome_audit_log::context::{self, AuditContext, EntryPoint};
+use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+use sqlx::{MySqlPool, PgPool, SqlitePool};
+
+/// The audited model: a row of the application's `widget` table.
+#[audited(table = "widget", label = "quickstart.widget")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Widget {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Quantity in stock.
+    pub qty: i32,
+}
+
+/// The application's own pool, whichever database `DATABASE_URL` names.
+enum AppDb {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+const CREATE_WIDGET: &str = "CREATE TABLE IF NOT EXISTS widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)";
+
+impl AppDb {
+    async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Ok(if url.starts_with("postgres") {
+            AppDb::Postgres(PgPool::connect(url).await?)
+        } else if url.starts_with("mysql") || url.starts_with("mariadb") {
+            AppDb::MySql(MySqlPool::connect(url).await?)
+        } else {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+            AppDb::Sqlite(SqlitePool::connect_with(options.create_if_missing(true)).await?)
+        })
+    }
+
+    fn audit_database(&self) -> Database {
+        match self {
+            AppDb::Sqlite(pool) => pool.clone().into(),
+            AppDb::Postgres(pool) => pool.clone().into(),
+            AppDb::MySql(pool) => pool.clone().into(),
+        }
+    }
+
+    async fn create_table(&self) -> Result<(), sqlx::Error> {
+        match self {
+            AppDb::Sqlite(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
+            AppDb::Postgres(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
+            AppDb::MySql(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
+        }
+    }
+
+    /// The next free id, so the quickstart can run again and again.
+    async fn next_id(&self) -> Result<i64, sqlx::Error> {
+        const SQL: &str = "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM widget";
+        const SQL_MYSQL: &str = "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS SIGNED) FROM widget";
+        match self {
+            AppDb::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
+            AppDb::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
+            AppDb::MySql(pool) => sqlx::query_scalar(SQL_MYSQL).fetch_one(pool).await,
+        }
+    }
+
+    async fn insert(&self, w: &Widget) -> Result<(), sqlx::Error> {
+        const PG: &str = "INSERT INTO widget (id, name, qty) VALUES ($1, $2, $3)";
+        const Q: &str = "INSERT INTO widget (id, name, qty) VALUES (?, ?, ?)";
+        match self {
+            AppDb::Sqlite(pool) => sqlx::query(Q)
+                .bind(w.id)
+                .bind(&w.name)
+                .bind(w.qty)
+                .execute(pool)
+                .await
+                .map(drop),
+            AppDb::Postgres(pool) => sqlx::query(PG)
+                .bind(w.id)
+                .bind(&w.name)
+                .bind(w.qty)
+                .execute(pool)
+                .await
+                .map(drop),
+            AppDb::MySql(pool) => sqlx::query(Q)
+                .bind(w.id)
+                .bind(&w.name)
+                .bind(w.qty)
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+    }
+
+    async fn update_qty(&self, w: &Widget) -> Result<(), sqlx::Error> {
+        const PG: &str = "UPDATE widget SET qty = $1 WHERE id = $2";
+        const Q: &str = "UPDATE widget SET qty = ? WHERE id = ?";
+        match self {
+            AppDb::Sqlite(pool) => sqlx::query(Q)
+                .bind(w.qty)
+                .bind(w.id)
+                .execute(pool)
+                .await
+                .map(drop),
+            AppDb::Postgres(pool) => sqlx::query(PG)
+                .bind(w.qty)
+                .bind(w.id)
+                .execute(pool)
+                .await
+                .map(drop),
+            AppDb::MySql(pool) => sqlx::query(Q)
+                .bind(w.qty)
+                .bind(w.id)
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+    }
+
+    async fn delete(&self, w: &Widget) -> Result<(), sqlx::Error> {
+        const PG: &str = "DELETE FROM widget WHERE id = $1";
+        const Q: &str = "DELETE FROM widget WHERE id = ?";
+        match self {
+            AppDb::Sqlite(pool) => sqlx::query(Q).bind(w.id).execute(pool).await.map(drop),
+            AppDb::Postgres(pool) => sqlx::query(PG).bind(w.id).execute(pool).await.map(drop),
+            AppDb::MySql(pool) => sqlx::query(Q).bind(w.id).execute(pool).await.map(drop),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "sqlite://awesome_audit_log_quickstart.db".to_owned());
+    let db = AppDb::connect(&url).await?;
+    db.create_table().await?;
+
+    // The original's settings, from AWESOME_AUDIT_LOG_* variables (all optional).
+    let config = AuditConfig::from_env()?;
+    let auditor = Auditor::builder(config)
+        .database("default", db.audit_database())
+        .build()?;
+
+    // Who caused the changes: this command.
+    let ctx = AuditContext::new(EntryPoint::ManagementCommand)
+        .with_path("quickstart")
+        .with_route("awesome_audit_log_examples::quickstart")
+        .with_method("execute")
+        .with_user(None, std::env::var("USER").ok());
+
+    let id = db.next_id().await?;
+    context::scope(ctx, async {
+        let created = Widget {
+            id,
+            name: "B".to_owned(),
+            qty: 2,
+        };
+        db.insert(&created).await?;
+        Widget::log_change(&auditor, None, Some(&created)).await?;
+
+        let updated = Widget {
+            qty: 5,
+            ..created.clone()
+        };
+        db.update_qty(&updated).await?;
+        Widget::log_change(&auditor, Some(&created), Some(&updated)).await?;
+
+        db.delete(&updated).await?;
+        Widget::log_change(&auditor, Some(&updated), None).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })
+    .await?;
+
+    let rows = WidgetLog::for_object(&auditor, &id).await?;
+    println!(
+        "{} rows in {} for widget {id} ({url}):\n",
+        rows.len(),
+        WidgetLog::TABLE
+    );
+    print_rows(&rows);
+    Ok(())
+}
+
+fn print_rows(rows: &[WidgetLog]) {
+    let json = |value: &Option<awesome_audit_log::serde_json::Value>| {
+        value
+            .as_ref()
+            .map_or_else(|| "NULL".to_owned(), |v| v.to_string())
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "NULL".to_owned());
+    let table: Vec<[String; 8]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.id.to_string(),
+                row.action.to_string(),
+                row.object_pk.clone(),
+                json(&row.before),
+                json(&row.after),
+                json(&row.changes),
+                format!("{} {}", text(&row.entry_point), text(&row.path)),
+                row.created_at
+                    .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+                    .to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "id",
+        "action",
+        "object_pk",
+        "before",
+        "after",
+        "changes",
+        "entry_point path",
+        "created_at",
+    ];
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    println!("{}", line(&header.map(str::to_owned)));
+    println!(
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-")
+    );
+    for row in &table {
+        println!("{}", line(row));
+    }
+}

@@ -1,0 +1,502 @@
+//! The [`Auditor`]: configuration, database aliases and the write path.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::backend::{Pool, TableSql, is_unavailable, is_undefined_table};
+use crate::config::{AuditConfig, ConfigError, DEFAULT_ALIAS};
+use crate::event::{BatchOutcome, LogEvent, LogOutcome, now};
+use crate::{Audited, Database, Error, ModelInfo};
+
+/// Writes audit log rows: holds the configuration and the databases by
+/// alias, picks the audit database per `DATABASE_ALIAS`, creates log tables
+/// on first use and remembers them. Cheap to clone; share one per process.
+///
+/// ```
+/// use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+///
+/// #[audited(table = "widget")]
+/// #[derive(Clone)]
+/// struct Widget { id: i64, name: String, qty: i32 }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let auditor = Auditor::builder(AuditConfig::default()).database("default", db).build()?;
+///
+/// let old = Widget { id: 1, name: "B".into(), qty: 2 };
+/// let new = Widget { qty: 5, ..old.clone() };
+/// Widget::log_change(&auditor, None, Some(&old)).await?;
+/// Widget::log_change(&auditor, Some(&old), Some(&new)).await?;
+///
+/// let history = WidgetLog::for_object(&auditor, &1).await?;
+/// assert_eq!(history.len(), 2);
+/// assert_eq!(history[1].changes, Some(serde_json::json!({"qty": {"from": 2, "to": 5}})));
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Auditor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: AuditConfig,
+    databases: Vec<(String, Pool)>,
+    /// Index of DATABASE_ALIAS in `databases`, if configured.
+    audit: Option<usize>,
+    /// Index of `default`, if configured.
+    default: Option<usize>,
+    chunk_size: Option<usize>,
+    tables: RwLock<HashMap<(usize, &'static str), Arc<TableSql>>>,
+    stats: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    written: AtomicU64,
+    skipped: AtomicU64,
+    fallback: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Counts of what the auditor did since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditStats {
+    /// Log rows written.
+    pub written: u64,
+    /// Log rows dropped because the audit database was missing or unavailable
+    /// and RAISE_ERROR_IF_DB_UNAVAILABLE is false (each one also warned).
+    pub skipped: u64,
+    /// Log rows written to `default` instead (FALLBACK_TO_DEFAULT).
+    pub fallback: u64,
+    /// Log rows whose write returned an error to the caller.
+    pub failed: u64,
+}
+
+/// Builds an [`Auditor`]; see [`Auditor::builder`].
+pub struct AuditorBuilder {
+    config: AuditConfig,
+    databases: Vec<(String, Database)>,
+    allow_unknown_labels: bool,
+}
+
+impl Auditor {
+    /// Starts building an auditor from a configuration.
+    pub fn builder(config: AuditConfig) -> AuditorBuilder {
+        AuditorBuilder {
+            config,
+            databases: Vec::new(),
+            allow_unknown_labels: false,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AuditConfig {
+        &self.inner.config
+    }
+
+    /// What the auditor did so far.
+    pub fn stats(&self) -> AuditStats {
+        let c = &self.inner.stats;
+        AuditStats {
+            written: c.written.load(Ordering::Relaxed),
+            skipped: c.skipped.load(Ordering::Relaxed),
+            fallback: c.fallback.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Logs one change of `M`; the generated `M::log_change` calls this.
+    /// The event time and the audit context are taken now.
+    pub async fn log_change<M: Audited>(
+        &self,
+        before: Option<&M>,
+        after: Option<&M>,
+    ) -> Result<LogOutcome, Error> {
+        let created_at = now();
+        if before.is_none() && after.is_none() {
+            return Err(Error::NothingToLog {
+                model: M::MODEL.label(),
+            });
+        }
+        if !self.inner.config.is_audited(M::MODEL.label()) {
+            return Ok(LogOutcome::NotAudited);
+        }
+        let Some(event) = LogEvent::build(
+            before,
+            after,
+            self.inner.config.log_unchanged_updates,
+            created_at,
+        )?
+        else {
+            return Ok(LogOutcome::Unchanged);
+        };
+        let written = self.write(M::MODEL, std::slice::from_ref(&event)).await?;
+        Ok(if written == 1 {
+            LogOutcome::Written
+        } else {
+            LogOutcome::Skipped
+        })
+    }
+
+    /// Logs many changes of `M` with one multi-row INSERT per chunk of
+    /// BULK_CHUNK_SIZE rows; the generated `M::log_changes` calls this.
+    pub async fn log_changes<'a, M: Audited, I>(&self, changes: I) -> Result<BatchOutcome, Error>
+    where
+        I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
+    {
+        let created_at = now();
+        let mut outcome = BatchOutcome::default();
+        let audited = self.inner.config.is_audited(M::MODEL.label());
+        let mut events = Vec::new();
+        for (before, after) in changes {
+            if before.is_none() && after.is_none() {
+                return Err(Error::NothingToLog {
+                    model: M::MODEL.label(),
+                });
+            }
+            if !audited {
+                outcome.not_audited += 1;
+                continue;
+            }
+            match LogEvent::build(
+                before,
+                after,
+                self.inner.config.log_unchanged_updates,
+                created_at,
+            )? {
+                Some(event) => events.push(event),
+                None => outcome.unchanged += 1,
+            }
+        }
+        if !events.is_empty() {
+            outcome.written = self.write(M::MODEL, &events).await?;
+            outcome.skipped = events.len() - outcome.written;
+        }
+        Ok(outcome)
+    }
+
+    /// The history of one object of `M`, oldest first; the generated
+    /// `<Struct>Log::for_object` calls this.
+    pub async fn history<M: Audited>(
+        &self,
+        pk: &(impl fmt::Display + ?Sized),
+    ) -> Result<Vec<M::Log>, Error> {
+        let model = M::MODEL;
+        let index = match (self.inner.audit, self.fallback_index()) {
+            (Some(index), _) | (None, Some(index)) => index,
+            (None, None) => {
+                return Err(Error::UnknownAlias {
+                    alias: self.inner.config.database_alias.clone(),
+                });
+            }
+        };
+        let (alias, pool) = &self.inner.databases[index];
+        let table = self.table_sql(index, model);
+        let rows = match pool.history(&table, &pk.to_string()).await {
+            Ok(rows) => rows,
+            Err(e) if is_undefined_table(&e) => Vec::new(),
+            Err(e) => return Err(self.db_error(alias, model, e)),
+        };
+        rows.into_iter()
+            .map(|raw| {
+                raw.into_record()
+                    .map(M::Log::from)
+                    .map_err(|message| Error::Decode {
+                        table: model.log_table(),
+                        message,
+                    })
+            })
+            .collect()
+    }
+
+    /// Writes `rows` to the audit database, falling back or skipping per
+    /// the configuration; returns how many were written.
+    async fn write(&self, model: &'static ModelInfo, rows: &[LogEvent]) -> Result<usize, Error> {
+        let inner = &*self.inner;
+        let outcome = match inner.audit {
+            Some(index) => match self.write_to(index, model, rows).await {
+                Ok(()) => Ok(rows.len()),
+                Err(e) if is_unavailable(&e) => self.unavailable(model, rows, Some(e)).await,
+                Err(e) => Err(self.db_error(&inner.databases[index].0, model, e)),
+            },
+            None => self.unavailable(model, rows, None).await,
+        };
+        match &outcome {
+            Ok(written) => {
+                inner
+                    .stats
+                    .written
+                    .fetch_add(*written as u64, Ordering::Relaxed);
+            }
+            Err(_) => {
+                inner
+                    .stats
+                    .failed
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            }
+        }
+        outcome
+    }
+
+    /// The audit database is missing (`cause` None) or down.
+    async fn unavailable(
+        &self,
+        model: &'static ModelInfo,
+        rows: &[LogEvent],
+        cause: Option<sqlx::Error>,
+    ) -> Result<usize, Error> {
+        let inner = &*self.inner;
+        let alias = &inner.config.database_alias;
+        if inner.config.raise_error_if_db_unavailable {
+            return Err(match cause {
+                Some(source) => Error::Unavailable {
+                    alias: alias.clone(),
+                    source,
+                },
+                None => Error::UnknownAlias {
+                    alias: alias.clone(),
+                },
+            });
+        }
+        let reason = cause.map_or_else(
+            || "is not configured".to_owned(),
+            |e| format!("is unavailable: {e}"),
+        );
+        if let Some(index) = self.fallback_index() {
+            tracing::warn!(
+                alias = %alias,
+                table = model.log_table(),
+                rows = rows.len(),
+                "audit database `{alias}` {reason}; writing to `{DEFAULT_ALIAS}` instead (FALLBACK_TO_DEFAULT)"
+            );
+            match self.write_to(index, model, rows).await {
+                Ok(()) => {
+                    inner
+                        .stats
+                        .fallback
+                        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    return Ok(rows.len());
+                }
+                Err(e) if is_unavailable(&e) => {
+                    return Ok(self.skip(
+                        model,
+                        rows,
+                        &format!("and `{DEFAULT_ALIAS}` is unavailable too: {e}"),
+                    ));
+                }
+                Err(e) => return Err(self.db_error(DEFAULT_ALIAS, model, e)),
+            }
+        }
+        Ok(self.skip(model, rows, &format!("audit database `{alias}` {reason}")))
+    }
+
+    fn skip(&self, model: &'static ModelInfo, rows: &[LogEvent], reason: &str) -> usize {
+        let total = self
+            .inner
+            .stats
+            .skipped
+            .fetch_add(rows.len() as u64, Ordering::Relaxed)
+            + rows.len() as u64;
+        tracing::warn!(
+            table = model.log_table(),
+            rows = rows.len(),
+            skipped_total = total,
+            "audit log rows skipped: {reason} (RAISE_ERROR_IF_DB_UNAVAILABLE is false)"
+        );
+        0
+    }
+
+    /// `default`, when FALLBACK_TO_DEFAULT applies and it is another database.
+    fn fallback_index(&self) -> Option<usize> {
+        let inner = &*self.inner;
+        if !inner.config.fallback_to_default || inner.config.raise_error_if_db_unavailable {
+            return None;
+        }
+        inner
+            .default
+            .filter(|&default| Some(default) != inner.audit)
+    }
+
+    fn db_error(&self, alias: &str, model: &'static ModelInfo, source: sqlx::Error) -> Error {
+        Error::Database {
+            alias: alias.to_owned(),
+            table: model.log_table(),
+            source,
+        }
+    }
+
+    /// Inserts in chunks; creates the table when the database says it is
+    /// missing, then retries once.
+    async fn write_to(
+        &self,
+        index: usize,
+        model: &'static ModelInfo,
+        rows: &[LogEvent],
+    ) -> Result<(), sqlx::Error> {
+        let pool = &self.inner.databases[index].1;
+        let table = self.table_sql(index, model);
+        let chunk_size = self
+            .inner
+            .chunk_size
+            .unwrap_or_else(|| pool.default_chunk_size());
+        for chunk in rows.chunks(chunk_size) {
+            match pool.insert(&table, chunk).await {
+                Err(e) if is_undefined_table(&e) => {
+                    if let Some(create_schema) = &table.create_schema {
+                        pool.execute(create_schema).await?;
+                    }
+                    pool.execute(&table.create_table).await?;
+                    tracing::debug!(table = %table.qualified, "created audit log table");
+                    pool.insert(&table, chunk).await?;
+                }
+                result => result?,
+            }
+        }
+        Ok(())
+    }
+
+    fn table_sql(&self, index: usize, model: &'static ModelInfo) -> Arc<TableSql> {
+        let key = (index, model.log_table());
+        if let Some(table) = self
+            .inner
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Arc::clone(table);
+        }
+        let pool = &self.inner.databases[index].1;
+        let table = Arc::new(TableSql::new(
+            pool.dialect(),
+            self.inner.config.pg_schema.as_deref(),
+            model.log_table(),
+        ));
+        let mut tables = self.inner.tables.write().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(tables.entry(key).or_insert(table))
+    }
+}
+
+impl fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auditor")
+            .field("config", &self.inner.config)
+            .field(
+                "databases",
+                &self
+                    .inner
+                    .databases
+                    .iter()
+                    .map(|(alias, pool)| (alias, pool.dialect()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl AuditorBuilder {
+    /// Adds a database under `alias` (the one named `default` is the
+    /// fallback target). A later database with the same alias replaces it.
+    pub fn database(mut self, alias: impl Into<String>, database: impl Into<Database>) -> Self {
+        let alias = alias.into();
+        let database = database.into();
+        self.databases.retain(|(existing, _)| *existing != alias);
+        self.databases.push((alias, database));
+        self
+    }
+
+    /// Accepts labels in AUDIT_MODELS / NOT_AUDIT_MODELS that name no model
+    /// linked into this binary (by default that is a start-up error, since a
+    /// misspelt opt-out would silently audit the model).
+    pub fn allow_unknown_labels(mut self) -> Self {
+        self.allow_unknown_labels = true;
+        self
+    }
+
+    /// Validates the configuration against the databases and the audited
+    /// models linked into the binary, and builds the auditor.
+    ///
+    /// Errors: an invalid setting; an unknown model label; with
+    /// RAISE_ERROR_IF_DB_UNAVAILABLE, a DATABASE_ALIAS that is not among the
+    /// databases. Without RAISE, a missing alias is warned about here and
+    /// each write then skips (or falls back) as configured.
+    pub fn build(self) -> Result<Auditor, Error> {
+        let config = self.config;
+        config.validate()?;
+        if !self.allow_unknown_labels {
+            check_labels(&config)?;
+        }
+        let databases: Vec<(String, Pool)> = self
+            .databases
+            .into_iter()
+            .map(|(alias, db)| (alias, db.0))
+            .collect();
+        let index_of = |alias: &str| databases.iter().position(|(a, _)| a == alias);
+        let audit = index_of(&config.database_alias);
+        let default = index_of(DEFAULT_ALIAS);
+        if audit.is_none() {
+            if config.raise_error_if_db_unavailable {
+                return Err(Error::UnknownAlias {
+                    alias: config.database_alias.clone(),
+                });
+            }
+            let then = if config.fallback_to_default && default.is_some() {
+                "log rows will go to `default` (FALLBACK_TO_DEFAULT)"
+            } else {
+                "log rows will be skipped with a warning"
+            };
+            tracing::warn!(
+                "audit DATABASE_ALIAS `{}` is not among the configured databases; {then}",
+                config.database_alias
+            );
+        }
+        if config.fallback_to_default && config.raise_error_if_db_unavailable {
+            tracing::warn!(
+                "FALLBACK_TO_DEFAULT has no effect while RAISE_ERROR_IF_DB_UNAVAILABLE is true"
+            );
+        }
+        Ok(Auditor {
+            inner: Arc::new(Inner {
+                chunk_size: config.bulk_chunk_size,
+                config,
+                databases,
+                audit,
+                default,
+                tables: RwLock::default(),
+                stats: Counters::default(),
+            }),
+        })
+    }
+}
+
+fn check_labels(config: &AuditConfig) -> Result<(), ConfigError> {
+    let known: BTreeSet<&str> = crate::registry::models()
+        .iter()
+        .map(|m| m.label())
+        .collect();
+    let lists = [
+        ("AUDIT_MODELS", config.audit_models.labels()),
+        ("NOT_AUDIT_MODELS", Some(&config.not_audit_models.0)),
+    ];
+    for (key, labels) in lists {
+        if let Some(unknown) = labels
+            .into_iter()
+            .flatten()
+            .find(|l| !known.contains(l.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                key,
+                value: unknown.clone(),
+                reason: format!(
+                    "no audited model has this label; known labels: {}",
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The errors of the audit runtime.
+
+use std::fmt;
+
+/// Everything that can go wrong while logging or reading audit rows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `log_change` was given neither a before nor an after value.
+    #[error("log_change of `{model}` needs a before or an after value (got neither)")]
+    NothingToLog {
+        /// The model label.
+        model: &'static str,
+    },
+    /// A field could not be turned into JSON.
+    #[error("cannot snapshot `{model}`: {source}")]
+    Snapshot {
+        /// The model label.
+        model: &'static str,
+        /// Which field failed and why.
+        #[source]
+        source: SnapshotError,
+    },
+    /// The audit database alias is not configured (and RAISE_ERROR_IF_DB_UNAVAILABLE is true).
+    #[error("audit database alias `{alias}` is not configured")]
+    UnknownAlias {
+        /// The alias that was asked for.
+        alias: String,
+    },
+    /// The audit database could not be reached (and RAISE_ERROR_IF_DB_UNAVAILABLE is true).
+    #[error("audit database `{alias}` is unavailable: {source}")]
+    Unavailable {
+        /// The alias whose database is down.
+        alias: String,
+        /// The connection error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The audit database answered with an error.
+    #[error("audit database `{alias}` failed on `{table}`: {source}")]
+    Database {
+        /// The alias of the database.
+        alias: String,
+        /// The log table.
+        table: &'static str,
+        /// The database error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored log row could not be read back.
+    #[error("cannot decode a row of `{table}`: {message}")]
+    Decode {
+        /// The log table.
+        table: &'static str,
+        /// What was wrong with the row.
+        message: String,
+    },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Writing schema files failed.
+    #[error("cannot write schema file {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A field that could not be serialized into the log's JSON.
+#[derive(Debug)]
+pub struct SnapshotError {
+    /// The field's JSON key.
+    pub field: &'static str,
+    /// What serde_json said.
+    pub source: serde_json::Error,
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.source)
+    }
+}
+
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}

@@ -1,0 +1,163 @@
+//! Per-model audit log tables for PostgreSQL, MySQL/MariaDB and SQLite.
+//!
+//! Put [`#[audited]`](audited) on a struct and every change you log with the
+//! generated `log_change` lands in that model's own log table (`widget` →
+//! `widget_log`), with the state before and after, the changed fields, who
+//! caused it and when. The tables are compatible with the Django package
+//! awesome-audit-log-django, so services written with either share them.
+//!
+//! ```
+//! use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+//!
+//! #[audited(table = "widget")]
+//! #[derive(Debug, Clone, PartialEq)]
+//! pub struct Widget {
+//!     #[audit(pk)]
+//!     pub id: i64,
+//!     pub name: String,
+//!     pub qty: i32,
+//!     #[audit(skip)]
+//!     pub cache: Vec<u8>,
+//!     #[audit(redact)]
+//!     pub api_key: String,
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let auditor = Auditor::builder(AuditConfig::default())
+//!     .database("default", Database::connect("sqlite::memory:").await?)
+//!     .build()?;
+//!
+//! let w = Widget { id: 1, name: "B".into(), qty: 2, cache: vec![], api_key: "s3cret".into() };
+//! let w2 = Widget { qty: 5, ..w.clone() };
+//! Widget::log_change(&auditor, None, Some(&w)).await?;        // insert
+//! Widget::log_change(&auditor, Some(&w), Some(&w2)).await?;   // update: only `qty` in `changes`
+//! Widget::log_change(&auditor, Some(&w2), None).await?;       // delete
+//!
+//! let rows: Vec<WidgetLog> = WidgetLog::for_object(&auditor, &w.id).await?;
+//! assert_eq!(rows.len(), 3);
+//! assert_eq!(rows[0].after.as_ref().unwrap()["api_key"], "***");
+//! assert!(rows[0].after.as_ref().unwrap().get("cache").is_none());
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Features
+//! | feature | default | what |
+//! |---|---|---|
+//! | `sqlite` | yes | SQLite databases (bundled SQLite) |
+//! | `postgres` | no | PostgreSQL databases |
+//! | `mysql` | no | MySQL / MariaDB databases |
+//! | `build` | no | [`build::export_schema`] for build scripts |
+
+#[cfg(feature = "build")]
+pub mod build;
+pub mod config;
+pub mod context;
+pub mod registry;
+pub mod schema;
+
+mod auditor;
+mod backend;
+mod db;
+mod error;
+mod event;
+mod json;
+mod model;
+mod record;
+
+/// Makes a struct an audited model.
+///
+/// ```
+/// use awesome_audit_log::audited;
+///
+/// #[audited(table = "widget", label = "shop.widget")]
+/// pub struct Widget {
+///     #[audit(pk)]
+///     pub id: i64,
+///     #[audit(rename = "title")]
+///     pub name: String,
+///     #[audit(redact)]
+///     pub api_key: String,
+///     #[audit(skip)]
+///     pub cache: Vec<u8>,
+/// }
+/// # assert_eq!(WidgetLog::TABLE, "widget_log");
+/// ```
+///
+/// # Container arguments `#[audited(...)]`
+/// | argument | default | meaning |
+/// |---|---|---|
+/// | `table = "..."` | the struct's name in snake_case | the audited table; the log table is `<table>_log`. A plain SQL identifier of at most 59 characters |
+/// | `label = "..."` | `<crate>.<struct name in lower case>` | the model label that AUDIT_MODELS / NOT_AUDIT_MODELS name |
+/// | `crate = "..."` | `::awesome_audit_log` | path to this crate, for crates that re-export it |
+///
+/// # Field attributes `#[audit(...)]`
+/// | attribute | meaning |
+/// |---|---|
+/// | `pk` | the primary key (default: the field named `id`); written as text with `Display` |
+/// | `skip` | never stored nor compared (no trait bounds needed) |
+/// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}` |
+/// | `rename = "..."` | the key in the JSON objects |
+///
+/// Every stored field must implement `serde::Serialize` and `PartialEq`.
+/// Values are stored as serde_json writes them: non-finite floats become
+/// `null`; `chrono` times as RFC 3339 strings.
+///
+/// # What it generates
+/// - an implementation of [`Audited`] (label, table, fields, primary key as
+///   text, JSON snapshot, field-by-field diff) and a registration in
+///   [`registry`];
+/// - `Struct::log_change(&auditor, before, after)` and
+///   `Struct::log_changes(&auditor, pairs)`;
+/// - `StructLog`, the typed row of the log table, with
+///   `StructLog::for_object(&auditor, &pk)` and the constants `TABLE`,
+///   `DDL_POSTGRES`, `DDL_MYSQL`, `DDL_SQLITE`.
+///
+/// # Rejected at compile time
+/// ```compile_fail
+/// #[awesome_audit_log::audited]
+/// enum NotAStruct { A, B }
+/// ```
+/// ```compile_fail
+/// #[awesome_audit_log::audited]
+/// struct NoKey { name: String }
+/// ```
+/// ```compile_fail
+/// #[awesome_audit_log::audited(table = "widget; drop table x")]
+/// struct Widget { id: i64 }
+/// ```
+/// ```compile_fail
+/// struct NotSerializable;
+/// #[awesome_audit_log::audited]
+/// struct Widget { id: i64, bad: NotSerializable }
+/// ```
+pub use awesome_audit_log_macros::audited;
+
+pub use auditor::{AuditStats, Auditor, AuditorBuilder};
+pub use awesome_audit_log_codegen::ddl::Dialect;
+pub use config::{AuditConfig, ConfigError};
+pub use db::Database;
+pub use error::{Error, SnapshotError};
+pub use event::{Action, BatchOutcome, LogOutcome, UnknownAction};
+pub use json::REDACTED;
+pub use model::{AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
+pub use record::LogRecord;
+
+/// The `chrono` this crate uses (`created_at` is a `chrono::DateTime<Utc>`).
+pub use chrono;
+/// The `serde_json` this crate uses (`before`, `after`, `changes` are `serde_json::Value`s).
+pub use serde_json;
+
+/// Items the generated code names. Not public API: no stability guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::model::{DiffVisitor, FieldVisitor, differs, differs_redacted, pk_to_string};
+    pub use crate::registry::Registration;
+    pub use crate::{
+        Action, Audited, Auditor, BatchOutcome, Error, FieldInfo, LogOutcome, LogRecord, ModelInfo,
+        SnapshotError,
+    };
+    pub use chrono::{DateTime, Utc};
+    pub use inventory;
+    pub use serde_json::Value;
+}

@@ -1,0 +1,241 @@
+//! What `#[audited]` implements for a struct: the [`Audited`] trait and the
+//! static [`ModelInfo`] describing its log table.
+
+use std::fmt::Display;
+
+use serde::Serialize;
+
+use crate::Dialect;
+use crate::error::SnapshotError;
+
+/// An audited model. Implemented by `#[audited]`; not meant to be
+/// implemented by hand.
+///
+/// Generic code can take any audited model:
+///
+/// ```
+/// use awesome_audit_log::{Audited, audited};
+///
+/// #[audited(table = "widget")]
+/// struct Widget {
+///     id: i64,
+///     qty: i32,
+/// }
+///
+/// fn log_table_of<M: Audited>() -> &'static str {
+///     M::MODEL.log_table()
+/// }
+/// assert_eq!(log_table_of::<Widget>(), "widget_log");
+/// ```
+pub trait Audited: Send + Sync + 'static {
+    /// The typed row of this model's log table (`<Struct>Log`).
+    type Log: From<crate::LogRecord> + Send;
+
+    /// Names, fields and DDL of the model's log table.
+    const MODEL: &'static ModelInfo;
+
+    /// The primary key as text (the log's `object_pk`).
+    fn object_pk(&self) -> String;
+
+    /// Hands every stored field (all but `#[audit(skip)]` ones) to `visitor`.
+    #[doc(hidden)]
+    fn visit_fields<V: FieldVisitor>(&self, visitor: &mut V) -> Result<(), SnapshotError>;
+
+    /// Hands every stored field that differs between `before` and `after` to
+    /// `visitor`; touches nothing (and allocates nothing) when none differs.
+    #[doc(hidden)]
+    fn visit_changes<V: DiffVisitor>(
+        before: &Self,
+        after: &Self,
+        visitor: &mut V,
+    ) -> Result<(), SnapshotError>;
+}
+
+/// Static description of an audited model, generated at compile time.
+#[derive(Debug)]
+pub struct ModelInfo {
+    label: &'static str,
+    table: &'static str,
+    log_table: &'static str,
+    struct_name: &'static str,
+    module_path: &'static str,
+    pk_field: &'static str,
+    fields: &'static [FieldInfo],
+    ddl: [&'static str; 3],
+}
+
+impl ModelInfo {
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        label: &'static str,
+        table: &'static str,
+        log_table: &'static str,
+        struct_name: &'static str,
+        module_path: &'static str,
+        pk_field: &'static str,
+        fields: &'static [FieldInfo],
+        ddl: [&'static str; 3],
+    ) -> Self {
+        Self {
+            label,
+            table,
+            log_table,
+            struct_name,
+            module_path,
+            pk_field,
+            fields,
+            ddl,
+        }
+    }
+
+    /// The model label, `app.model` (what AUDIT_MODELS and NOT_AUDIT_MODELS name).
+    pub const fn label(&self) -> &'static str {
+        self.label
+    }
+
+    /// The audited table, e.g. `widget`.
+    pub const fn table(&self) -> &'static str {
+        self.table
+    }
+
+    /// The log table, e.g. `widget_log`.
+    pub const fn log_table(&self) -> &'static str {
+        self.log_table
+    }
+
+    /// The Rust struct's name.
+    pub const fn struct_name(&self) -> &'static str {
+        self.struct_name
+    }
+
+    /// The module the struct is declared in (`crate::path::to::module`).
+    pub const fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
+    /// The crate the struct is declared in.
+    pub fn crate_name(&self) -> &'static str {
+        self.module_path
+            .split_once("::")
+            .map_or(self.module_path, |(krate, _)| krate)
+    }
+
+    /// The Rust name of the primary-key field.
+    pub const fn pk_field(&self) -> &'static str {
+        self.pk_field
+    }
+
+    /// The stored fields (skipped ones are not listed), in declaration order.
+    pub const fn fields(&self) -> &'static [FieldInfo] {
+        self.fields
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` of the log table in `dialect`, unqualified.
+    pub const fn ddl(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Postgres => self.ddl[0],
+            Dialect::MySql => self.ddl[1],
+            Dialect::Sqlite => self.ddl[2],
+        }
+    }
+}
+
+/// One stored field of an audited model.
+#[derive(Debug)]
+pub struct FieldInfo {
+    name: &'static str,
+    key: &'static str,
+    redacted: bool,
+}
+
+impl FieldInfo {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, key: &'static str, redacted: bool) -> Self {
+        Self {
+            name,
+            key,
+            redacted,
+        }
+    }
+
+    /// The Rust field name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The key in the log's JSON objects (differs from the name with `rename`).
+    pub const fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// Whether the value is stored masked (`#[audit(redact)]`).
+    pub const fn redacted(&self) -> bool {
+        self.redacted
+    }
+}
+
+/// A type whose values can be stored in an audit log: serializable to JSON
+/// and comparable. Implemented for every `Serialize + PartialEq` type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in an audit log",
+    label = "an audited field must implement `serde::Serialize` and `PartialEq`",
+    note = "mark the field `#[audit(skip)]` to leave it out of the log"
+)]
+pub trait AuditValue: Serialize + PartialEq {}
+
+impl<T: Serialize + PartialEq + ?Sized> AuditValue for T {}
+
+/// A type that can be a model's primary key: it is written as text.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an audit primary key",
+    label = "the primary key is stored as text and must implement `Display`"
+)]
+pub trait AuditKey: Display {}
+
+impl<T: Display + ?Sized> AuditKey for T {}
+
+/// Receives the stored fields of one value.
+#[doc(hidden)]
+pub trait FieldVisitor {
+    /// A plain field.
+    fn field<T: AuditValue + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), SnapshotError>;
+    /// A redacted field (its value is never seen).
+    fn redacted(&mut self, key: &'static str) -> Result<(), SnapshotError>;
+}
+
+/// Receives the fields that differ between two values.
+#[doc(hidden)]
+pub trait DiffVisitor {
+    /// A plain field that changed.
+    fn changed<T: AuditValue + ?Sized>(
+        &mut self,
+        key: &'static str,
+        before: &T,
+        after: &T,
+    ) -> Result<(), SnapshotError>;
+    /// A redacted field that changed.
+    fn redacted_changed(&mut self, key: &'static str) -> Result<(), SnapshotError>;
+}
+
+#[doc(hidden)]
+#[inline]
+pub fn differs<T: AuditValue + ?Sized>(before: &T, after: &T) -> bool {
+    before != after
+}
+
+#[doc(hidden)]
+#[inline]
+pub fn differs_redacted<T: PartialEq + ?Sized>(before: &T, after: &T) -> bool {
+    before != after
+}
+
+#[doc(hidden)]
+#[inline]
+pub fn pk_to_string<T: AuditKey + ?Sized>(pk: &T) -> String {
+    pk.to_string()
+}
