@@ -92,10 +92,10 @@ fn collect(cx: &Ctxt, items: &[Item], app: &str, models: &mut Vec<Model>) {
     for item in items {
         let input: DeriveInput = match item {
             Item::Mod(module) => {
-                if !is_cfg_test(&module.attrs) {
-                    if let Some((_, items)) = &module.content {
-                        collect(cx, items, app, models);
-                    }
+                if let Some((_, items)) = &module.content
+                    && !is_cfg_test(&module.attrs)
+                {
+                    collect(cx, items, app, models);
                 }
                 continue;
             }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::backend::{Pool, TableSql, is_unavailable, is_undefined_table};
+use crate::backend::{Pool, TableSql, is_lost_create_race, is_unavailable, is_undefined_table};
 use crate::config::{AuditConfig, ConfigError, DEFAULT_ALIAS};
 use crate::event::{BatchOutcome, LogEvent, LogOutcome, now};
 use crate::{Audited, Database, Error, ModelInfo};
@@ -345,11 +345,7 @@ impl Auditor {
         for chunk in rows.chunks(chunk_size) {
             match pool.insert(&table, chunk).await {
                 Err(e) if is_undefined_table(&e) => {
-                    if let Some(create_schema) = &table.create_schema {
-                        pool.execute(create_schema).await?;
-                    }
-                    pool.execute(&table.create_table).await?;
-                    tracing::debug!(table = %table.qualified, "created audit log table");
+                    create_table(pool, &table).await?;
                     pool.insert(&table, chunk).await?;
                 }
                 result => result?,
@@ -378,6 +374,20 @@ impl Auditor {
         let mut tables = self.inner.tables.write().unwrap_or_else(|e| e.into_inner());
         Arc::clone(tables.entry(key).or_insert(table))
     }
+}
+
+/// Creates a missing log table (and its PostgreSQL schema). Losing a race
+/// with another writer creating the same table is success.
+async fn create_table(pool: &Pool, table: &TableSql) -> Result<(), sqlx::Error> {
+    let statements = table.create_schema.iter().chain([&table.create_table]);
+    for statement in statements {
+        match pool.execute(statement).await {
+            Err(e) if is_lost_create_race(&e) => {}
+            result => result?,
+        }
+    }
+    tracing::debug!(table = %table.qualified, "created audit log table");
+    Ok(())
 }
 
 impl fmt::Debug for Auditor {

@@ -182,17 +182,18 @@ impl AuditConfig {
     /// Checks values that parse but are not allowed. Called by every loader
     /// and by [`crate::Auditor::builder`]'s `build`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(schema) = &self.pg_schema {
-            if !is_plain_identifier(schema) || schema.len() > MAX_IDENTIFIER_LEN {
-                return Err(ConfigError::Invalid {
-                    key: "PG_SCHEMA",
-                    value: schema.clone(),
-                    reason: format!(
-                        "a schema must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most {MAX_IDENTIFIER_LEN} characters)"
-                    ),
-                });
-            }
+        if let Some(schema) = &self.pg_schema
+            && (!is_plain_identifier(schema) || schema.len() > MAX_IDENTIFIER_LEN)
+        {
+            return Err(ConfigError::Invalid {
+                key: "PG_SCHEMA",
+                value: schema.clone(),
+                reason: format!(
+                    "a schema must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most {MAX_IDENTIFIER_LEN} characters)"
+                ),
+            });
         }
+
         if self.database_alias.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "DATABASE_ALIAS",
@@ -448,6 +449,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("audit.toml", "DATABASE_ALIAS = \"file\"\nASYNC = true")?;

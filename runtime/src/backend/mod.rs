@@ -24,6 +24,9 @@ pub(crate) enum Pool {
     Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
+    /// No backend feature is enabled, so no pool can exist.
+    #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+    None(std::convert::Infallible),
 }
 
 /// The SQL of one log table on one database, built once.
@@ -83,6 +86,8 @@ impl Pool {
             Pool::Postgres(_) => Dialect::Postgres,
             #[cfg(feature = "mysql")]
             Pool::MySql(_) => Dialect::MySql,
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            Pool::None(never) => match never {},
         }
     }
 
@@ -109,6 +114,8 @@ impl Pool {
             Pool::Postgres(pool) => postgres::insert(pool, table, rows).await,
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::insert(pool, table, rows).await,
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            Pool::None(never) => match *never {},
         }
     }
 
@@ -123,6 +130,8 @@ impl Pool {
             Pool::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            Pool::None(never) => match *never {},
         }
     }
 
@@ -139,6 +148,8 @@ impl Pool {
             Pool::Postgres(pool) => postgres::history(pool, table, object_pk).await,
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => mysql::history(pool, table, object_pk).await,
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            Pool::None(never) => match *never {},
         }
     }
 }
@@ -224,6 +235,17 @@ pub(crate) fn is_undefined_table(error: &sqlx::Error) -> bool {
     };
     matches!(db.code().as_deref(), Some("42P01" | "42S02"))
         || db.message().starts_with("no such table")
+}
+
+/// Whether a `CREATE ... IF NOT EXISTS` failed only because a concurrent
+/// transaction created the same object first: PostgreSQL can report that as
+/// a unique violation on its catalog (23505) or as duplicate table / schema
+/// (42P07 / 42P06) despite `IF NOT EXISTS`.
+pub(crate) fn is_lost_create_race(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("23505" | "42P07" | "42P06"))
 }
 
 /// Whether the error means the database could not be reached at all, as

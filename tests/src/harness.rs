@@ -1,0 +1,299 @@
+//! A fresh database per test, on each backend, dropped afterwards.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use awesome_audit_log::{AuditConfig, Auditor, Database, Dialect};
+use sqlx::{AssertSqlSafe, MySqlPool, PgPool, SqlitePool};
+
+/// The backend a suite runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the server at `AUDIT_TEST_POSTGRES_URL`.
+    Postgres,
+    /// A fresh database on the server at `AUDIT_TEST_MYSQL_URL`.
+    MySql,
+}
+
+impl Kind {
+    /// The SQL dialect.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Kind::Sqlite => Dialect::Sqlite,
+            Kind::Postgres => Dialect::Postgres,
+            Kind::MySql => Dialect::MySql,
+        }
+    }
+
+    fn env_var(self) -> Option<&'static str> {
+        match self {
+            Kind::Sqlite => None,
+            Kind::Postgres => Some("AUDIT_TEST_POSTGRES_URL"),
+            Kind::MySql => Some("AUDIT_TEST_MYSQL_URL"),
+        }
+    }
+}
+
+/// A pool of the test's own database, for setting up and checking.
+#[derive(Debug, Clone)]
+pub enum TestPool {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+    /// MySQL / MariaDB.
+    MySql(MySqlPool),
+}
+
+/// One test's database.
+pub struct TestDb {
+    /// The backend.
+    pub kind: Kind,
+    /// The database's URL.
+    pub url: String,
+    /// A pool on it.
+    pub pool: TestPool,
+    server: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestDb {
+    /// A fresh database of `kind`, or `None` (after saying so) when its
+    /// server URL is not set and `AUDIT_TEST_REQUIRE_ALL` is not `1`.
+    pub async fn new(kind: Kind) -> Option<TestDb> {
+        let name = format!(
+            "aal_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let Some(var) = kind.env_var() else {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}/{name}.db", dir.path().display());
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("sqlite url");
+            let pool = SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .expect("open sqlite file");
+            return Some(TestDb {
+                kind,
+                url,
+                pool: TestPool::Sqlite(pool),
+                server: None,
+                _dir: Some(dir),
+            });
+        };
+        let server = match std::env::var(var) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                if std::env::var("AUDIT_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+                    panic!("AUDIT_TEST_REQUIRE_ALL=1 but {var} is not set");
+                }
+                eprintln!("skipped: {var} is not set (set it to run the {kind:?} tests)");
+                return None;
+            }
+        };
+        let url = with_database(&server, &name);
+        let pool = match kind {
+            Kind::Postgres => {
+                let admin = PgPool::connect(&server)
+                    .await
+                    .expect("connect to AUDIT_TEST_POSTGRES_URL");
+                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                TestPool::Postgres(
+                    PgPool::connect(&url)
+                        .await
+                        .expect("connect to test database"),
+                )
+            }
+            Kind::MySql => {
+                let admin = MySqlPool::connect(&server)
+                    .await
+                    .expect("connect to AUDIT_TEST_MYSQL_URL");
+                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                TestPool::MySql(
+                    MySqlPool::connect(&url)
+                        .await
+                        .expect("connect to test database"),
+                )
+            }
+            Kind::Sqlite => unreachable!("handled above"),
+        };
+        Some(TestDb {
+            kind,
+            url,
+            pool,
+            server: Some((server, name)),
+            _dir: None,
+        })
+    }
+
+    /// The database as the auditor takes it.
+    pub fn database(&self) -> Database {
+        match &self.pool {
+            TestPool::Sqlite(pool) => pool.clone().into(),
+            TestPool::Postgres(pool) => pool.clone().into(),
+            TestPool::MySql(pool) => pool.clone().into(),
+        }
+    }
+
+    /// An auditor with `config` and this database as `default`.
+    pub fn auditor(&self, config: AuditConfig) -> Auditor {
+        Auditor::builder(config)
+            .database("default", self.database())
+            .build()
+            .expect("valid auditor")
+    }
+
+    /// A database of the same kind that cannot be reached: a closed port on
+    /// 127.0.0.1, or an SQLite file in a directory that does not exist.
+    pub fn unreachable(&self) -> Database {
+        let timeout = Duration::from_secs(2);
+        match self.kind {
+            Kind::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions =
+                    "sqlite:///nonexistent-dir/audit.db"
+                        .parse()
+                        .expect("sqlite url");
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .acquire_timeout(timeout)
+                    .connect_lazy_with(options)
+                    .into()
+            }
+            Kind::Postgres => sqlx::postgres::PgPoolOptions::new()
+                .acquire_timeout(timeout)
+                .connect_lazy("postgres://postgres@127.0.0.1:1/test")
+                .expect("url")
+                .into(),
+            Kind::MySql => sqlx::mysql::MySqlPoolOptions::new()
+                .acquire_timeout(timeout)
+                .connect_lazy("mysql://root@127.0.0.1:1/test")
+                .expect("url")
+                .into(),
+        }
+    }
+
+    /// Runs one statement.
+    pub async fn exec(&self, sql: &str) {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let result = match &self.pool {
+            TestPool::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+            TestPool::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+            TestPool::MySql(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+        };
+        result.expect("statement runs");
+    }
+
+    /// The number of rows in `table` (a trusted name, optionally `schema.table`).
+    pub async fn count(&self, table: &str) -> i64 {
+        let quoted = table
+            .split('.')
+            .map(|part| self.kind.dialect().quote(part))
+            .collect::<Vec<_>>()
+            .join(".");
+        let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {quoted}"));
+        let result = match &self.pool {
+            TestPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            TestPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            TestPool::MySql(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        };
+        result.expect("count rows")
+    }
+
+    /// Whether `table` exists (in `schema` on PostgreSQL, else the default schema).
+    pub async fn table_exists(&self, schema: Option<&str>, table: &str) -> bool {
+        let count: Result<i64, sqlx::Error> = match &self.pool {
+            TestPool::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+                    .bind(table)
+                    .fetch_one(pool)
+                    .await
+            }
+            TestPool::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2",
+                )
+                .bind(schema)
+                .bind(table)
+                .fetch_one(pool)
+                .await
+            }
+            TestPool::MySql(pool) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+                )
+                .bind(table)
+                .fetch_one(pool)
+                .await
+            }
+        };
+        count.expect("look up table") > 0
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.server.take() else {
+            return;
+        };
+        let kind = self.kind;
+        // Runs on its own thread and runtime: Drop cannot await, and the
+        // test's runtime may be shutting down.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                match kind {
+                    Kind::Postgres => {
+                        let admin = PgPool::connect(&server).await?;
+                        sqlx::query(AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&admin)
+                        .await?;
+                        admin.close().await;
+                    }
+                    Kind::MySql => {
+                        let admin = MySqlPool::connect(&server).await?;
+                        sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                            .execute(&admin)
+                            .await?;
+                        admin.close().await;
+                    }
+                    Kind::Sqlite => {}
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop test database: {e}");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! The behavioural suite on SQLite.
+awesome_audit_log_tests::suite!(awesome_audit_log_tests::Kind::Sqlite);
