@@ -193,7 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn print_rows(rows: &[WidgetLog]) {
-    let json = |value: &Option<awesome_audit_log::serde_json::Value>| {
+    let json = |value: &Option<serde_json::Value>| {
         value
             .as_ref()
             .map_or_else(|| "NULL".to_owned(), |v| v.to_string())

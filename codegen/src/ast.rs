@@ -48,8 +48,10 @@ pub struct Field {
     pub key: String,
     /// Plain, redacted or skipped.
     pub kind: FieldKind,
-    /// Where the field is declared, for errors about its type.
+    /// The span of the field's type, for errors about it.
     pub span: Span,
+    /// Where the JSON key comes from: the `rename` literal, else the field's name.
+    pub key_span: Span,
 }
 
 impl Model {
@@ -96,16 +98,17 @@ impl Model {
             }
         };
         check::generics(cx, &input.generics);
+        check::container_attrs(cx, &input.attrs);
 
-        let struct_name = input.ident.to_string();
+        let struct_name = unraw(&input.ident);
         let table = match &container.table {
             Some(table) => {
-                check::table_name(cx, &table.value, table.span);
+                check::table_name(cx, &table.value, table.span, false);
                 table.value.clone()
             }
             None => {
                 let table = snake_case(&struct_name);
-                check::table_name(cx, &table, input.ident.span());
+                check::table_name(cx, &table, input.ident.span(), true);
                 table
             }
         };
@@ -126,6 +129,7 @@ impl Model {
 
         let mut fields = Vec::new();
         let mut pk_marks = Vec::new();
+        let mut skip_marks = Vec::new();
         for field in named.into_iter().flat_map(|named| &named.named) {
             let Some(ident) = field.ident.clone() else {
                 continue;
@@ -135,6 +139,9 @@ impl Model {
             if let Some(span) = attrs.pk {
                 pk_marks.push((fields.len(), span));
             }
+            if let Some(span) = attrs.skip {
+                skip_marks.push((fields.len(), span));
+            }
             let kind = if attrs.skip.is_some() {
                 FieldKind::Skip
             } else if attrs.redact.is_some() {
@@ -142,23 +149,24 @@ impl Model {
             } else {
                 FieldKind::Plain
             };
-            let key = match attrs.rename {
+            let (key, key_span) = match attrs.rename {
                 Some(rename) => {
                     check::json_key(cx, &rename.value, rename.span);
-                    rename.value
+                    (rename.value, rename.span)
                 }
-                None => unraw(&ident),
+                None => (unraw(&ident), ident.span()),
             };
             fields.push(Field {
                 span: syn::spanned::Spanned::span(&field.ty),
                 ident,
                 ty: field.ty.clone(),
                 key,
+                key_span,
                 kind,
             });
         }
         let pk = if named.is_some() {
-            check::primary_key(cx, &input.ident, &fields, &pk_marks)
+            check::primary_key(cx, &input.ident, &fields, &pk_marks, &skip_marks)
         } else {
             None
         };

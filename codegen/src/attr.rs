@@ -29,6 +29,9 @@ pub struct Container {
     pub label: Option<WithSpan<String>>,
     /// `crate = "..."`.
     pub krate: Option<syn::Path>,
+    /// Whether `crate = "..."` was given but is not a path (generated code
+    /// then has no way to name the runtime).
+    pub krate_invalid: bool,
 }
 
 impl Container {
@@ -52,26 +55,35 @@ impl Container {
     }
 
     fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        const ATTR: &str = "audited";
         if meta.path == TABLE {
-            let lit: LitStr = meta.value()?.parse()?;
-            set_once(cx, &meta, &mut self.table, spanned(&lit));
+            if let Some(lit) = string_value(cx, &meta, ATTR, "widget")? {
+                set_once(cx, &meta, ATTR, &mut self.table, spanned(&lit));
+            }
         } else if meta.path == LABEL {
-            let lit: LitStr = meta.value()?.parse()?;
-            set_once(cx, &meta, &mut self.label, spanned(&lit));
+            if let Some(lit) = string_value(cx, &meta, ATTR, "shop.widget")? {
+                set_once(cx, &meta, ATTR, &mut self.label, spanned(&lit));
+            }
         } else if meta.path == CRATE {
-            let lit: LitStr = meta.value()?.parse()?;
+            let Some(lit) = string_value(cx, &meta, ATTR, "::awesome_audit_log")? else {
+                self.krate_invalid = true;
+                return Ok(());
+            };
             match lit.parse::<syn::Path>() {
-                Ok(path) => set_once(cx, &meta, &mut self.krate, path),
-                Err(_) => cx.error_spanned_by(
-                    &lit,
-                    format!(
-                        "`crate` must be a path such as \"::awesome_audit_log\", found {:?}",
-                        lit.value()
-                    ),
-                ),
+                Ok(path) => set_once(cx, &meta, ATTR, &mut self.krate, path),
+                Err(_) => {
+                    self.krate_invalid = true;
+                    cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "`crate` must be a Rust path such as \"::awesome_audit_log\" or \"my_crate::audit\", found {:?}",
+                            lit.value()
+                        ),
+                    );
+                }
             }
         } else {
-            unknown_key(cx, &meta, "audited", CONTAINER_KEYS)?;
+            unknown_key(cx, &meta, ATTR, CONTAINER_KEYS)?;
         }
         Ok(())
     }
@@ -94,11 +106,23 @@ impl FieldAttrs {
     /// Parses every `#[audit(...)]` attribute among `attrs`.
     pub fn from_attrs(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = FieldAttrs::default();
-        for attr in attrs.iter().filter(|a| a.path() == AUDIT) {
-            if let syn::Meta::Path(path) = &attr.meta {
+        for attr in attrs.iter().filter(|a| is_field_attr(a)) {
+            let empty = match &attr.meta {
+                syn::Meta::Path(_) => true,
+                syn::Meta::List(list) => list.tokens.is_empty(),
+                syn::Meta::NameValue(_) => false,
+            };
+            if empty {
                 cx.error_spanned_by(
-                    path,
+                    attr,
                     format!("`#[audit]` needs an argument, one of {FIELD_KEYS}"),
+                );
+                continue;
+            }
+            if let syn::Meta::NameValue(meta) = &attr.meta {
+                cx.error_spanned_by(
+                    meta,
+                    format!("expected `#[audit(...)]` with one of {FIELD_KEYS}"),
                 );
                 continue;
             }
@@ -111,18 +135,23 @@ impl FieldAttrs {
     }
 
     fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        const ATTR: &str = "audit";
         let span = syn::spanned::Spanned::span(&meta.path);
         if meta.path == PK {
-            set_once(cx, &meta, &mut self.pk, span);
+            no_value(cx, &meta, ATTR)?;
+            set_once(cx, &meta, ATTR, &mut self.pk, span);
         } else if meta.path == SKIP {
-            set_once(cx, &meta, &mut self.skip, span);
+            no_value(cx, &meta, ATTR)?;
+            set_once(cx, &meta, ATTR, &mut self.skip, span);
         } else if meta.path == REDACT {
-            set_once(cx, &meta, &mut self.redact, span);
+            no_value(cx, &meta, ATTR)?;
+            set_once(cx, &meta, ATTR, &mut self.redact, span);
         } else if meta.path == RENAME {
-            let lit: LitStr = meta.value()?.parse()?;
-            set_once(cx, &meta, &mut self.rename, spanned(&lit));
+            if let Some(lit) = string_value(cx, &meta, ATTR, "title")? {
+                set_once(cx, &meta, ATTR, &mut self.rename, spanned(&lit));
+            }
         } else {
-            unknown_key(cx, &meta, "audit", FIELD_KEYS)?;
+            unknown_key(cx, &meta, ATTR, FIELD_KEYS)?;
         }
         Ok(())
     }
@@ -154,11 +183,66 @@ fn path_name(meta: &ParseNestedMeta) -> String {
     meta.path.to_token_stream().to_string().replace(' ', "")
 }
 
-fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<T>, value: T) {
+fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, slot: &mut Option<T>, value: T) {
     if slot.is_some() {
-        cx.error_spanned_by(&meta.path, format!("duplicate key `{}`", path_name(meta)));
+        cx.error_spanned_by(
+            &meta.path,
+            format!("duplicate key `{}` in `#[{attr}(...)]`", path_name(meta)),
+        );
     } else {
         *slot = Some(value);
+    }
+}
+
+/// The string literal of `key = "..."`. Anything else is recorded as an
+/// error showing the expected form (`example` is a sample value) and gives
+/// `None`; the value is consumed so parsing can go on.
+fn string_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    attr: &str,
+    example: &str,
+) -> syn::Result<Option<LitStr>> {
+    let key = path_name(meta);
+    let expected = format!("expected `#[{attr}({key} = \"{example}\")]`");
+    if !meta.input.peek(Token![=]) {
+        skip_value(meta)?;
+        cx.syn_error(meta.error(format!("`{key}` needs a string value: {expected}")));
+        return Ok(None);
+    }
+    match meta.value()?.parse::<syn::Expr>()? {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Ok(Some(lit)),
+        other => {
+            cx.error_spanned_by(other, format!("`{key}` takes a string literal: {expected}"));
+            Ok(None)
+        }
+    }
+}
+
+/// A flag key such as `skip` stands alone; a value is recorded as an error.
+fn no_value(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str) -> syn::Result<()> {
+    if skip_value(meta)? {
+        let key = path_name(meta);
+        cx.syn_error(meta.error(format!("`{key}` takes no value: write `#[{attr}({key})]`")));
+    }
+    Ok(())
+}
+
+/// Consumes a `= value` or `(...)` after a key; whether there was one.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<bool> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+        Ok(true)
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<TokenStream>()?;
+        Ok(true)
+    } else {
+        Ok(false)
     }
 }
 
@@ -171,12 +255,6 @@ fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, expected: &str) ->
             path_name(meta)
         ),
     );
-    if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<syn::Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in meta.input);
-        content.parse::<TokenStream>()?;
-    }
+    skip_value(meta)?;
     Ok(())
 }

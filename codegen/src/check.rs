@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use proc_macro2::Span;
-use syn::{Generics, Ident};
+use syn::{Attribute, Generics, Ident};
 
 use crate::ast::Field;
-use crate::attr::FieldAttrs;
+use crate::attr::{FieldAttrs, is_field_attr};
 use crate::ctxt::Ctxt;
 use crate::ident::{MAX_IDENTIFIER_LEN, MAX_TABLE_LEN, is_model_label, is_plain_identifier};
 
@@ -26,19 +26,31 @@ pub fn generics(cx: &Ctxt, generics: &Generics) {
     }
 }
 
-pub fn table_name(cx: &Ctxt, table: &str, span: Span) {
+/// `table` is the audited table's name, written at `span`; `derived` when it
+/// comes from the struct's name rather than `#[audited(table = "...")]`.
+pub fn table_name(cx: &Ctxt, table: &str, span: Span, derived: bool) {
+    let origin = if derived {
+        " (from the struct's name)"
+    } else {
+        ""
+    };
+    let fix = if derived {
+        "; set another with `#[audited(table = \"...\")]`"
+    } else {
+        ""
+    };
     if !is_plain_identifier(table) {
         cx.error_at(
             span,
             format!(
-                "table name {table:?} is not a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*); set `#[audited(table = \"...\")]`"
+                "table name {table:?}{origin} is not a plain SQL identifier (ASCII letters, digits and `_`, not starting with a digit){fix}"
             ),
         );
     } else if table.len() > MAX_TABLE_LEN {
         cx.error_at(
             span,
             format!(
-                "table name {table:?} is {} characters long; at most {MAX_TABLE_LEN} fit, since its log table `{table}_log` must stay within PostgreSQL's {MAX_IDENTIFIER_LEN}",
+                "table name {table:?}{origin} is {} characters long, the limit is {MAX_TABLE_LEN}: its log table `{table}_log` must fit PostgreSQL's {MAX_IDENTIFIER_LEN}-character identifiers{fix}",
                 table.len()
             ),
         );
@@ -49,7 +61,9 @@ pub fn label(cx: &Ctxt, label: &str, span: Span) {
     if !is_model_label(label) {
         cx.error_at(
             span,
-            format!("label {label:?} is not of the form \"app.model\" (lower-case identifiers)"),
+            format!(
+                "label {label:?} is not of the form \"app.model\": two lower-case identifiers joined by a dot, such as \"shop.widget\""
+            ),
         );
     }
 }
@@ -78,32 +92,40 @@ pub fn field_attrs(cx: &Ctxt, field: &Ident, attrs: &FieldAttrs) {
 }
 
 /// The primary key: the one field marked `#[audit(pk)]`, else the field named
-/// `id`.
+/// `id`. `skips` are the fields marked `#[audit(skip)]`, where.
 pub fn primary_key(
     cx: &Ctxt,
     ident: &Ident,
     fields: &[Field],
     marks: &[(usize, Span)],
+    skips: &[(usize, Span)],
 ) -> Option<usize> {
     match marks {
         [] => {
-            let id = fields.iter().position(|f| f.ident == "id");
-            if id.is_none() {
+            let Some(id) = fields.iter().position(|f| f.ident == "id") else {
                 cx.error_spanned_by(
                     ident,
                     format!("`{ident}` has no primary key: mark a field with `#[audit(pk)]` or name it `id`"),
                 );
+                return None;
+            };
+            if let Some((_, skip)) = skips.iter().find(|(index, _)| *index == id) {
+                cx.error_at(
+                    *skip,
+                    "`id` is the primary key (no field is marked `#[audit(pk)]`) and cannot be skipped; to skip it, mark another field `#[audit(pk)]`",
+                );
+                return None;
             }
-            id
+            Some(id)
         }
         [(index, _)] => Some(*index),
         [(first, _), rest @ ..] => {
-            for (_, span) in rest {
+            for (index, span) in rest {
                 cx.error_at(
                     *span,
                     format!(
-                        "two primary keys: `{}` is already marked `#[audit(pk)]`",
-                        fields[*first].ident
+                        "`{}` cannot be a second primary key: `{}` is already marked `#[audit(pk)]`",
+                        fields[*index].ident, fields[*first].ident
                     ),
                 );
             }
@@ -119,13 +141,24 @@ pub fn distinct_keys(cx: &Ctxt, fields: &[Field]) {
         .filter(|f| f.kind != crate::ast::FieldKind::Skip)
     {
         if let Some(first) = seen.insert(&field.key, &field.ident) {
-            cx.error_spanned_by(
-                &field.ident,
+            cx.error_at(
+                field.key_span,
                 format!(
                     "JSON key {:?} is used by both `{first}` and `{}`; rename one with `#[audit(rename = \"...\")]`",
                     field.key, field.ident
                 ),
             );
         }
+    }
+}
+
+/// `#[audit(...)]` belongs on fields; on the struct it is a misplaced
+/// container option.
+pub fn container_attrs(cx: &Ctxt, attrs: &[Attribute]) {
+    for attr in attrs.iter().filter(|attr| is_field_attr(attr)) {
+        cx.error_spanned_by(
+            attr,
+            "`#[audit(...)]` goes on fields; options of the whole struct go in `#[audited(...)]`",
+        );
     }
 }

@@ -92,8 +92,11 @@ const fn col(
     }
 }
 
-/// The columns of every log table, in table order.
-pub const COLUMNS: [Column; 15] = [
+/// The columns of every log table, in table order: the original's 15, then
+/// ours. `event_id` (nullable, unique) identifies an event delivered through
+/// the outbox or a broker, so a redelivery is a no-op; rows written without
+/// it (inline, or by the Django original) leave it NULL.
+pub const COLUMNS: [Column; 16] = [
     col(
         "id",
         "BIGSERIAL PRIMARY KEY",
@@ -129,10 +132,24 @@ pub const COLUMNS: [Column; 15] = [
         "DATETIME(6) NOT NULL",
         "TEXT NOT NULL",
     ),
+    col(
+        "event_id",
+        "VARCHAR(36) UNIQUE",
+        "VARCHAR(36) UNIQUE",
+        "TEXT UNIQUE",
+    ),
 ];
 
-/// The columns a log row writes: every column but the generated `id`.
+/// How many of [`COLUMNS`] the original has (the ones a row is read with).
+pub const ORIGINAL_COLUMNS: usize = 15;
+
+/// The columns an inline log row writes: the original's, but the generated `id`.
 pub fn insert_columns() -> &'static [Column] {
+    &COLUMNS[1..ORIGINAL_COLUMNS]
+}
+
+/// The columns a row delivered with an event id writes.
+pub fn insert_columns_with_event_id() -> &'static [Column] {
     &COLUMNS[1..]
 }
 
@@ -155,12 +172,21 @@ pub fn insert_columns() -> &'static [Column] {
 /// assert!(my.ends_with(") ENGINE=InnoDB"));
 /// ```
 pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
+    create_table_with(dialect, schema, log_table, &COLUMNS)
+}
+
+fn create_table_with(
+    dialect: Dialect,
+    schema: Option<&str>,
+    table: &str,
+    columns: &[Column],
+) -> String {
     let mut sql = format!(
         "CREATE TABLE IF NOT EXISTS {} (\n",
-        dialect.qualified(schema, log_table)
+        dialect.qualified(schema, table)
     );
-    for (i, column) in COLUMNS.iter().enumerate() {
-        let sep = if i + 1 == COLUMNS.len() { "" } else { "," };
+    for (i, column) in columns.iter().enumerate() {
+        let sep = if i + 1 == columns.len() { "" } else { "," };
         let _ = writeln!(
             sql,
             "    {} {}{sep}",
@@ -173,6 +199,40 @@ pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> 
         sql.push_str(" ENGINE=InnoDB");
     }
     sql
+}
+
+/// The outbox table of the durable ASYNC transport.
+pub const OUTBOX_TABLE: &str = "awesome_audit_log_outbox";
+
+/// `CREATE TABLE IF NOT EXISTS` for the outbox: the log table's columns
+/// (with `event_id` required), then `log_table`, the table the row belongs in.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_outbox_table, Dialect};
+///
+/// let sql = create_outbox_table(Dialect::Postgres, None);
+/// assert!(sql.contains("\"event_id\" VARCHAR(36) NOT NULL UNIQUE"));
+/// assert!(sql.contains("\"log_table\" VARCHAR(63) NOT NULL"));
+/// ```
+pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
+    let log_table = Column {
+        name: "log_table",
+        postgres: "VARCHAR(63) NOT NULL",
+        mysql: "VARCHAR(63) NOT NULL",
+        sqlite: "TEXT NOT NULL",
+    };
+    let event_id = Column {
+        name: "event_id",
+        postgres: "VARCHAR(36) NOT NULL UNIQUE",
+        mysql: "VARCHAR(36) NOT NULL UNIQUE",
+        sqlite: "TEXT NOT NULL UNIQUE",
+    };
+    let columns: Vec<Column> = COLUMNS[..ORIGINAL_COLUMNS]
+        .iter()
+        .copied()
+        .chain([event_id, log_table])
+        .collect();
+    create_table_with(dialect, schema, OUTBOX_TABLE, &columns)
 }
 
 #[cfg(test)]
@@ -197,7 +257,8 @@ mod tests {
     \"user_id\" INTEGER,
     \"user_name\" TEXT,
     \"user_agent\" TEXT,
-    \"created_at\" TEXT NOT NULL
+    \"created_at\" TEXT NOT NULL,
+    \"event_id\" TEXT UNIQUE
 )";
         assert_eq!(sql, expected);
     }
@@ -208,7 +269,8 @@ mod tests {
         assert!(sql.contains("\"audit\".\"widget_log\""));
         assert!(sql.contains("\"id\" BIGSERIAL PRIMARY KEY,"));
         assert!(sql.contains("\"changes\" JSONB,"));
-        assert!(sql.contains("\"created_at\" TIMESTAMPTZ NOT NULL\n)"));
+        assert!(sql.contains("\"created_at\" TIMESTAMPTZ NOT NULL,\n"));
+        assert!(sql.contains("\"event_id\" VARCHAR(36) UNIQUE\n)"));
         assert!(!create_table(Dialect::Postgres, None, "w_log").contains('.'));
     }
 
@@ -227,5 +289,9 @@ mod tests {
         assert_eq!(names.first(), Some(&"action"));
         assert_eq!(names.last(), Some(&"created_at"));
         assert_eq!(names.len(), 14);
+        assert_eq!(
+            insert_columns_with_event_id().last().map(|c| c.name),
+            Some("event_id")
+        );
     }
 }

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::backend::{Pool, TableSql, is_lost_create_race, is_unavailable, is_undefined_table};
-use crate::config::{AuditConfig, ConfigError, DEFAULT_ALIAS};
-use crate::event::{BatchOutcome, LogEvent, LogOutcome, now};
+use crate::config::{AsyncTransport, AuditConfig, ConfigError, DEFAULT_ALIAS};
+use crate::event::{BatchOutcome, Dispatched, LogEvent, LogOutcome, now};
+use crate::writer::{Enqueued, Writer};
 use crate::{Audited, Database, Error, ModelInfo};
 
 /// Writes audit log rows: holds the configuration and the databases by
@@ -39,6 +40,8 @@ use crate::{Audited, Database, Error, ModelInfo};
 #[derive(Clone)]
 pub struct Auditor {
     inner: Arc<Inner>,
+    /// The background writer (ASYNC); `None` writes inline.
+    writer: Option<Arc<Writer>>,
 }
 
 struct Inner {
@@ -49,9 +52,13 @@ struct Inner {
     /// Index of `default`, if configured.
     default: Option<usize>,
     chunk_size: Option<usize>,
-    tables: RwLock<HashMap<(usize, &'static str), Arc<TableSql>>>,
+    /// SQL per (database, log table, outbox or not), built once.
+    tables: RwLock<HashMap<TableKey, Arc<TableSql>>>,
     stats: Counters,
 }
+
+/// A cached table: (database index, log table, the outbox for it or not).
+type TableKey = (usize, &'static str, bool);
 
 #[derive(Default)]
 struct Counters {
@@ -59,6 +66,9 @@ struct Counters {
     skipped: AtomicU64,
     fallback: AtomicU64,
     failed: AtomicU64,
+    queued: AtomicU64,
+    retried: AtomicU64,
+    dropped: AtomicU64,
 }
 
 /// Counts of what the auditor did since it was built.
@@ -71,8 +81,25 @@ pub struct AuditStats {
     pub skipped: u64,
     /// Log rows written to `default` instead (FALLBACK_TO_DEFAULT).
     pub fallback: u64,
-    /// Log rows whose write returned an error to the caller.
+    /// Log rows whose write failed: returned as an error to the caller, or,
+    /// in ASYNC mode, given up by the writer (each one also logged as an error).
     pub failed: u64,
+    /// Log rows handed to the background writer (ASYNC).
+    pub queued: u64,
+    /// Row writes the background writer retried while the database was down.
+    pub retried: u64,
+    /// Log rows dropped because the writer's queue was full and
+    /// ASYNC_QUEUE_FULL is `drop` (each one also warned).
+    pub dropped: u64,
+}
+
+/// Where log rows go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// Into the log tables.
+    Direct,
+    /// Into the outbox, for workers to move.
+    Outbox,
 }
 
 /// Builds an [`Auditor`]; see [`Auditor::builder`].
@@ -105,7 +132,85 @@ impl Auditor {
             skipped: c.skipped.load(Ordering::Relaxed),
             fallback: c.fallback.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
+            queued: c.queued.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
         }
+    }
+
+    /// Waits until every row queued so far is written (ASYNC; a no-op when
+    /// writing inline).
+    pub async fn flush(&self) {
+        if let Some(writer) = &self.writer {
+            writer.flush(self).await;
+        }
+    }
+
+    /// Flushes the background writer and stops it; rows logged afterwards
+    /// are written inline. Call it before the process exits.
+    pub async fn shutdown(&self) {
+        if let Some(writer) = &self.writer {
+            writer.shutdown(self).await;
+        }
+    }
+
+    /// This auditor without its background writer: writes inline.
+    pub(crate) fn inline(&self) -> Auditor {
+        Auditor {
+            inner: Arc::clone(&self.inner),
+            writer: None,
+        }
+    }
+
+    /// Writes `rows` now or hands them to the background writer.
+    pub(crate) async fn dispatch(
+        &self,
+        model: &'static ModelInfo,
+        rows: Vec<LogEvent>,
+    ) -> Result<Dispatched, Error> {
+        let rows = match &self.writer {
+            None => rows,
+            Some(writer) => {
+                let count = rows.len();
+                match writer.enqueue(self, model, rows).await {
+                    Enqueued::Accepted => {
+                        self.inner
+                            .stats
+                            .queued
+                            .fetch_add(count as u64, Ordering::Relaxed);
+                        return Ok(Dispatched::Queued(count));
+                    }
+                    Enqueued::Dropped => return Ok(Dispatched::Dropped(count)),
+                    Enqueued::Stopped(rows) => rows,
+                }
+            }
+        };
+        Ok(Dispatched::Written(
+            self.write(model, &rows).await?,
+            rows.len(),
+        ))
+    }
+
+    pub(crate) fn count_dropped(&self, rows: usize) -> u64 {
+        self.inner
+            .stats
+            .dropped
+            .fetch_add(rows as u64, Ordering::Relaxed)
+            + rows as u64
+    }
+
+    pub(crate) fn count_retried(&self, rows: usize) {
+        self.inner
+            .stats
+            .retried
+            .fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_failed(&self, rows: usize) {
+        self.inner
+            .stats
+            .failed
+            .fetch_add(rows as u64, Ordering::Relaxed);
     }
 
     /// Logs one change of `M`; the generated `M::log_change` calls this.
@@ -115,29 +220,18 @@ impl Auditor {
         before: Option<&M>,
         after: Option<&M>,
     ) -> Result<LogOutcome, Error> {
-        let created_at = now();
-        if before.is_none() && after.is_none() {
-            return Err(Error::NothingToLog {
-                model: M::MODEL.label(),
-            });
-        }
-        if !self.inner.config.is_audited(M::MODEL.label()) {
-            return Ok(LogOutcome::NotAudited);
-        }
-        let Some(event) = LogEvent::build(
-            before,
-            after,
-            self.inner.config.log_unchanged_updates,
-            created_at,
-        )?
-        else {
-            return Ok(LogOutcome::Unchanged);
+        let event = match self.prepare(before, after)? {
+            Ok(event) => event,
+            Err(outcome) => return Ok(outcome),
         };
-        let written = self.write(M::MODEL, std::slice::from_ref(&event)).await?;
-        Ok(if written == 1 {
-            LogOutcome::Written
-        } else {
-            LogOutcome::Skipped
+        Ok(match self.dispatch(M::MODEL, vec![event]).await? {
+            Dispatched::Written(1, _) if self.transport() == Transport::Outbox => {
+                LogOutcome::Queued
+            }
+            Dispatched::Written(1, _) => LogOutcome::Written,
+            Dispatched::Written(..) => LogOutcome::Skipped,
+            Dispatched::Queued(_) => LogOutcome::Queued,
+            Dispatched::Dropped(_) => LogOutcome::Dropped,
         })
     }
 
@@ -147,9 +241,48 @@ impl Auditor {
     where
         I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
     {
+        let (events, mut outcome) = self.prepare_batch(changes)?;
+        if !events.is_empty() {
+            outcome.add(self.dispatch(M::MODEL, events).await?);
+        }
+        Ok(outcome)
+    }
+
+    /// The row of one change, taking the event time now; or why there is none.
+    pub(crate) fn prepare<M: Audited>(
+        &self,
+        before: Option<&M>,
+        after: Option<&M>,
+    ) -> Result<Result<LogEvent, LogOutcome>, Error> {
+        let created_at = now();
+        if before.is_none() && after.is_none() {
+            return Err(Error::NothingToLog {
+                model: M::MODEL.label(),
+            });
+        }
+        if !self.inner.config.is_audited(M::MODEL.label()) {
+            return Ok(Err(LogOutcome::NotAudited));
+        }
+        let log_unchanged = self.inner.config.log_unchanged_updates;
+        let Some(event) = LogEvent::build(before, after, log_unchanged, created_at)? else {
+            return Ok(Err(LogOutcome::Unchanged));
+        };
+        Ok(Ok(self.with_event_id(event)))
+    }
+
+    /// The rows of many changes, all with the same event time, and the
+    /// counts of changes that need no row.
+    pub(crate) fn prepare_batch<'a, M: Audited, I>(
+        &self,
+        changes: I,
+    ) -> Result<(Vec<LogEvent>, BatchOutcome), Error>
+    where
+        I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
+    {
         let created_at = now();
         let mut outcome = BatchOutcome::default();
         let audited = self.inner.config.is_audited(M::MODEL.label());
+        let log_unchanged = self.inner.config.log_unchanged_updates;
         let mut events = Vec::new();
         for (before, after) in changes {
             if before.is_none() && after.is_none() {
@@ -161,21 +294,12 @@ impl Auditor {
                 outcome.not_audited += 1;
                 continue;
             }
-            match LogEvent::build(
-                before,
-                after,
-                self.inner.config.log_unchanged_updates,
-                created_at,
-            )? {
-                Some(event) => events.push(event),
+            match LogEvent::build(before, after, log_unchanged, created_at)? {
+                Some(event) => events.push(self.with_event_id(event)),
                 None => outcome.unchanged += 1,
             }
         }
-        if !events.is_empty() {
-            outcome.written = self.write(M::MODEL, &events).await?;
-            outcome.skipped = events.len() - outcome.written;
-        }
-        Ok(outcome)
+        Ok((events, outcome))
     }
 
     /// The history of one object of `M`, oldest first; the generated
@@ -212,25 +336,53 @@ impl Auditor {
             .collect()
     }
 
+    /// Writes `rows` to the audit database, without falling back or
+    /// skipping: the background writer retries on `Unavailable`.
+    pub(crate) async fn try_write(
+        &self,
+        model: &'static ModelInfo,
+        rows: &[LogEvent],
+    ) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let Some(index) = inner.audit else {
+            return Err(Error::UnknownAlias {
+                alias: inner.config.database_alias.clone(),
+            });
+        };
+        match self.write_to(index, model, rows).await {
+            Ok(()) => {
+                inner
+                    .stats
+                    .written
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(source) if is_unavailable(&source) => Err(Error::Unavailable {
+                alias: inner.databases[index].0.clone(),
+                source,
+            }),
+            Err(source) => Err(self.db_error(&inner.databases[index].0, model, source)),
+        }
+    }
+
     /// Writes `rows` to the audit database, falling back or skipping per
     /// the configuration; returns how many were written.
-    async fn write(&self, model: &'static ModelInfo, rows: &[LogEvent]) -> Result<usize, Error> {
+    pub(crate) async fn write(
+        &self,
+        model: &'static ModelInfo,
+        rows: &[LogEvent],
+    ) -> Result<usize, Error> {
         let inner = &*self.inner;
         let outcome = match inner.audit {
             Some(index) => match self.write_to(index, model, rows).await {
                 Ok(()) => Ok(rows.len()),
-                Err(e) if is_unavailable(&e) => self.unavailable(model, rows, Some(e)).await,
+                Err(e) if is_unavailable(&e) => self.unavailable_for(model, rows, Some(e)).await,
                 Err(e) => Err(self.db_error(&inner.databases[index].0, model, e)),
             },
-            None => self.unavailable(model, rows, None).await,
+            None => self.unavailable_for(model, rows, None).await,
         };
         match &outcome {
-            Ok(written) => {
-                inner
-                    .stats
-                    .written
-                    .fetch_add(*written as u64, Ordering::Relaxed);
-            }
+            Ok(written) => self.count_written(*written),
             Err(_) => {
                 inner
                     .stats
@@ -242,7 +394,7 @@ impl Auditor {
     }
 
     /// The audit database is missing (`cause` None) or down.
-    async fn unavailable(
+    pub(crate) async fn unavailable_for(
         &self,
         model: &'static ModelInfo,
         rows: &[LogEvent],
@@ -320,7 +472,12 @@ impl Auditor {
             .filter(|&default| Some(default) != inner.audit)
     }
 
-    fn db_error(&self, alias: &str, model: &'static ModelInfo, source: sqlx::Error) -> Error {
+    pub(crate) fn db_error(
+        &self,
+        alias: &str,
+        model: &'static ModelInfo,
+        source: sqlx::Error,
+    ) -> Error {
         Error::Database {
             alias: alias.to_owned(),
             table: model.log_table(),
@@ -336,26 +493,118 @@ impl Auditor {
         model: &'static ModelInfo,
         rows: &[LogEvent],
     ) -> Result<(), sqlx::Error> {
+        let table = match self.transport() {
+            Transport::Outbox => self.outbox_sql(index, model),
+            Transport::Direct => self.table_sql(index, model),
+        };
+        self.write_table(index, &table, rows).await
+    }
+
+    /// Inserts `rows` into `table` on the database at `index`, in chunks;
+    /// creates the table when the database says it is missing, then retries once.
+    pub(crate) async fn write_table(
+        &self,
+        index: usize,
+        table: &TableSql,
+        rows: &[LogEvent],
+    ) -> Result<(), sqlx::Error> {
         let pool = &self.inner.databases[index].1;
-        let table = self.table_sql(index, model);
-        let chunk_size = self
-            .inner
-            .chunk_size
-            .unwrap_or_else(|| pool.default_chunk_size());
-        for chunk in rows.chunks(chunk_size) {
-            match pool.insert(&table, chunk).await {
+        for chunk in rows.chunks(self.chunk_size(pool)) {
+            match pool.insert(table, chunk).await {
                 Err(e) if is_undefined_table(&e) => {
-                    create_table(pool, &table).await?;
-                    pool.insert(&table, chunk).await?;
+                    create_table(pool, table).await?;
+                    pool.insert(table, chunk).await?;
                 }
                 result => result?,
             }
+            table.mark_known();
         }
         Ok(())
     }
 
-    fn table_sql(&self, index: usize, model: &'static ModelInfo) -> Arc<TableSql> {
-        let key = (index, model.log_table());
+    /// Gives `event` an event id when it travels through the outbox (a
+    /// time-ordered UUID, so ids sort roughly by event time).
+    fn with_event_id(&self, mut event: LogEvent) -> LogEvent {
+        if self.transport() == Transport::Outbox {
+            event.event_id = Some(uuid::Uuid::now_v7().to_string());
+        }
+        event
+    }
+
+    /// Where `log_change` writes: the log tables, or (ASYNC with the
+    /// outbox transport) the outbox.
+    pub(crate) fn transport(&self) -> Transport {
+        let config = &self.inner.config;
+        if config.async_ && config.async_transport == AsyncTransport::Outbox {
+            Transport::Outbox
+        } else {
+            Transport::Direct
+        }
+    }
+
+    /// Rows per multi-row INSERT on `pool`.
+    pub(crate) fn chunk_size(&self, pool: &Pool) -> usize {
+        self.inner
+            .chunk_size
+            .unwrap_or_else(|| pool.default_chunk_size())
+    }
+
+    /// The index of `alias` among the databases.
+    pub(crate) fn index_of(&self, alias: &str) -> Option<usize> {
+        self.inner.databases.iter().position(|(a, _)| a == alias)
+    }
+
+    /// The index of the audit database (DATABASE_ALIAS), if configured.
+    pub(crate) fn audit_index(&self) -> Option<usize> {
+        self.inner.audit
+    }
+
+    /// The alias and pool at `index`.
+    pub(crate) fn database_at(&self, index: usize) -> (&str, &Pool) {
+        let (alias, pool) = &self.inner.databases[index];
+        (alias, pool)
+    }
+
+    /// Counts rows an outbox worker moved into the log tables.
+    pub(crate) fn count_moved(&self, rows: usize) {
+        self.inner
+            .stats
+            .written
+            .fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
+    /// Counts rows written: into the log tables (`written`), or into the
+    /// outbox (`queued`, until a worker moves them).
+    pub(crate) fn count_written(&self, rows: usize) {
+        let stats = &self.inner.stats;
+        let counter = match self.transport() {
+            Transport::Outbox => &stats.queued,
+            Transport::Direct => &stats.written,
+        };
+        counter.fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn table_sql(&self, index: usize, model: &'static ModelInfo) -> Arc<TableSql> {
+        self.cached_sql(index, model, false)
+    }
+
+    /// The outbox table's SQL for rows of `model` on the database at `index`.
+    pub(crate) fn outbox_sql(&self, index: usize, model: &'static ModelInfo) -> Arc<TableSql> {
+        self.cached_sql(index, model, true)
+    }
+
+    /// A log table's SQL by name (the outbox worker's tables), not cached.
+    pub(crate) fn log_table_sql(&self, index: usize, log_table: &str) -> TableSql {
+        let pool = &self.inner.databases[index].1;
+        TableSql::new(
+            pool.dialect(),
+            self.inner.config.pg_schema.as_deref(),
+            log_table,
+        )
+    }
+
+    fn cached_sql(&self, index: usize, model: &'static ModelInfo, outbox: bool) -> Arc<TableSql> {
+        let key = (index, model.log_table(), outbox);
         if let Some(table) = self
             .inner
             .tables
@@ -366,11 +615,12 @@ impl Auditor {
             return Arc::clone(table);
         }
         let pool = &self.inner.databases[index].1;
-        let table = Arc::new(TableSql::new(
-            pool.dialect(),
-            self.inner.config.pg_schema.as_deref(),
-            model.log_table(),
-        ));
+        let schema = self.inner.config.pg_schema.as_deref();
+        let table = Arc::new(if outbox {
+            TableSql::outbox(pool.dialect(), schema, model.log_table())
+        } else {
+            TableSql::new(pool.dialect(), schema, model.log_table())
+        });
         let mut tables = self.inner.tables.write().unwrap_or_else(|e| e.into_inner());
         Arc::clone(tables.entry(key).or_insert(table))
     }
@@ -378,7 +628,7 @@ impl Auditor {
 
 /// Creates a missing log table (and its PostgreSQL schema). Losing a race
 /// with another writer creating the same table is success.
-async fn create_table(pool: &Pool, table: &TableSql) -> Result<(), sqlx::Error> {
+pub(crate) async fn create_table(pool: &Pool, table: &TableSql) -> Result<(), sqlx::Error> {
     let statements = table.create_schema.iter().chain([&table.create_table]);
     for statement in statements {
         match pool.execute(statement).await {
@@ -469,7 +719,10 @@ impl AuditorBuilder {
                 "FALLBACK_TO_DEFAULT has no effect while RAISE_ERROR_IF_DB_UNAVAILABLE is true"
             );
         }
+        let writer = (config.async_ && config.async_transport == AsyncTransport::Memory)
+            .then(|| Arc::new(Writer::new(&config)));
         Ok(Auditor {
+            writer,
             inner: Arc::new(Inner {
                 chunk_size: config.bulk_chunk_size,
                 config,

@@ -12,14 +12,24 @@
 //! | `CAPTURE_HTTP` | `true` | fill the context from HTTP requests |
 //! | `CAPTURE_COMMANDS` | `true` | fill the context in command-line commands |
 //! | `CAPTURE_CELERY` (alias `CAPTURE_JOBS`) | `true` | fill the context in background jobs |
+//! | `TRUSTED_PROXIES` | none | ours: addresses or CIDR networks of reverse proxies whose `X-Forwarded-For` / `Forwarded` headers the HTTP layer believes |
 //! | `RAISE_ERROR_IF_DB_UNAVAILABLE` | `false` | a missing or unreachable audit database is an error (else: warn, count, skip) |
 //! | `FALLBACK_TO_DEFAULT` | `false` | with RAISE off: write to `default` when the audit alias is missing or down |
 //! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT; none = from the backend's bind limit |
 //! | `LOG_UNCHANGED_UPDATES` | `false` | also log updates that changed no stored field (the original always does) |
+//! | `ASYNC_TRANSPORT` | `"memory"` | `"memory"`: an in-process queue and writer task; `"outbox"`: a durable outbox table in the changed data's database, drained by workers |
+//! | `ASYNC_QUEUE_SIZE` | `10000` | changes the background writer's queue holds |
+//! | `ASYNC_QUEUE_FULL` | `"wait"` | `"wait"` for room (nothing lost) or `"drop"` the newest row (warned, counted) |
+//! | `ASYNC_BATCH_SIZE` | `500` | rows the writer gathers into one batch |
+//! | `ASYNC_LINGER_MS` | `5` | how long the writer waits for more rows before writing |
+//! | `ASYNC_RETRY_BASE_MS` | `100` | first backoff while the database is down; doubles, with jitter |
+//! | `ASYNC_RETRY_MAX_MS` | `30000` | longest backoff |
+//! | `ASYNC_MAX_RETRIES` | none | tries before a batch goes to RAISE / FALLBACK handling; none = until the database is back |
 //!
 //! In a TOML file keys may be written in upper or lower case; environment
 //! variables are named `AWESOME_AUDIT_LOG_<KEY>` and override the file.
-//! Lists are TOML arrays or, in variables, comma-separated.
+//! Lists are TOML arrays or, in variables, comma-separated
+//! (`AWESOME_AUDIT_LOG_TRUSTED_PROXIES=10.0.0.0/8,192.0.2.7`).
 //!
 //! ```
 //! use awesome_audit_log::AuditConfig;
@@ -37,12 +47,16 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::Path;
+use std::str::FromStr;
 
+use crate::context::EntryPoint;
 use awesome_audit_log_codegen::ident::{MAX_IDENTIFIER_LEN, is_model_label, is_plain_identifier};
 use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
+use ipnet::IpNet;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -74,6 +88,9 @@ pub struct AuditConfig {
     /// `CAPTURE_CELERY` (or `CAPTURE_JOBS`): fill the context in background jobs.
     #[serde(alias = "capture_jobs")]
     pub capture_celery: bool,
+    /// `TRUSTED_PROXIES`: reverse proxies whose forwarded-for headers the
+    /// HTTP layer believes; from anyone else they are ignored.
+    pub trusted_proxies: TrustedProxies,
     /// `RAISE_ERROR_IF_DB_UNAVAILABLE`: a missing or unreachable audit database is
     /// an error for the caller instead of a counted warning.
     pub raise_error_if_db_unavailable: bool,
@@ -84,6 +101,47 @@ pub struct AuditConfig {
     pub bulk_chunk_size: Option<usize>,
     /// `LOG_UNCHANGED_UPDATES`: log updates whose diff is empty too.
     pub log_unchanged_updates: bool,
+    /// `ASYNC_TRANSPORT`: how ASYNC rows travel: an in-process queue, or a
+    /// durable outbox table drained by workers.
+    pub async_transport: AsyncTransport,
+    /// `ASYNC_QUEUE_SIZE`: changes the background writer's queue holds.
+    pub async_queue_size: usize,
+    /// `ASYNC_QUEUE_FULL`: what a full queue does to the caller.
+    pub async_queue_full: QueueFull,
+    /// `ASYNC_BATCH_SIZE`: rows the writer gathers into one write.
+    pub async_batch_size: usize,
+    /// `ASYNC_LINGER_MS`: how long the writer waits for more rows before writing a batch.
+    pub async_linger_ms: u64,
+    /// `ASYNC_RETRY_BASE_MS`: first backoff while the audit database is down (doubles, with jitter).
+    pub async_retry_base_ms: u64,
+    /// `ASYNC_RETRY_MAX_MS`: longest backoff between two tries.
+    pub async_retry_max_ms: u64,
+    /// `ASYNC_MAX_RETRIES`: tries before a batch is given up to RAISE / FALLBACK
+    /// handling (`None`: keep trying until the database is back).
+    pub async_max_retries: Option<u32>,
+}
+
+/// How ASYNC log rows travel to the log tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AsyncTransport {
+    /// A bounded in-process queue drained by a background task.
+    #[default]
+    Memory,
+    /// An outbox table in the changed data's database, written in the
+    /// caller's transaction and drained by [`crate::outbox::OutboxWorker`]s.
+    Outbox,
+}
+
+/// What `log_change` does when the background writer's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueFull {
+    /// Wait for room: nothing is lost, the caller slows down.
+    #[default]
+    Wait,
+    /// Drop the newest row with a warning, counted in `AuditStats::dropped`.
+    Drop,
 }
 
 impl Default for AuditConfig {
@@ -98,10 +156,19 @@ impl Default for AuditConfig {
             capture_http: true,
             capture_commands: true,
             capture_celery: true,
+            trusted_proxies: TrustedProxies::default(),
             raise_error_if_db_unavailable: false,
             fallback_to_default: false,
             bulk_chunk_size: None,
             log_unchanged_updates: false,
+            async_transport: AsyncTransport::Memory,
+            async_queue_size: 10_000,
+            async_queue_full: QueueFull::Wait,
+            async_batch_size: 500,
+            async_linger_ms: 5,
+            async_retry_base_ms: 100,
+            async_retry_max_ms: 30_000,
+            async_max_retries: None,
         }
     }
 }
@@ -201,6 +268,18 @@ impl AuditConfig {
                 reason: "the alias must not be empty".to_owned(),
             });
         }
+        for (key, value) in [
+            ("ASYNC_QUEUE_SIZE", self.async_queue_size),
+            ("ASYNC_BATCH_SIZE", self.async_batch_size),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: "0".to_owned(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
         if self.bulk_chunk_size == Some(0) {
             return Err(ConfigError::Invalid {
                 key: "BULK_CHUNK_SIZE",
@@ -224,6 +303,29 @@ impl AuditConfig {
             }
         }
         Ok(())
+    }
+
+    /// Whether a scope of `entry_point` is filled: ENABLED and, per entry
+    /// point, CAPTURE_HTTP, CAPTURE_COMMANDS or CAPTURE_CELERY (`shell`
+    /// needs only ENABLED).
+    ///
+    /// ```
+    /// use awesome_audit_log::AuditConfig;
+    /// use awesome_audit_log::context::EntryPoint;
+    ///
+    /// let mut config = AuditConfig::default();
+    /// config.capture_http = false;
+    /// assert!(!config.captures(EntryPoint::Http));
+    /// assert!(config.captures(EntryPoint::CeleryTask));
+    /// ```
+    pub fn captures(&self, entry_point: EntryPoint) -> bool {
+        self.enabled
+            && match entry_point {
+                EntryPoint::Http => self.capture_http,
+                EntryPoint::ManagementCommand => self.capture_commands,
+                EntryPoint::CeleryTask => self.capture_celery,
+                EntryPoint::Shell => true,
+            }
     }
 
     /// Whether changes of the model labelled `label` are logged: ENABLED, in
@@ -348,6 +450,117 @@ impl<'de> Visitor<'de> for LabelsVisitor {
     }
 }
 
+/// TRUSTED_PROXIES: the reverse proxies whose `X-Forwarded-For` /
+/// `Forwarded` headers are believed, as IP addresses or CIDR networks.
+/// Written as a list or a comma-separated string; an entry that is neither
+/// an address nor a network is an error naming it.
+///
+/// ```
+/// use awesome_audit_log::config::TrustedProxies;
+///
+/// let proxies: TrustedProxies = "10.0.0.0/8, 192.0.2.7, ::1".parse().unwrap();
+/// assert!(proxies.contains("10.1.2.3".parse().unwrap()));
+/// assert!(proxies.contains("192.0.2.7".parse().unwrap()));
+/// assert!(!proxies.contains("192.0.2.8".parse().unwrap()));
+/// // An IPv4 peer seen on a dual-stack socket matches its IPv4 entry.
+/// assert!(proxies.contains("::ffff:10.0.0.1".parse().unwrap()));
+///
+/// let err = "10.0.0.0/8, proxy.local".parse::<TrustedProxies>().unwrap_err();
+/// assert!(err.to_string().contains("TRUSTED_PROXIES") && err.to_string().contains("proxy.local"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// The given networks (use `IpNet::from(addr)` for one address).
+    pub fn new(networks: impl IntoIterator<Item = IpNet>) -> Self {
+        TrustedProxies(networks.into_iter().collect())
+    }
+
+    /// Whether `addr` is one of the proxies. IPv4-mapped IPv6 addresses
+    /// (`::ffff:a.b.c.d`) are compared as the IPv4 address they carry.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.0.iter().any(|net| net.contains(&addr))
+    }
+
+    /// Whether no proxy is trusted (the default).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The networks, in the order given.
+    pub fn networks(&self) -> &[IpNet] {
+        &self.0
+    }
+
+    fn parse_entry(entry: &str) -> Result<IpNet, ConfigError> {
+        let entry = entry.trim();
+        IpNet::from_str(entry)
+            .or_else(|_| IpAddr::from_str(entry).map(IpNet::from))
+            .map_err(|_| ConfigError::Invalid {
+                key: "TRUSTED_PROXIES",
+                value: entry.to_owned(),
+                reason: "not an IP address or CIDR network (such as 10.0.0.0/8)".to_owned(),
+            })
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = ConfigError;
+
+    /// Parses a comma-separated list; empty entries are ignored.
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        list.split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(TrustedProxies::parse_entry)
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+}
+
+impl Serialize for TrustedProxies {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TrustedProxiesVisitor)
+    }
+}
+
+struct TrustedProxiesVisitor;
+
+impl<'de> Visitor<'de> for TrustedProxiesVisitor {
+    type Value = TrustedProxies;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of IP addresses or CIDR networks, or a comma-separated string of them")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        value.parse().map_err(E::custom)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(TrustedProxies::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut networks = Vec::new();
+        while let Some(entry) = seq.next_element::<String>()? {
+            networks.push(TrustedProxies::parse_entry(&entry).map_err(de::Error::custom)?);
+        }
+        Ok(TrustedProxies(networks))
+    }
+}
+
 /// Lower-cases the top-level keys of a provider, so `ENABLED` and `enabled`
 /// name the same setting in a file.
 struct LowercaseKeys<P>(P);
@@ -390,6 +603,7 @@ mod tests {
         assert!(!config.raise_error_if_db_unavailable);
         assert!(!config.fallback_to_default);
         assert_eq!(config.bulk_chunk_size, None);
+        assert!(config.trusted_proxies.is_empty());
         assert_eq!(AuditConfig::from_toml_str("").unwrap(), config);
     }
 
@@ -449,6 +663,49 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_from_a_list_or_a_string() {
+        let config = AuditConfig::from_toml_str(
+            "TRUSTED_PROXIES = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]",
+        )
+        .unwrap();
+        let proxies = &config.trusted_proxies;
+        assert_eq!(proxies.networks().len(), 3);
+        assert!(proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(!proxies.contains("127.0.0.2".parse().unwrap()));
+        assert!(proxies.contains("10.200.0.1".parse().unwrap()));
+        assert!(proxies.contains("::1".parse().unwrap()));
+        assert!(proxies.contains("::ffff:127.0.0.1".parse().unwrap()));
+
+        let config =
+            AuditConfig::from_toml_str("trusted_proxies = \"192.0.2.0/24, 2001:db8::/32,\"")
+                .unwrap();
+        assert_eq!(
+            config
+                .trusted_proxies
+                .networks()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["192.0.2.0/24", "2001:db8::/32"]
+        );
+        // Round trip through serde.
+        let json = serde_json::to_string(&config.trusted_proxies).unwrap();
+        assert_eq!(json, r#"["192.0.2.0/24","2001:db8::/32"]"#);
+
+        for bad in [
+            "TRUSTED_PROXIES = \"10.0.0.0/33\"",
+            "TRUSTED_PROXIES = [\"proxy.local\"]",
+        ] {
+            let err = AuditConfig::from_toml_str(bad).unwrap_err().to_string();
+            assert!(err.contains("TRUSTED_PROXIES"), "{err}");
+            assert!(
+                err.contains("10.0.0.0/33") || err.contains("proxy.local"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
@@ -464,6 +721,18 @@ mod tests {
             assert!(config.async_);
             assert!(!config.enabled);
             assert_eq!(config.audit_models.labels().unwrap().len(), 2);
+
+            jail.set_env("AWESOME_AUDIT_LOG_TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8");
+            let config = AuditConfig::from_env().unwrap();
+            assert!(config.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+            assert_eq!(config.trusted_proxies.networks().len(), 2);
+            jail.set_env("AWESOME_AUDIT_LOG_TRUSTED_PROXIES", "127.0.0.1,not-an-ip");
+            let err = AuditConfig::from_env().unwrap_err().to_string();
+            assert!(
+                err.contains("TRUSTED_PROXIES") && err.contains("not-an-ip"),
+                "{err}"
+            );
+            jail.set_env("AWESOME_AUDIT_LOG_TRUSTED_PROXIES", "");
 
             jail.set_env("AWESOME_AUDIT_LOG_BULK_CHUNK_SIZE", "lots");
             let err = AuditConfig::from_env().unwrap_err().to_string();

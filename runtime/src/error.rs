@@ -36,6 +36,16 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// A transaction was asked of an alias whose database is of another kind.
+    #[error("database `{alias}` is {actual:?}, not {expected:?}")]
+    WrongBackend {
+        /// The alias.
+        alias: String,
+        /// The kind the caller asked for.
+        expected: crate::Dialect,
+        /// The kind the alias holds.
+        actual: crate::Dialect,
+    },
     /// The audit database answered with an error.
     #[error("audit database `{alias}` failed on `{table}`: {source}")]
     Database {

@@ -74,6 +74,14 @@ pub enum LogOutcome {
     /// The audit database was missing or unavailable and RAISE_ERROR_IF_DB_UNAVAILABLE
     /// is false: a warning was logged and the skip counted in [`crate::AuditStats`].
     Skipped,
+    /// Logged in an [`AuditTransaction`](crate::AuditTransaction) whose audit
+    /// database is another one: the row is written when the transaction commits.
+    Deferred,
+    /// ASYNC: the row is queued for the background writer.
+    Queued,
+    /// ASYNC with `ASYNC_QUEUE_FULL = "drop"`: the queue was full and the row
+    /// was dropped (warned and counted in [`crate::AuditStats::dropped`]).
+    Dropped,
 }
 
 /// What `log_changes` did.
@@ -87,11 +95,37 @@ pub struct BatchOutcome {
     pub not_audited: usize,
     /// Rows skipped because the audit database was unavailable (warned and counted).
     pub skipped: usize,
+    /// Rows waiting for their transaction to commit (audit database elsewhere).
+    pub deferred: usize,
+    /// ASYNC: rows queued for the background writer.
+    pub queued: usize,
+    /// ASYNC: rows dropped because the queue was full (policy `drop`).
+    pub dropped: usize,
+}
+
+impl BatchOutcome {
+    pub(crate) fn add(&mut self, dispatched: Dispatched) {
+        match dispatched {
+            Dispatched::Written(written, total) => {
+                self.written += written;
+                self.skipped += total - written;
+            }
+            Dispatched::Queued(rows) => self.queued += rows,
+            Dispatched::Dropped(rows) => self.dropped += rows,
+        }
+    }
+}
+
+/// Where rows went: written inline (written, of total), queued or dropped.
+pub(crate) enum Dispatched {
+    Written(usize, usize),
+    Queued(usize),
+    Dropped(usize),
 }
 
 /// A log row ready to be written.
 #[derive(Debug, Clone)]
-pub(crate) struct LogEvent {
+pub struct LogEvent {
     pub action: Action,
     pub object_pk: String,
     pub before: Option<String>,
@@ -99,6 +133,8 @@ pub(crate) struct LogEvent {
     pub changes: Option<String>,
     pub context: Option<Arc<AuditContext>>,
     pub created_at: DateTime<Utc>,
+    /// Set for events delivered through the outbox or a broker.
+    pub event_id: Option<String>,
 }
 
 /// The current time as stored in `created_at`: UTC, microseconds.
@@ -155,6 +191,7 @@ impl LogEvent {
             changes,
             context: crate::context::current(),
             created_at,
+            event_id: None,
         }))
     }
 }

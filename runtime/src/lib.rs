@@ -48,6 +48,9 @@
 //! | `postgres` | no | PostgreSQL databases |
 //! | `mysql` | no | MySQL / MariaDB databases |
 //! | `build` | no | [`build::export_schema`] for build scripts |
+//! | `http` | no | `http::AuditLayer`, a tower layer that fills the [`context`] from HTTP requests |
+//! | `axum` | no | `http` plus axum's matched route template, original URI and `ConnectInfo` peer address |
+//! | `clap` | no | `AuditContext::from_clap` and `context::clap_options` for command-line commands |
 
 // Without a backend feature no database can be configured: the write path
 // still compiles (for build scripts and macro tests) but cannot run.
@@ -60,8 +63,12 @@
 pub mod build;
 pub mod config;
 pub mod context;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod outbox;
 pub mod registry;
 pub mod schema;
+pub mod transaction;
 
 mod auditor;
 mod backend;
@@ -71,6 +78,7 @@ mod event;
 mod json;
 mod model;
 mod record;
+mod writer;
 
 /// Makes a struct an audited model.
 ///
@@ -149,6 +157,7 @@ pub use event::{Action, BatchOutcome, LogOutcome, UnknownAction};
 pub use json::REDACTED;
 pub use model::{AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
 pub use record::LogRecord;
+pub use transaction::{AuditDatabase, AuditTransaction};
 
 /// The `chrono` this crate uses (`created_at` is a `chrono::DateTime<Utc>`).
 pub use chrono;
@@ -161,10 +170,22 @@ pub mod __private {
     pub use crate::model::{DiffVisitor, FieldVisitor, differs, differs_redacted, pk_to_string};
     pub use crate::registry::Registration;
     pub use crate::{
-        Action, Audited, Auditor, BatchOutcome, Error, FieldInfo, LogOutcome, LogRecord, ModelInfo,
-        SnapshotError,
+        Action, AuditDatabase, AuditTransaction, Audited, Auditor, BatchOutcome, Error, FieldInfo,
+        LogOutcome, LogRecord, ModelInfo, SnapshotError,
     };
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde_json::Value;
+
+    /// The `before` / `after` JSON text of `value`, as the write path builds
+    /// it. For the benchmarks only.
+    pub fn bench_snapshot<M: Audited>(value: &M) -> Result<String, SnapshotError> {
+        crate::json::snapshot(value)
+    }
+
+    /// The `changes` JSON text of an update, as the write path builds it
+    /// (`None` when no stored field differs). For the benchmarks only.
+    pub fn bench_diff<M: Audited>(before: &M, after: &M) -> Result<Option<String>, SnapshotError> {
+        crate::json::diff(before, after)
+    }
 }

@@ -189,7 +189,8 @@ impl<T: Serialize + PartialEq + ?Sized> AuditValue for T {}
 /// A type that can be a model's primary key: it is written as text.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an audit primary key",
-    label = "the primary key is stored as text and must implement `Display`"
+    label = "the primary key is stored as text and must implement `Display`",
+    note = "implement `Display` for it, or mark another field `#[audit(pk)]`"
 )]
 pub trait AuditKey: Display {}
 

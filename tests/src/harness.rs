@@ -225,6 +225,27 @@ impl TestDb {
         result.expect("count rows")
     }
 
+    /// The integers a one-column query returns, sorted (a trusted query).
+    pub async fn ids(&self, sql: &str) -> Vec<i64> {
+        let sql = sql.replace(
+            "AS BIGINT",
+            if self.kind == Kind::MySql {
+                "AS SIGNED"
+            } else {
+                "AS BIGINT"
+            },
+        );
+        let sql = AssertSqlSafe(sql);
+        let result = match &self.pool {
+            TestPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            TestPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            TestPool::MySql(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        };
+        let mut ids: Vec<i64> = result.expect("query ids");
+        ids.sort_unstable();
+        ids
+    }
+
     /// Whether `table` exists (in `schema` on PostgreSQL, else the default schema).
     pub async fn table_exists(&self, schema: Option<&str>, table: &str) -> bool {
         let count: Result<i64, sqlx::Error> = match &self.pool {
@@ -295,5 +316,114 @@ impl Drop for TestDb {
         if let Ok(Err(e)) = dropped {
             eprintln!("could not drop test database: {e}");
         }
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 in front of a database server, which the test
+/// can take down (every connection cut, new ones refused at once) and bring
+/// back, to simulate a server outage without stopping the shared server.
+pub struct FlakyProxy {
+    /// The proxy's address.
+    pub addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl FlakyProxy {
+    /// Starts a proxy to `target`, up.
+    pub async fn start(target: std::net::SocketAddr) -> FlakyProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let accept = {
+            let up = Arc::clone(&up);
+            let connections = Arc::clone(&connections);
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections
+                        .lock()
+                        .expect("proxy lock")
+                        .push(task.abort_handle());
+                }
+            })
+        };
+        FlakyProxy {
+            addr,
+            up,
+            connections,
+            accept,
+        }
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for task in self.connections.lock().expect("proxy lock").drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Accepts connections again.
+    pub fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.down();
+        self.accept.abort();
+    }
+}
+
+impl TestDb {
+    /// This database through a [`FlakyProxy`]; `None` for SQLite.
+    pub async fn behind_proxy(&self) -> Option<(FlakyProxy, Database)> {
+        let (server, name) = self.server.as_ref()?;
+        let rest = server
+            .split_once("://")
+            .map_or(server.as_str(), |(_, rest)| rest);
+        let host_port = rest.split(['/', '?']).next().unwrap_or(rest);
+        let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
+        let target = tokio::net::lookup_host(host_port)
+            .await
+            .expect("resolve server")
+            .next()
+            .expect("server address");
+        let proxy = FlakyProxy::start(target).await;
+        let url = with_database(
+            &server.replacen(host_port, &proxy.addr.to_string(), 1),
+            name,
+        );
+        let timeout = Duration::from_secs(2);
+        let database = match self.kind {
+            Kind::Postgres => sqlx::postgres::PgPoolOptions::new()
+                .acquire_timeout(timeout)
+                .connect_lazy(&url)
+                .expect("url")
+                .into(),
+            Kind::MySql => sqlx::mysql::MySqlPoolOptions::new()
+                .acquire_timeout(timeout)
+                .connect_lazy(&url)
+                .expect("url")
+                .into(),
+            Kind::Sqlite => return None,
+        };
+        Some((proxy, database))
     }
 }

@@ -6,12 +6,18 @@
 //! or a new PostgreSQL / MariaDB database created from the server URL) and
 //! drops it afterwards.
 //!
+//! The `context` target checks who-made-the-change: the HTTP layer on a real
+//! axum server ([`server`]) queried with a real client, and the command, job
+//! and shell scopes (on SQLite: the context columns are written the same way
+//! on every backend).
+//!
 //! Server URLs come from `AUDIT_TEST_POSTGRES_URL` and `AUDIT_TEST_MYSQL_URL`.
 //! Without them those tests print that they were skipped; with
 //! `AUDIT_TEST_REQUIRE_ALL=1` a missing URL is a failure.
 
 pub mod harness;
 pub mod models;
+pub mod server;
 pub mod suite;
 
 pub use harness::{Kind, TestDb};

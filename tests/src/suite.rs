@@ -35,6 +35,18 @@ macro_rules! suite {
             history_is_oldest_first,
             concurrent_first_use_loses_nothing,
             unknown_labels_are_rejected,
+            transaction_on_the_audit_database,
+            transaction_with_another_audit_database,
+            server_that_comes_back_is_used_again,
+            pg_schema_holds_the_log_tables,
+            writes_into_tables_the_original_created,
+            async_rows_equal_sync_rows,
+            async_writer_survives_an_outage,
+            async_flush_and_shutdown,
+            async_drop_policy_counts,
+            outbox_moves_each_row_exactly_once,
+            outbox_redelivery_is_a_no_op,
+            outbox_survives_sigkill,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -587,4 +599,674 @@ pub async fn unknown_labels_are_rejected(db: TestDb) {
         .allow_unknown_labels()
         .build()
         .unwrap();
+}
+
+/// Runs `$body` with `$DB` the sqlx database type of `$db`'s backend.
+macro_rules! for_backend {
+    ($db:expr, |$DB:ident| $body:block) => {
+        match $db.kind {
+            Kind::Sqlite => {
+                type $DB = sqlx::Sqlite;
+                $body
+            }
+            Kind::Postgres => {
+                type $DB = sqlx::Postgres;
+                $body
+            }
+            Kind::MySql => {
+                type $DB = sqlx::MySql;
+                $body
+            }
+        }
+    };
+}
+
+const CREATE_WIDGET: &str =
+    "CREATE TABLE widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)";
+
+fn insert_widget_sql(w: &Widget) -> sqlx::AssertSqlSafe<String> {
+    // Test values only (integers and a fixed name), never user input.
+    sqlx::AssertSqlSafe(format!(
+        "INSERT INTO widget (id, name, qty) VALUES ({}, 'B', {})",
+        w.id, w.qty
+    ))
+}
+
+/// Same database: the log row is written inside the caller's transaction:
+/// commit keeps change and row, rollback (or drop) removes both, and the
+/// table's first-use creation does not spoil the transaction.
+pub async fn transaction_on_the_audit_database(db: TestDb) {
+    db.exec(CREATE_WIDGET).await;
+    let auditor = db.auditor(AuditConfig::default());
+    for_backend!(db, |DB| {
+        // First use inside a transaction, then roll back: nothing remains.
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        assert!(tx.logs_inside());
+        let w1 = widget(1, 1);
+        sqlx::raw_sql(insert_widget_sql(&w1))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            Widget::log_change_in(&mut tx, None, Some(&w1))
+                .await
+                .unwrap(),
+            LogOutcome::Written
+        );
+        // The transaction is still usable after the table was created in it.
+        sqlx::raw_sql(insert_widget_sql(&widget(2, 1)))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(db.count("widget").await, 0);
+        if db.table_exists(None, "widget_log").await {
+            assert_eq!(db.count("widget_log").await, 0);
+        }
+
+        // Commit keeps both.
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        sqlx::raw_sql(insert_widget_sql(&w1))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&w1))
+            .await
+            .unwrap();
+        let w1b = widget(1, 2);
+        let batch = Widget::log_changes_in(&mut tx, [(Some(&w1), Some(&w1b))])
+            .await
+            .unwrap();
+        assert_eq!(batch.written, 1);
+        tx.commit().await.unwrap();
+        assert_eq!(db.count("widget").await, 1);
+        assert_eq!(db.count("widget_log").await, 2);
+
+        // Dropping an open transaction rolls back change and row alike.
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        let w3 = widget(3, 1);
+        sqlx::raw_sql(insert_widget_sql(&w3))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&w3))
+            .await
+            .unwrap();
+        drop(tx);
+        assert_eq!(db.count("widget").await, 1);
+        assert_eq!(db.count("widget_log").await, 2);
+        assert!(
+            WidgetLog::for_object(&auditor, &3)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A transaction the application began itself can be wrapped.
+        let own = auditor.begin::<DB>("default").await.unwrap().into_inner();
+        let mut tx = auditor.transaction("default", own).unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&w3))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(WidgetLog::for_object(&auditor, &3).await.unwrap().len(), 1);
+    });
+}
+
+/// Another audit database: rows wait for the commit, and a rollback leaves none.
+pub async fn transaction_with_another_audit_database(db: TestDb) {
+    let Some(audit_db) = TestDb::new(db.kind).await else {
+        return;
+    };
+    db.exec(CREATE_WIDGET).await;
+    let mut config = AuditConfig::default();
+    config.database_alias = "audit".to_owned();
+    let auditor = Auditor::builder(config)
+        .database("default", db.database())
+        .database("audit", audit_db.database())
+        .build()
+        .unwrap();
+    for_backend!(db, |DB| {
+        let w = widget(1, 1);
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        assert!(!tx.logs_inside());
+        sqlx::raw_sql(insert_widget_sql(&w))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            Widget::log_change_in(&mut tx, None, Some(&w))
+                .await
+                .unwrap(),
+            LogOutcome::Deferred
+        );
+        let gizmo = Gizmo { id: 1, qty: 1 };
+        Gizmo::log_change_in(&mut tx, None, Some(&gizmo))
+            .await
+            .unwrap();
+        assert!(
+            !audit_db.table_exists(None, "widget_log").await,
+            "nothing before the commit"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(audit_db.count("widget_log").await, 1);
+        assert_eq!(audit_db.count("gizmo_log").await, 1);
+        assert!(!db.table_exists(None, "widget_log").await);
+
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        let w2 = widget(2, 1);
+        sqlx::raw_sql(insert_widget_sql(&w2))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&w2))
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            audit_db.count("widget_log").await,
+            1,
+            "a rolled-back change is never logged"
+        );
+        assert!(
+            WidgetLog::for_object(&auditor, &2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // The created_at of a deferred row is still the time of the call.
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        let before_call = chrono::Utc::now();
+        Widget::log_change_in(&mut tx, None, Some(&widget(5, 1)))
+            .await
+            .unwrap();
+        let after_call = chrono::Utc::now();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.commit().await.unwrap();
+        let row = &WidgetLog::for_object(&auditor, &5).await.unwrap()[0];
+        assert!(row.created_at.timestamp_micros() >= before_call.timestamp_micros());
+        assert!(row.created_at.timestamp_micros() <= after_call.timestamp_micros());
+
+        let err = auditor.begin::<DB>("missing").await.err().unwrap();
+        assert!(matches!(err, Error::UnknownAlias { .. }), "{err}");
+    });
+}
+
+/// A database that goes down and comes back is used again without a
+/// restart: errors (with RAISE) while it is down, rows again once it is up.
+pub async fn server_that_comes_back_is_used_again(db: TestDb) {
+    let mut config = AuditConfig::default();
+    config.raise_error_if_db_unavailable = true;
+    let (outage, database) = Outage::new(&db).await;
+    let auditor = Auditor::builder(config)
+        .database("default", database)
+        .build()
+        .unwrap();
+    let w = widget(1, 1);
+    if outage.proxy.is_some() {
+        Widget::log_change(&auditor, None, Some(&w)).await.unwrap();
+    }
+    outage.down();
+    let err = Widget::log_change(&auditor, Some(&w), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    outage.up();
+    assert_eq!(
+        Widget::log_change(&auditor, Some(&w), None).await.unwrap(),
+        LogOutcome::Written
+    );
+    let rows = WidgetLog::for_object(&auditor, &1).await.unwrap();
+    assert_eq!(rows.last().map(|r| r.action), Some(Action::Delete));
+}
+
+/// PG_SCHEMA puts the log tables into that schema, created when missing;
+/// other databases have no schemas and ignore it.
+pub async fn pg_schema_holds_the_log_tables(db: TestDb) {
+    let mut config = AuditConfig::default();
+    config.pg_schema = Some("audit_logs".to_owned());
+    let auditor = db.auditor(config);
+    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+        .await
+        .unwrap();
+    let mut tx_rows = 0;
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        tx_rows += 1;
+    });
+    assert_eq!(WidgetLog::for_object(&auditor, &1).await.unwrap().len(), 1);
+    match db.kind {
+        Kind::Postgres => {
+            assert!(db.table_exists(Some("audit_logs"), "widget_log").await);
+            assert!(db.table_exists(Some("audit_logs"), "gizmo_log").await);
+            assert!(!db.table_exists(Some("public"), "widget_log").await);
+            assert_eq!(db.count("audit_logs.gizmo_log").await, tx_rows);
+        }
+        Kind::Sqlite | Kind::MySql => {
+            assert!(db.table_exists(None, "widget_log").await);
+            assert_eq!(db.count("gizmo_log").await, tx_rows);
+        }
+    }
+}
+
+/// A log table created by the original (MySQL: `TIMESTAMP` created_at)
+/// keeps receiving rows, in strict mode.
+pub async fn writes_into_tables_the_original_created(db: TestDb) {
+    let original_created_at = match db.kind {
+        Kind::MySql => "TIMESTAMP NOT NULL",
+        Kind::Postgres => "TIMESTAMPTZ NOT NULL",
+        Kind::Sqlite => "TEXT NOT NULL",
+    };
+    let ddl = WidgetLog::DDL_SQLITE.to_owned();
+    let ddl = match db.kind {
+        Kind::MySql => WidgetLog::DDL_MYSQL.replace("DATETIME(6) NOT NULL", original_created_at),
+        Kind::Postgres => WidgetLog::DDL_POSTGRES.to_owned(),
+        Kind::Sqlite => ddl,
+    };
+    db.exec(&ddl).await;
+    if let crate::harness::TestPool::MySql(pool) = &db.pool {
+        let mode: String = sqlx::query_scalar("SELECT @@SESSION.sql_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(
+            mode.contains("STRICT_TRANS_TABLES"),
+            "the server runs in strict mode: {mode}"
+        );
+    }
+    let auditor = db.auditor(AuditConfig::default());
+    let start = chrono::Utc::now();
+    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+        .await
+        .unwrap();
+    let row = &WidgetLog::for_object(&auditor, &1).await.unwrap()[0];
+    // TIMESTAMP keeps whole seconds only.
+    assert!(
+        row.created_at.timestamp() >= start.timestamp() && row.created_at <= chrono::Utc::now()
+    );
+    assert_eq!(row.after, Some(json!({"id": 1, "name": "B", "qty": 1})));
+}
+
+fn async_config() -> AuditConfig {
+    let mut config = AuditConfig::default();
+    config.async_ = true;
+    config.async_retry_base_ms = 20;
+    config.async_retry_max_ms = 200;
+    config
+}
+
+/// A way to keep the audit database away for a while: the proxy down, or
+/// (SQLite) a database file whose directory does not exist yet.
+struct Outage {
+    proxy: Option<crate::harness::FlakyProxy>,
+    missing: Option<(tempfile::TempDir, std::path::PathBuf)>,
+}
+
+impl Outage {
+    async fn new(db: &TestDb) -> (Outage, awesome_audit_log::Database) {
+        if let Some((proxy, database)) = db.behind_proxy().await {
+            return (
+                Outage {
+                    proxy: Some(proxy),
+                    missing: None,
+                },
+                database,
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("later");
+        let options: sqlx::sqlite::SqliteConnectOptions =
+            format!("sqlite://{}/audit.db", missing.display())
+                .parse()
+                .unwrap();
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_secs(2))
+            .connect_lazy_with(options.create_if_missing(true));
+        (
+            Outage {
+                proxy: None,
+                missing: Some((dir, missing)),
+            },
+            pool.into(),
+        )
+    }
+
+    fn down(&self) {
+        if let Some(proxy) = &self.proxy {
+            proxy.down();
+        }
+    }
+
+    fn up(&self) {
+        if let Some(proxy) = &self.proxy {
+            proxy.up();
+        }
+        if let Some((_, missing)) = &self.missing {
+            std::fs::create_dir_all(missing).unwrap();
+        }
+    }
+}
+
+/// ASYNC rows equal the rows the synchronous path writes for the same changes.
+pub async fn async_rows_equal_sync_rows(db: TestDb) {
+    let sync = db.auditor(AuditConfig::default());
+    let background = db.auditor(async_config());
+    let changes = |id: i64| {
+        let a = Account::sample(&format!("acc-{id}"));
+        let b = Account {
+            balance: 99.5,
+            api_key: "other".into(),
+            ..a.clone()
+        };
+        (a, b)
+    };
+    let (a1, b1) = changes(1);
+    let (a2, b2) = changes(2);
+    for (auditor, a, b) in [(&sync, &a1, &b1), (&background, &a2, &b2)] {
+        Account::log_change(auditor, None, Some(a)).await.unwrap();
+        Account::log_change(auditor, Some(a), Some(b))
+            .await
+            .unwrap();
+        Account::log_changes(auditor, [(Some(b), None)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        Account::log_change(&background, None, Some(&a2))
+            .await
+            .unwrap(),
+        LogOutcome::Queued
+    );
+    background.flush().await;
+    let strip = |rows: Vec<AccountLog>| {
+        rows.into_iter()
+            .map(|r| {
+                let text = |v: Option<serde_json::Value>| {
+                    v.map(|v| v.to_string().replace("acc-1", "acc-2"))
+                };
+                (r.action, text(r.before), text(r.after), text(r.changes))
+            })
+            .collect::<Vec<_>>()
+    };
+    let sync_rows = strip(AccountLog::for_object(&sync, "acc-1").await.unwrap());
+    let async_rows = strip(AccountLog::for_object(&sync, "acc-2").await.unwrap());
+    assert_eq!(sync_rows.len(), 3);
+    assert_eq!(async_rows[..3], sync_rows[..]);
+    assert_eq!(background.stats().queued, 4);
+    assert_eq!(background.stats().written, 4);
+}
+
+/// ASYNC: `created_at` is the time of the call even when the writer is held
+/// back for 2 seconds, and nothing is lost while the database is down.
+pub async fn async_writer_survives_an_outage(db: TestDb) {
+    let (outage, database) = Outage::new(&db).await;
+    let auditor = Auditor::builder(async_config())
+        .database("default", database)
+        .build()
+        .unwrap();
+    if outage.proxy.is_some() {
+        // Make the table exist, so the outage is the only obstacle.
+        Widget::log_change(&auditor, None, Some(&widget(0, 0)))
+            .await
+            .unwrap();
+        auditor.flush().await;
+    }
+    outage.down();
+    let before = chrono::Utc::now();
+    for qty in 1..=50 {
+        let old = widget(1, qty - 1);
+        let new = widget(1, qty);
+        assert_eq!(
+            Widget::log_change(&auditor, Some(&old), Some(&new))
+                .await
+                .unwrap(),
+            LogOutcome::Queued
+        );
+    }
+    let after = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    outage.up();
+    auditor.flush().await;
+
+    let stats = auditor.stats();
+    assert!(stats.retried > 0, "the writer retried: {stats:?}");
+    assert_eq!(stats.failed, 0);
+    let rows = WidgetLog::for_object(&auditor, &1).await.unwrap();
+    assert_eq!(rows.len(), 50, "no row lost");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row.changes,
+            Some(json!({"qty": {"from": i, "to": i + 1}})),
+            "order kept"
+        );
+        assert!(row.created_at.timestamp_micros() >= before.timestamp_micros());
+        assert!(
+            row.created_at.timestamp_micros() <= after.timestamp_micros(),
+            "event time, not write time"
+        );
+    }
+}
+
+/// ASYNC: flush waits for what was queued; after shutdown rows are written inline.
+pub async fn async_flush_and_shutdown(db: TestDb) {
+    let auditor = db.auditor(async_config());
+    let widgets: Vec<Widget> = (0..300).map(|i| widget(i, 1)).collect();
+    for w in &widgets {
+        Widget::log_change(&auditor, None, Some(w)).await.unwrap();
+    }
+    auditor.flush().await;
+    assert_eq!(db.count("widget_log").await, 300);
+    let clone = auditor.clone();
+    Widget::log_change(&clone, Some(&widgets[0]), None)
+        .await
+        .unwrap();
+    auditor.shutdown().await;
+    assert_eq!(db.count("widget_log").await, 301, "shutdown flushes");
+    assert_eq!(
+        Widget::log_change(&clone, Some(&widgets[1]), None)
+            .await
+            .unwrap(),
+        LogOutcome::Written,
+        "after shutdown rows are written inline"
+    );
+    assert_eq!(db.count("widget_log").await, 302);
+}
+
+/// ASYNC with ASYNC_QUEUE_FULL = drop: a full queue drops rows, and counts them.
+pub async fn async_drop_policy_counts(db: TestDb) {
+    let (outage, database) = Outage::new(&db).await;
+    let mut config = async_config();
+    config.async_queue_size = 2;
+    config.async_queue_full = awesome_audit_log::config::QueueFull::Drop;
+    let auditor = Auditor::builder(config)
+        .database("default", database)
+        .build()
+        .unwrap();
+    outage.down();
+    let mut dropped = 0;
+    for i in 0..40 {
+        if Widget::log_change(&auditor, None, Some(&widget(i, 1)))
+            .await
+            .unwrap()
+            == LogOutcome::Dropped
+        {
+            dropped += 1;
+        }
+    }
+    outage.up();
+    auditor.flush().await;
+    let stats = auditor.stats();
+    assert!(dropped > 0, "a queue of 2 behind a dead database overflows");
+    assert_eq!(stats.dropped, dropped);
+    assert_eq!(stats.written + stats.dropped, 40, "{stats:?}");
+}
+
+fn outbox_config() -> AuditConfig {
+    let mut config = AuditConfig::default();
+    config.async_ = true;
+    config.async_transport = awesome_audit_log::config::AsyncTransport::Outbox;
+    config
+}
+
+/// The outbox: rows commit with the change, roll back with it, and workers
+/// (two at once where the database can lock rows) move each exactly once;
+/// a redelivered event is not logged twice.
+pub async fn outbox_moves_each_row_exactly_once(db: TestDb) {
+    db.exec(CREATE_WIDGET).await;
+    let auditor = db.auditor(outbox_config());
+    for_backend!(db, |DB| {
+        for id in 1..=60 {
+            let w = widget(id, 1);
+            let mut tx = auditor.begin::<DB>("default").await.unwrap();
+            assert!(tx.logs_inside());
+            sqlx::raw_sql(insert_widget_sql(&w))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(
+                Widget::log_change_in(&mut tx, None, Some(&w))
+                    .await
+                    .unwrap(),
+                LogOutcome::Queued
+            );
+            if id % 3 == 0 {
+                tx.rollback().await.unwrap();
+            } else {
+                tx.commit().await.unwrap();
+            }
+        }
+    });
+    // Outside a transaction the row goes to the audit database's outbox.
+    assert_eq!(
+        Widget::log_change(&auditor, None, Some(&widget(100, 1)))
+            .await
+            .unwrap(),
+        LogOutcome::Queued
+    );
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 41);
+    assert!(
+        !db.table_exists(None, "widget_log").await,
+        "nothing moved yet"
+    );
+
+    let worker = auditor.outbox_worker("default").unwrap().batch_size(7);
+    let moved = if db.kind == Kind::Sqlite {
+        worker.drain().await.unwrap()
+    } else {
+        let other = worker.clone();
+        let (a, b) = tokio::join!(worker.drain(), other.drain());
+        a.unwrap() + b.unwrap()
+    };
+    assert_eq!(moved, 41);
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 0);
+    assert_eq!(db.count("widget_log").await, 41);
+    for id in 1..=60 {
+        let rows = WidgetLog::for_object(&auditor, &id).await.unwrap();
+        assert_eq!(rows.len(), usize::from(id % 3 != 0), "widget {id}");
+    }
+    assert_eq!(auditor.stats().written, 41);
+}
+
+/// With the log tables in another database, a batch redelivered after a
+/// crash (logged, but still in the outbox) is skipped by its event id.
+pub async fn outbox_redelivery_is_a_no_op(db: TestDb) {
+    let Some(audit_db) = TestDb::new(db.kind).await else {
+        return;
+    };
+    let mut config = outbox_config();
+    config.database_alias = "audit".to_owned();
+    let auditor = Auditor::builder(config)
+        .database("default", db.database())
+        .database("audit", audit_db.database())
+        .build()
+        .unwrap();
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        Widget::log_changes_in(
+            &mut tx,
+            [(None, Some(&widget(1, 1))), (None, Some(&widget(2, 1)))],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    });
+    // Keep a copy of the outbox, as a crash before its delete would have.
+    db.exec("CREATE TABLE outbox_copy AS SELECT * FROM awesome_audit_log_outbox")
+        .await;
+    let worker = auditor.outbox_worker("default").unwrap();
+    assert_eq!(worker.drain().await.unwrap(), 2);
+    db.exec("INSERT INTO awesome_audit_log_outbox SELECT * FROM outbox_copy")
+        .await;
+    assert_eq!(worker.drain().await.unwrap(), 2, "redelivered");
+    assert_eq!(
+        audit_db.count("widget_log").await,
+        2,
+        "each event logged once"
+    );
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 0);
+}
+
+/// A process doing audited changes in a loop is killed with SIGKILL; a
+/// worker then drains the outbox: every committed change has exactly one log
+/// row, no rolled-back change has one.
+pub async fn outbox_survives_sigkill(db: TestDb) {
+    use tokio::io::AsyncBufReadExt as _;
+    db.exec(CREATE_WIDGET).await;
+    let exe = std::env::current_exe().unwrap();
+    let child_bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("outbox_child");
+    assert!(
+        child_bin.exists(),
+        "{} is built with the tests",
+        child_bin.display()
+    );
+    let mut child = tokio::process::Command::new(&child_bin)
+        .arg(&db.url)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut committed = 0;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while committed < 40 && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout_at(deadline, lines.next_line()).await {
+            Ok(Ok(Some(line))) if line.starts_with("committed") => committed += 1,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("child stopped early: {other:?}"),
+        }
+    }
+    assert!(committed >= 40, "the child committed changes");
+    child.start_kill().unwrap(); // SIGKILL, mid-loop
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+
+    let auditor = db.auditor(outbox_config());
+    auditor
+        .outbox_worker("default")
+        .unwrap()
+        .drain()
+        .await
+        .unwrap();
+    let widgets = db.ids("SELECT id FROM widget").await;
+    let logged = db
+        .ids("SELECT CAST(object_pk AS BIGINT) FROM widget_log")
+        .await;
+    assert!(widgets.len() >= 40);
+    assert_eq!(
+        logged, widgets,
+        "exactly one row per committed change, none for rolled-back ones"
+    );
+    assert!(
+        widgets.iter().all(|id| id % 4 != 3),
+        "rolled-back changes are not in the table"
+    );
 }

@@ -2,6 +2,9 @@
 //! rows, run DDL, read a history. `sqlx::Any` cannot carry JSON or chrono
 //! values, so each backend binds its own types.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -17,7 +20,7 @@ mod sqlite;
 
 /// A connection pool of one of the supported databases.
 #[derive(Debug, Clone)]
-pub(crate) enum Pool {
+pub enum Pool {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
     #[cfg(feature = "postgres")]
@@ -31,7 +34,7 @@ pub(crate) enum Pool {
 
 /// The SQL of one log table on one database, built once.
 #[derive(Debug)]
-pub(crate) struct TableSql {
+pub struct TableSql {
     /// Quoted, schema-qualified table name.
     pub qualified: String,
     /// `CREATE SCHEMA IF NOT EXISTS`, on PostgreSQL with PG_SCHEMA.
@@ -40,13 +43,28 @@ pub(crate) struct TableSql {
     pub create_table: String,
     /// `INSERT INTO t (columns) ` (the VALUES follow).
     pub insert_prefix: String,
+    /// The same with the `event_id` column, for delivered events.
+    pub insert_prefix_with_event_id: String,
+    /// What makes an insert of delivered events skip the ones already there.
+    pub on_duplicate_event: &'static str,
     /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`.
     pub select_history: String,
+    /// For the outbox: the log table its rows are meant for (its last column).
+    pub outbox_for: Option<String>,
+    /// For the outbox: `SELECT ... ORDER BY id LIMIT ?` (with row locking
+    /// that lets workers share the work where the database has it).
+    pub select_outbox: String,
+    /// For the outbox: `DELETE FROM outbox WHERE id IN ` (the list follows).
+    pub delete_outbox: String,
+    /// Whether a committed insert proved the table exists.
+    known: AtomicBool,
 }
 
 impl TableSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
-        use awesome_audit_log_codegen::ddl::{COLUMNS, create_table, insert_columns};
+        use awesome_audit_log_codegen::ddl::{
+            COLUMNS, ORIGINAL_COLUMNS, create_table, insert_columns, insert_columns_with_event_id,
+        };
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, log_table);
         let quote_all = |columns: &[awesome_audit_log_codegen::ddl::Column]| {
@@ -65,17 +83,221 @@ impl TableSql {
                 .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema))),
             create_table: create_table(dialect, schema, log_table),
             insert_prefix: format!("INSERT INTO {qualified} ({}) ", quote_all(insert_columns())),
+            insert_prefix_with_event_id: format!(
+                "INSERT INTO {qualified} ({}) ",
+                quote_all(insert_columns_with_event_id())
+            ),
+            on_duplicate_event: match dialect {
+                Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING",
+                Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
+            },
             select_history: format!(
                 "SELECT {} FROM {qualified} WHERE {} = {placeholder} ORDER BY {}, {}",
-                quote_all(&COLUMNS),
+                quote_all(&COLUMNS[..ORIGINAL_COLUMNS]),
                 dialect.quote("object_pk"),
                 dialect.quote("created_at"),
                 dialect.quote("id"),
             ),
             qualified,
+            outbox_for: None,
+            select_outbox: String::new(),
+            delete_outbox: String::new(),
+            known: AtomicBool::new(false),
         }
     }
+
+    /// The outbox table, holding rows meant for `log_table`.
+    pub(crate) fn outbox(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
+        use awesome_audit_log_codegen::ddl::{COLUMNS, OUTBOX_TABLE, create_outbox_table};
+        let mut table = Self::new(dialect, schema, OUTBOX_TABLE);
+        let quoted = |names: &mut dyn Iterator<Item = &str>| {
+            names
+                .map(|n| dialect.quote(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let insert = quoted(&mut COLUMNS[1..].iter().map(|c| c.name).chain(["log_table"]));
+        let select = quoted(&mut COLUMNS.iter().map(|c| c.name).chain(["log_table"]));
+        let placeholder = match dialect {
+            Dialect::Postgres => "$1",
+            Dialect::MySql | Dialect::Sqlite => "?",
+        };
+        let lock = match dialect {
+            Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        table.create_table =
+            create_outbox_table(dialect, schema.filter(|_| dialect == Dialect::Postgres));
+        table.insert_prefix_with_event_id = format!("INSERT INTO {} ({insert}) ", table.qualified);
+        table.on_duplicate_event = "";
+        table.select_outbox = format!(
+            "SELECT {select} FROM {} ORDER BY {} LIMIT {placeholder}{lock}",
+            table.qualified,
+            dialect.quote("id")
+        );
+        table.delete_outbox = format!(
+            "DELETE FROM {} WHERE {} IN ",
+            table.qualified,
+            dialect.quote("id")
+        );
+        table.outbox_for = Some(log_table.to_owned());
+        table
+    }
+
+    /// Whether the table is known to exist (no first-use handling needed).
+    pub(crate) fn is_known(&self) -> bool {
+        self.known.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that the table exists.
+    pub(crate) fn mark_known(&self) {
+        self.known.store(true, Ordering::Relaxed);
+    }
 }
+
+/// What the write path needs of one kind of database, for pools and for
+/// the caller's open transactions alike. Implemented by one driver type
+/// per enabled database, named by [`AuditDatabase::Driver`], so that none of
+/// these functions is in scope on the sqlx database types themselves.
+///
+/// [`AuditDatabase::Driver`]: crate::AuditDatabase::Driver
+pub trait Backend {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+
+    /// The dialect of this database.
+    const DIALECT: Dialect;
+
+    /// The pool, if `pool` is of this kind.
+    fn pool_of(pool: &Pool) -> Option<&sqlx::Pool<Self::Db>>;
+
+    /// Inserts `rows` with one multi-row INSERT on `conn`.
+    fn insert<'c>(
+        conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+        table: &'c TableSql,
+        rows: &'c [LogEvent],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// Runs one statement on `conn`.
+    fn execute<'c>(
+        conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+        sql: &'c str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The oldest `limit` outbox rows, locked for this transaction.
+    fn fetch_outbox<'c>(
+        conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+        outbox: &'c TableSql,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, sqlx::Error>> + Send + 'c;
+
+    /// Deletes the outbox rows `ids`.
+    fn delete_outbox<'c>(
+        conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+        outbox: &'c TableSql,
+        ids: &'c [i64],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+}
+
+/// Implements [`Backend`] for one database over its module's functions.
+macro_rules! impl_backend {
+    ($db:ty, $driver:ident, $variant:ident, $dialect:expr, $module:ident) => {
+        /// The write path's functions for one database.
+        #[derive(Debug)]
+        pub struct $driver;
+
+        impl crate::transaction::AuditDatabase for $db {
+            type Driver = $driver;
+        }
+
+        impl Backend for $driver {
+            type Db = $db;
+            const DIALECT: Dialect = $dialect;
+
+            fn pool_of(pool: &Pool) -> Option<&sqlx::Pool<Self::Db>> {
+                #[allow(unreachable_patterns)]
+                match pool {
+                    Pool::$variant(pool) => Some(pool),
+                    _ => None,
+                }
+            }
+
+            fn insert<'c>(
+                conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+                table: &'c TableSql,
+                rows: &'c [LogEvent],
+            ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c {
+                $module::insert(conn, table, rows)
+            }
+
+            fn execute<'c>(
+                conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+                sql: &'c str,
+            ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c {
+                async move {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                }
+            }
+
+            fn fetch_outbox<'c>(
+                conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+                outbox: &'c TableSql,
+                limit: i64,
+            ) -> impl Future<Output = Result<Vec<OutboxRow>, sqlx::Error>> + Send + 'c {
+                async move {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(outbox.select_outbox.clone()))
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    rows.iter()
+                        .map(|row| {
+                            use sqlx::Row as _;
+                            let event_id: String = row.try_get("event_id")?;
+                            Ok(OutboxRow {
+                                log_table: row.try_get("log_table")?,
+                                event: $module::decode(row)?.into_event(event_id)?,
+                                id: row.try_get("id")?,
+                            })
+                        })
+                        .collect()
+                }
+            }
+
+            fn delete_outbox<'c>(
+                conn: &'c mut <Self::Db as sqlx::Database>::Connection,
+                outbox: &'c TableSql,
+                ids: &'c [i64],
+            ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c {
+                async move {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(&outbox.delete_outbox);
+                    query.push("(");
+                    let mut list = query.separated(", ");
+                    for id in ids {
+                        list.push_bind(*id);
+                    }
+                    query.push(")");
+                    query.build().execute(conn).await.map(drop)
+                }
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+impl_backend!(sqlx::Sqlite, SqliteDriver, Sqlite, Dialect::Sqlite, sqlite);
+#[cfg(feature = "postgres")]
+impl_backend!(
+    sqlx::Postgres,
+    PostgresDriver,
+    Postgres,
+    Dialect::Postgres,
+    postgres
+);
+#[cfg(feature = "mysql")]
+impl_backend!(sqlx::MySql, MySqlDriver, MySql, Dialect::MySql, mysql);
 
 impl Pool {
     pub(crate) fn dialect(&self) -> Dialect {
@@ -173,7 +395,60 @@ pub(crate) struct RawRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A row of the outbox: the event and the log table it is meant for.
+pub struct OutboxRow {
+    /// The outbox row's id.
+    pub id: i64,
+    /// The log table the event belongs in.
+    pub log_table: String,
+    /// The event, with its event id.
+    pub event: LogEvent,
+}
+
 impl RawRecord {
+    /// The event a stored row describes (outbox rows carry whole events).
+    pub(crate) fn into_event(self, event_id: String) -> Result<LogEvent, sqlx::Error> {
+        use crate::context::{AuditContext, EntryPoint};
+        let action = self.action.parse().map_err(|e| sqlx::Error::ColumnDecode {
+            index: "action".to_owned(),
+            source: Box::new(e),
+        })?;
+        let entry_point = match self.entry_point.as_deref() {
+            None => None,
+            Some("http") => Some(EntryPoint::Http),
+            Some("management_command") => Some(EntryPoint::ManagementCommand),
+            Some("celery_task") => Some(EntryPoint::CeleryTask),
+            Some("shell") => Some(EntryPoint::Shell),
+            Some(other) => {
+                return Err(sqlx::Error::ColumnDecode {
+                    index: "entry_point".to_owned(),
+                    source: format!("unknown entry point {other:?}").into(),
+                });
+            }
+        };
+        let context = entry_point.map(|entry_point| {
+            let mut context = AuditContext::new(entry_point);
+            context.route = self.route;
+            context.path = self.path;
+            context.method = self.method;
+            context.ip = self.ip;
+            context.user_id = self.user_id;
+            context.user_name = self.user_name;
+            context.user_agent = self.user_agent;
+            std::sync::Arc::new(context)
+        });
+        Ok(LogEvent {
+            action,
+            object_pk: self.object_pk,
+            before: self.before.map(|v| v.to_string()),
+            after: self.after.map(|v| v.to_string()),
+            changes: self.changes.map(|v| v.to_string()),
+            context,
+            created_at: self.created_at,
+            event_id: Some(event_id),
+        })
+    }
+
     pub(crate) fn into_record(self) -> Result<LogRecord, String> {
         Ok(LogRecord {
             id: self.id,
@@ -204,8 +479,9 @@ impl RawRecord {
 ///
 /// [`insert_columns`]: awesome_audit_log_codegen::ddl::insert_columns
 macro_rules! push_log_row {
-    ($tuple:expr, $row:expr, json_suffix = $json:expr, created_at = $created_at:expr) => {{
+    ($tuple:expr, $row:expr, $table:expr, json_suffix = $json:expr, created_at = $created_at:expr) => {{
         let mut tuple = $tuple;
+        let table: &$crate::backend::TableSql = $table;
         let row: &$crate::event::LogEvent = $row;
         let ctx = row.context.as_deref();
         tuple.push_bind(row.action.as_str());
@@ -223,7 +499,37 @@ macro_rules! push_log_row {
         tuple.push_bind(ctx.and_then(|c| c.user_name.as_deref()));
         tuple.push_bind(ctx.and_then(|c| c.user_agent.as_deref()));
         tuple.push_bind($created_at(row.created_at));
+        if let Some(event_id) = &row.event_id {
+            tuple.push_bind(event_id.as_str());
+        }
+        if let Some(log_table) = &table.outbox_for {
+            tuple.push_bind(log_table.as_str());
+        }
     }};
+}
+
+/// Starts the INSERT of `rows`: with the `event_id` column when the rows
+/// carry event ids (delivered events; all rows of one insert do or none).
+pub(crate) fn insert_builder<DB: sqlx::Database>(
+    table: &TableSql,
+    rows: &[LogEvent],
+) -> sqlx::QueryBuilder<DB> {
+    if rows.first().is_some_and(|row| row.event_id.is_some()) {
+        sqlx::QueryBuilder::new(&table.insert_prefix_with_event_id)
+    } else {
+        sqlx::QueryBuilder::new(&table.insert_prefix)
+    }
+}
+
+/// Ends the INSERT of `rows`: delivered events already in the table are skipped.
+pub(crate) fn finish_insert<DB: sqlx::Database>(
+    query: &mut sqlx::QueryBuilder<DB>,
+    table: &TableSql,
+    rows: &[LogEvent],
+) {
+    if rows.first().is_some_and(|row| row.event_id.is_some()) {
+        query.push(table.on_duplicate_event);
+    }
 }
 pub(crate) use push_log_row;
 

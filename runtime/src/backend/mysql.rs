@@ -3,7 +3,7 @@
 //! strict `sql_mode` accepts for both `DATETIME(6)` and `TIMESTAMP` columns.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::{AssertSqlSafe, MySql, MySqlPool, QueryBuilder, Row};
+use sqlx::{AssertSqlSafe, Executor, MySql, MySqlPool, Row};
 
 use super::{RawRecord, TableSql, push_log_row};
 use crate::event::LogEvent;
@@ -12,16 +12,17 @@ fn naive_utc(ts: DateTime<Utc>) -> NaiveDateTime {
     ts.naive_utc()
 }
 
-pub(super) async fn insert(
-    pool: &MySqlPool,
+pub(super) async fn insert<'e, E: Executor<'e, Database = MySql>>(
+    executor: E,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = QueryBuilder::<MySql>::new(&table.insert_prefix);
+    let mut query = super::insert_builder::<MySql>(table, rows);
     query.push_values(rows, |tuple, row| {
-        push_log_row!(tuple, row, json_suffix = "", created_at = naive_utc);
+        push_log_row!(tuple, row, table, json_suffix = "", created_at = naive_utc);
     });
-    query.build().execute(pool).await.map(drop)
+    super::finish_insert(&mut query, table, rows);
+    query.build().execute(executor).await.map(drop)
 }
 
 pub(super) async fn history(
@@ -43,7 +44,7 @@ fn json(
     row.try_get::<Option<serde_json::Value>, _>(column)
 }
 
-fn decode(row: &sqlx::mysql::MySqlRow) -> Result<RawRecord, sqlx::Error> {
+pub(super) fn decode(row: &sqlx::mysql::MySqlRow) -> Result<RawRecord, sqlx::Error> {
     let created_at = match row.try_get::<DateTime<Utc>, _>("created_at") {
         Ok(ts) => ts,
         Err(_) => row.try_get::<NaiveDateTime, _>("created_at")?.and_utc(),

@@ -1,25 +1,27 @@
 //! PostgreSQL: JSONB and TIMESTAMPTZ.
 
-use sqlx::{AssertSqlSafe, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{AssertSqlSafe, Executor, PgPool, Postgres, Row};
 
 use super::{RawRecord, TableSql, push_log_row};
 use crate::event::LogEvent;
 
-pub(super) async fn insert(
-    pool: &PgPool,
+pub(super) async fn insert<'e, E: Executor<'e, Database = Postgres>>(
+    executor: E,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = QueryBuilder::<Postgres>::new(&table.insert_prefix);
+    let mut query = super::insert_builder::<Postgres>(table, rows);
     query.push_values(rows, |tuple, row| {
         push_log_row!(
             tuple,
             row,
+            table,
             json_suffix = "::jsonb",
             created_at = std::convert::identity
         );
     });
-    query.build().execute(pool).await.map(drop)
+    super::finish_insert(&mut query, table, rows);
+    query.build().execute(executor).await.map(drop)
 }
 
 pub(super) async fn history(
@@ -34,7 +36,7 @@ pub(super) async fn history(
     rows.iter().map(decode).collect()
 }
 
-fn decode(row: &sqlx::postgres::PgRow) -> Result<RawRecord, sqlx::Error> {
+pub(super) fn decode(row: &sqlx::postgres::PgRow) -> Result<RawRecord, sqlx::Error> {
     Ok(RawRecord {
         id: row.try_get("id")?,
         action: row.try_get("action")?,

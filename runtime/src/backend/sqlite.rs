@@ -1,7 +1,7 @@
 //! SQLite: JSON and timestamps stored as TEXT.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{AssertSqlSafe, Executor, Row, Sqlite, SqlitePool};
 
 use super::{RawRecord, TableSql, push_log_row};
 use crate::event::LogEvent;
@@ -26,16 +26,23 @@ pub(crate) fn parse_created_at(text: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-pub(super) async fn insert(
-    pool: &SqlitePool,
+pub(super) async fn insert<'e, E: Executor<'e, Database = Sqlite>>(
+    executor: E,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = QueryBuilder::<Sqlite>::new(&table.insert_prefix);
+    let mut query = super::insert_builder::<Sqlite>(table, rows);
     query.push_values(rows, |tuple, row| {
-        push_log_row!(tuple, row, json_suffix = "", created_at = format_created_at);
+        push_log_row!(
+            tuple,
+            row,
+            table,
+            json_suffix = "",
+            created_at = format_created_at
+        );
     });
-    query.build().execute(pool).await.map(drop)
+    super::finish_insert(&mut query, table, rows);
+    query.build().execute(executor).await.map(drop)
 }
 
 pub(super) async fn history(
@@ -64,7 +71,7 @@ fn json(
     .transpose()
 }
 
-fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<RawRecord, sqlx::Error> {
+pub(super) fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<RawRecord, sqlx::Error> {
     let created_at: String = row.try_get("created_at")?;
     let created_at = parse_created_at(&created_at).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "created_at".to_owned(),

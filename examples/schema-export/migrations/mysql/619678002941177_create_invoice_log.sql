@@ -14,5 +14,6 @@ CREATE TABLE IF NOT EXISTS `invoice_log` (
     `user_id` BIGINT,
     `user_name` TEXT,
     `user_agent` TEXT,
-    `created_at` DATETIME(6) NOT NULL
+    `created_at` DATETIME(6) NOT NULL,
+    `event_id` VARCHAR(36) UNIQUE
 ) ENGINE=InnoDB;

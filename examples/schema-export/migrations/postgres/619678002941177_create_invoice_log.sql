@@ -14,5 +14,6 @@ CREATE TABLE IF NOT EXISTS "invoice_log" (
     "user_id" BIGINT,
     "user_name" TEXT,
     "user_agent" TEXT,
-    "created_at" TIMESTAMPTZ NOT NULL
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "event_id" VARCHAR(36) UNIQUE
 );

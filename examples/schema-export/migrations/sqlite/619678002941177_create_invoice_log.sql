@@ -14,5 +14,6 @@ CREATE TABLE IF NOT EXISTS "invoice_log" (
     "user_id" INTEGER,
     "user_name" TEXT,
     "user_agent" TEXT,
-    "created_at" TEXT NOT NULL
+    "created_at" TEXT NOT NULL,
+    "event_id" TEXT UNIQUE
 );

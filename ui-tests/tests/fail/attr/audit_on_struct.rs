@@ -1,0 +1,9 @@
+use awesome_audit_log::audited;
+
+#[audited]
+#[audit(table = "widget")]
+struct Widget {
+    id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use awesome_audit_log::audited;
+
+#[audited]
+struct Widget {
+    id: i64,
+    #[audit(skip, rename = "cache")]
+    scratch: Vec<u8>,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use awesome_audit_log::audited;
+
+#[audited]
+struct Marker;
+
+fn main() {}

@@ -1,0 +1,16 @@
+use awesome_audit_log::audited;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Dimensions {
+    width: u32,
+    height: u32,
+}
+
+#[audited]
+struct Widget {
+    id: i64,
+    size: Dimensions,
+}
+
+fn main() {}

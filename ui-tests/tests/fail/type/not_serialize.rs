@@ -1,0 +1,15 @@
+use awesome_audit_log::audited;
+
+#[derive(PartialEq)]
+struct Dimensions {
+    width: u32,
+    height: u32,
+}
+
+#[audited]
+struct Widget {
+    id: i64,
+    size: Dimensions,
+}
+
+fn main() {}

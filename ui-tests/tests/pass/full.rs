@@ -1,0 +1,57 @@
+use awesome_audit_log::{Audited, audited};
+
+// Neither `Serialize` nor `PartialEq`: fine on a skipped field.
+pub struct Cache;
+
+#[audited(table = "shop_widget", label = "shop.widget")]
+pub struct Widget {
+    pub id: i64,
+    #[audit(rename = "title")]
+    pub name: String,
+    pub qty: i32,
+    pub tags: Vec<String>,
+    pub price: Option<f64>,
+    #[audit(redact)]
+    pub api_key: String,
+    #[audit(skip)]
+    pub cache: Cache,
+}
+
+#[audited]
+struct Order {
+    #[audit(pk)]
+    number: String,
+    r#type: String,
+}
+
+fn main() {
+    let model = <Widget as Audited>::MODEL;
+    assert_eq!(model.label(), "shop.widget");
+    assert_eq!(model.table(), "shop_widget");
+    assert_eq!(WidgetLog::TABLE, "shop_widget_log");
+    assert_eq!(model.pk_field(), "id");
+    let fields: Vec<_> = model
+        .fields()
+        .iter()
+        .map(|f| (f.name(), f.key(), f.redacted()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("id", "id", false),
+            ("name", "title", false),
+            ("qty", "qty", false),
+            ("tags", "tags", false),
+            ("price", "price", false),
+            ("api_key", "api_key", true),
+        ],
+    );
+
+    let order = Order {
+        number: "A-1".into(),
+        r#type: "retail".into(),
+    };
+    assert_eq!(order.object_pk(), "A-1");
+    assert_eq!(<Order as Audited>::MODEL.table(), "order");
+    assert_eq!(<Order as Audited>::MODEL.fields()[1].key(), "type");
+}
