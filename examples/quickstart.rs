@@ -11,6 +11,7 @@
 //! `DATABASE_URL` defaults to an SQLite file in the current directory;
 //! every `AWESOME_AUDIT_LOG_*` variable is honoured.
 
+use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
 use sqlx::{MySqlPool, PgPool, SqlitePool};
@@ -61,17 +62,6 @@ impl AppDb {
             AppDb::Sqlite(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
             AppDb::Postgres(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
             AppDb::MySql(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
-        }
-    }
-
-    /// The next free id, so the quickstart can run again and again.
-    async fn next_id(&self) -> Result<i64, sqlx::Error> {
-        const SQL: &str = "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM widget";
-        const SQL_MYSQL: &str = "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS SIGNED) FROM widget";
-        match self {
-            AppDb::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
-            AppDb::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
-            AppDb::MySql(pool) => sqlx::query_scalar(SQL_MYSQL).fetch_one(pool).await,
         }
     }
 
@@ -159,7 +149,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_method("execute")
         .with_user(None, std::env::var("USER").ok());
 
-    let id = db.next_id().await?;
+    // A fresh id per run (milliseconds since 1970), so the printed history
+    // is this run's even when the quickstart runs again on the same database.
+    let id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_millis() as i64);
     context::scope(ctx, async {
         let created = Widget {
             id,
@@ -181,6 +175,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok::<_, Box<dyn std::error::Error>>(())
     })
     .await?;
+
+    // With AWESOME_AUDIT_LOG_ASYNC=true the rows were queued: wait for the
+    // background writer, or, with the outbox transport, move the outbox rows
+    // into the log table as a worker process would.
+    auditor.shutdown().await;
+    if auditor.config().async_ && auditor.config().async_transport == AsyncTransport::Outbox {
+        auditor.outbox_worker("default")?.drain().await?;
+    }
 
     let rows = WidgetLog::for_object(&auditor, &id).await?;
     println!(

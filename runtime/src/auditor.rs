@@ -244,6 +244,10 @@ impl Auditor {
         let (events, mut outcome) = self.prepare_batch(changes)?;
         if !events.is_empty() {
             outcome.add(self.dispatch(M::MODEL, events).await?);
+            if self.transport() == Transport::Outbox {
+                // In the outbox, not yet in the log table.
+                outcome.queued += std::mem::take(&mut outcome.written);
+            }
         }
         Ok(outcome)
     }

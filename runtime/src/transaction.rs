@@ -181,7 +181,10 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         }
         if self.logs_inside() {
             self.write_inside(M::MODEL, &events).await?;
-            outcome.written = events.len();
+            match self.auditor.transport() {
+                Transport::Outbox => outcome.queued = events.len(),
+                Transport::Direct => outcome.written = events.len(),
+            }
         } else {
             outcome.deferred = events.len();
             self.pending
