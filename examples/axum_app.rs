@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use awesome_audit_log::context::AuditUser;
 use awesome_audit_log::http::AuditLayer;
-use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+use awesome_audit_log::{AuditConfig, Auditor};
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -37,136 +37,14 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{MySqlPool, PgPool, SqlitePool};
+use widget_store::{AppDb, Widget, WidgetLog};
 
-/// The audited model: a row of the application's `widget` table.
-#[audited(table = "widget", label = "axum_app.widget")]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Widget {
-    /// Primary key.
-    pub id: i64,
-    /// Display name.
-    pub name: String,
-    /// Quantity in stock.
-    pub qty: i32,
-}
+#[path = "support/widget_store.rs"]
+mod widget_store;
 
 impl Widget {
     fn to_json(&self) -> Value {
         json!({"id": self.id, "name": self.name, "qty": self.qty})
-    }
-}
-
-/// The application's own pool, whichever database `DATABASE_URL` names.
-#[derive(Clone)]
-enum AppDb {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
-}
-
-/// Runs `$body` with `$pool` bound to the pool `$db` holds, whatever its kind.
-macro_rules! with_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            AppDb::Sqlite($pool) => $body,
-            AppDb::Postgres($pool) => $body,
-            AppDb::MySql($pool) => $body,
-        }
-    };
-}
-
-const CREATE_WIDGET: &str = "CREATE TABLE IF NOT EXISTS widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)";
-
-impl AppDb {
-    async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        Ok(if url.starts_with("postgres") {
-            AppDb::Postgres(PgPool::connect(url).await?)
-        } else if url.starts_with("mysql") || url.starts_with("mariadb") {
-            AppDb::MySql(MySqlPool::connect(url).await?)
-        } else {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-            AppDb::Sqlite(SqlitePool::connect_with(options.create_if_missing(true)).await?)
-        })
-    }
-
-    fn audit_database(&self) -> Database {
-        with_pool!(self, |pool| pool.clone().into())
-    }
-
-    /// `pg` on PostgreSQL (`$1` placeholders), `other` elsewhere (`?`).
-    fn sql(&self, pg: &'static str, other: &'static str) -> &'static str {
-        match self {
-            AppDb::Postgres(_) => pg,
-            _ => other,
-        }
-    }
-
-    async fn create_table(&self) -> Result<(), sqlx::Error> {
-        with_pool!(self, |pool| sqlx::query(CREATE_WIDGET)
-            .execute(pool)
-            .await
-            .map(drop))
-    }
-
-    /// The largest id in use, so ids keep growing across restarts.
-    async fn max_id(&self) -> Result<i64, sqlx::Error> {
-        let sql = match self {
-            AppDb::MySql(_) => "SELECT CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM widget",
-            _ => "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM widget",
-        };
-        with_pool!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
-    }
-
-    async fn get(&self, id: i64) -> Result<Option<Widget>, sqlx::Error> {
-        let sql = self.sql(
-            "SELECT id, name, qty FROM widget WHERE id = $1",
-            "SELECT id, name, qty FROM widget WHERE id = ?",
-        );
-        let row: Option<(i64, String, i32)> = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(row.map(|(id, name, qty)| Widget { id, name, qty }))
-    }
-
-    async fn insert(&self, w: &Widget) -> Result<(), sqlx::Error> {
-        let sql = self.sql(
-            "INSERT INTO widget (id, name, qty) VALUES ($1, $2, $3)",
-            "INSERT INTO widget (id, name, qty) VALUES (?, ?, ?)",
-        );
-        with_pool!(self, |pool| sqlx::query(sql)
-            .bind(w.id)
-            .bind(&w.name)
-            .bind(w.qty)
-            .execute(pool)
-            .await
-            .map(drop))
-    }
-
-    async fn update_qty(&self, w: &Widget) -> Result<(), sqlx::Error> {
-        let sql = self.sql(
-            "UPDATE widget SET qty = $1 WHERE id = $2",
-            "UPDATE widget SET qty = ? WHERE id = ?",
-        );
-        with_pool!(self, |pool| sqlx::query(sql)
-            .bind(w.qty)
-            .bind(w.id)
-            .execute(pool)
-            .await
-            .map(drop))
-    }
-
-    async fn delete(&self, id: i64) -> Result<(), sqlx::Error> {
-        let sql = self.sql(
-            "DELETE FROM widget WHERE id = $1",
-            "DELETE FROM widget WHERE id = ?",
-        );
-        with_pool!(self, |pool| sqlx::query(sql)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(drop))
     }
 }
 

@@ -13,121 +13,11 @@
 
 use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
-use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
-use sqlx::{MySqlPool, PgPool, SqlitePool};
+use awesome_audit_log::{AuditConfig, Auditor};
+use widget_store::{AppDb, Widget, WidgetLog};
 
-/// The audited model: a row of the application's `widget` table.
-#[audited(table = "widget", label = "quickstart.widget")]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Widget {
-    /// Primary key.
-    pub id: i64,
-    /// Display name.
-    pub name: String,
-    /// Quantity in stock.
-    pub qty: i32,
-}
-
-/// The application's own pool, whichever database `DATABASE_URL` names.
-enum AppDb {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
-}
-
-const CREATE_WIDGET: &str = "CREATE TABLE IF NOT EXISTS widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)";
-
-impl AppDb {
-    async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        Ok(if url.starts_with("postgres") {
-            AppDb::Postgres(PgPool::connect(url).await?)
-        } else if url.starts_with("mysql") || url.starts_with("mariadb") {
-            AppDb::MySql(MySqlPool::connect(url).await?)
-        } else {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-            AppDb::Sqlite(SqlitePool::connect_with(options.create_if_missing(true)).await?)
-        })
-    }
-
-    fn audit_database(&self) -> Database {
-        match self {
-            AppDb::Sqlite(pool) => pool.clone().into(),
-            AppDb::Postgres(pool) => pool.clone().into(),
-            AppDb::MySql(pool) => pool.clone().into(),
-        }
-    }
-
-    async fn create_table(&self) -> Result<(), sqlx::Error> {
-        match self {
-            AppDb::Sqlite(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
-            AppDb::Postgres(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
-            AppDb::MySql(pool) => sqlx::query(CREATE_WIDGET).execute(pool).await.map(drop),
-        }
-    }
-
-    async fn insert(&self, w: &Widget) -> Result<(), sqlx::Error> {
-        const PG: &str = "INSERT INTO widget (id, name, qty) VALUES ($1, $2, $3)";
-        const Q: &str = "INSERT INTO widget (id, name, qty) VALUES (?, ?, ?)";
-        match self {
-            AppDb::Sqlite(pool) => sqlx::query(Q)
-                .bind(w.id)
-                .bind(&w.name)
-                .bind(w.qty)
-                .execute(pool)
-                .await
-                .map(drop),
-            AppDb::Postgres(pool) => sqlx::query(PG)
-                .bind(w.id)
-                .bind(&w.name)
-                .bind(w.qty)
-                .execute(pool)
-                .await
-                .map(drop),
-            AppDb::MySql(pool) => sqlx::query(Q)
-                .bind(w.id)
-                .bind(&w.name)
-                .bind(w.qty)
-                .execute(pool)
-                .await
-                .map(drop),
-        }
-    }
-
-    async fn update_qty(&self, w: &Widget) -> Result<(), sqlx::Error> {
-        const PG: &str = "UPDATE widget SET qty = $1 WHERE id = $2";
-        const Q: &str = "UPDATE widget SET qty = ? WHERE id = ?";
-        match self {
-            AppDb::Sqlite(pool) => sqlx::query(Q)
-                .bind(w.qty)
-                .bind(w.id)
-                .execute(pool)
-                .await
-                .map(drop),
-            AppDb::Postgres(pool) => sqlx::query(PG)
-                .bind(w.qty)
-                .bind(w.id)
-                .execute(pool)
-                .await
-                .map(drop),
-            AppDb::MySql(pool) => sqlx::query(Q)
-                .bind(w.qty)
-                .bind(w.id)
-                .execute(pool)
-                .await
-                .map(drop),
-        }
-    }
-
-    async fn delete(&self, w: &Widget) -> Result<(), sqlx::Error> {
-        const PG: &str = "DELETE FROM widget WHERE id = $1";
-        const Q: &str = "DELETE FROM widget WHERE id = ?";
-        match self {
-            AppDb::Sqlite(pool) => sqlx::query(Q).bind(w.id).execute(pool).await.map(drop),
-            AppDb::Postgres(pool) => sqlx::query(PG).bind(w.id).execute(pool).await.map(drop),
-            AppDb::MySql(pool) => sqlx::query(Q).bind(w.id).execute(pool).await.map(drop),
-        }
-    }
-}
+#[path = "support/widget_store.rs"]
+mod widget_store;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -170,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.update_qty(&updated).await?;
         Widget::log_change(&auditor, Some(&created), Some(&updated)).await?;
 
-        db.delete(&updated).await?;
+        db.delete(updated.id).await?;
         Widget::log_change(&auditor, Some(&updated), None).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })
