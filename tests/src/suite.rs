@@ -47,6 +47,7 @@ macro_rules! suite {
             outbox_moves_each_row_exactly_once,
             outbox_redelivery_is_a_no_op,
             outbox_survives_sigkill,
+            async_transaction_rows_wait_for_commit,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -1269,4 +1270,46 @@ pub async fn outbox_survives_sigkill(db: TestDb) {
         widgets.iter().all(|id| id % 4 != 3),
         "rolled-back changes are not in the table"
     );
+}
+
+/// ASYNC with the log in another database: a transaction's rows are queued
+/// only when it commits; a rollback queues nothing.
+pub async fn async_transaction_rows_wait_for_commit(db: TestDb) {
+    let Some(audit_db) = TestDb::new(db.kind).await else {
+        return;
+    };
+    let mut config = async_config();
+    config.database_alias = "audit".to_owned();
+    let auditor = Auditor::builder(config)
+        .database("default", db.database())
+        .database("audit", audit_db.database())
+        .build()
+        .unwrap();
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        assert_eq!(
+            Widget::log_change_in(&mut tx, None, Some(&widget(1, 1)))
+                .await
+                .unwrap(),
+            LogOutcome::Deferred
+        );
+        tx.rollback().await.unwrap();
+        auditor.flush().await;
+        assert_eq!(auditor.stats().queued, 0, "nothing queued for a rollback");
+
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
+            .await
+            .unwrap();
+        assert_eq!(
+            auditor.stats().queued,
+            0,
+            "nothing queued before the commit"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(auditor.stats().queued, 1);
+        auditor.flush().await;
+    });
+    assert_eq!(audit_db.count("widget_log").await, 1);
+    assert_eq!(WidgetLog::for_object(&auditor, &2).await.unwrap().len(), 1);
 }
