@@ -42,6 +42,9 @@ pub struct Auditor {
     inner: Arc<Inner>,
     /// The background writer (ASYNC); `None` writes inline.
     writer: Option<Arc<Writer>>,
+    /// The Redis stream producer (ASYNC with the `"redis"` transport).
+    #[cfg(feature = "redis")]
+    broker: Option<Arc<crate::broker::Producer>>,
 }
 
 struct Inner {
@@ -159,6 +162,8 @@ impl Auditor {
         Auditor {
             inner: Arc::clone(&self.inner),
             writer: None,
+            #[cfg(feature = "redis")]
+            broker: None,
         }
     }
 
@@ -168,6 +173,10 @@ impl Auditor {
         model: &'static ModelInfo,
         rows: Vec<LogEvent>,
     ) -> Result<Dispatched, Error> {
+        #[cfg(feature = "redis")]
+        if let Some(broker) = &self.broker {
+            return self.publish(broker, model, rows).await;
+        }
         let rows = match &self.writer {
             None => rows,
             Some(writer) => {
@@ -197,6 +206,23 @@ impl Auditor {
             .dropped
             .fetch_add(rows as u64, Ordering::Relaxed)
             + rows as u64
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn count_queued(&self, rows: usize) {
+        self.inner
+            .stats
+            .queued
+            .fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
+    /// Whether `log_change` publishes to a broker (ASYNC, `"redis"` transport).
+    pub(crate) fn publishes(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if self.broker.is_some() {
+            return true;
+        }
+        false
     }
 
     pub(crate) fn count_retried(&self, rows: usize) {
@@ -449,7 +475,7 @@ impl Auditor {
         Ok(self.skip(model, rows, &format!("audit database `{alias}` {reason}")))
     }
 
-    fn skip(&self, model: &'static ModelInfo, rows: &[LogEvent], reason: &str) -> usize {
+    pub(crate) fn skip(&self, model: &'static ModelInfo, rows: &[LogEvent], reason: &str) -> usize {
         let total = self
             .inner
             .stats
@@ -526,10 +552,10 @@ impl Auditor {
         Ok(())
     }
 
-    /// Gives `event` an event id when it travels through the outbox (a
-    /// time-ordered UUID, so ids sort roughly by event time).
+    /// Gives `event` an event id when it travels through the outbox or a
+    /// broker (a time-ordered UUID, so ids sort roughly by event time).
     fn with_event_id(&self, mut event: LogEvent) -> LogEvent {
-        if self.transport() == Transport::Outbox {
+        if self.transport() == Transport::Outbox || self.publishes() {
             event.event_id = Some(uuid::Uuid::now_v7().to_string());
         }
         event
@@ -725,8 +751,28 @@ impl AuditorBuilder {
         }
         let writer = (config.async_ && config.async_transport == AsyncTransport::Memory)
             .then(|| Arc::new(Writer::new(&config)));
+        let publishes = config.async_ && config.async_transport == AsyncTransport::Redis;
+        #[cfg(feature = "redis")]
+        let broker = if publishes {
+            Some(Arc::new(crate::broker::Producer::new(&config)?))
+        } else {
+            None
+        };
+        #[cfg(not(feature = "redis"))]
+        if publishes {
+            return Err(ConfigError::Invalid {
+                key: "ASYNC_TRANSPORT",
+                value: "redis".to_owned(),
+                reason:
+                    "the `redis` transport needs the cargo feature `redis` of awesome-audit-log"
+                        .to_owned(),
+            }
+            .into());
+        }
         Ok(Auditor {
             writer,
+            #[cfg(feature = "redis")]
+            broker,
             inner: Arc::new(Inner {
                 chunk_size: config.bulk_chunk_size,
                 config,

@@ -17,7 +17,7 @@
 //! | `FALLBACK_TO_DEFAULT` | `false` | with RAISE off: write to `default` when the audit alias is missing or down |
 //! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT; none = from the backend's bind limit |
 //! | `LOG_UNCHANGED_UPDATES` | `false` | also log updates that changed no stored field (the original always does) |
-//! | `ASYNC_TRANSPORT` | `"memory"` | `"memory"`: an in-process queue and writer task; `"outbox"`: a durable outbox table in the changed data's database, drained by workers |
+//! | `ASYNC_TRANSPORT` | `"memory"` | `"memory"`: an in-process queue and writer task; `"outbox"`: a durable outbox table in the changed data's database, drained by workers; `"redis"`: a Redis stream drained by broker workers (cargo feature `redis`) |
 //! | `ASYNC_QUEUE_SIZE` | `10000` | changes the background writer's queue holds |
 //! | `ASYNC_QUEUE_FULL` | `"wait"` | `"wait"` for room (nothing lost) or `"drop"` the newest row (warned, counted) |
 //! | `ASYNC_BATCH_SIZE` | `500` | rows the writer gathers into one batch |
@@ -25,6 +25,11 @@
 //! | `ASYNC_RETRY_BASE_MS` | `100` | first backoff while the database is down; doubles, with jitter |
 //! | `ASYNC_RETRY_MAX_MS` | `30000` | longest backoff |
 //! | `ASYNC_MAX_RETRIES` | none | tries before a batch goes to RAISE / FALLBACK handling; none = until the database is back |
+//! | `REDIS_URL` | none | the Redis server of the `"redis"` transport (`redis://127.0.0.1:6379/0`); required with it |
+//! | `REDIS_STREAM` | `"awesome_audit_log"` | the stream the events are added to; rows that cannot be written go to `<REDIS_STREAM>:dead` |
+//! | `REDIS_GROUP` | `"awesome_audit_log_writers"` | the consumer group the broker workers share |
+//! | `REDIS_CLAIM_IDLE_MS` | `60000` | how long an event stays unacknowledged with a consumer before another one reclaims it |
+//! | `REDIS_TIMEOUT_MS` | `5000` | connect and reply timeout of the Redis commands `log_change` waits for |
 //!
 //! In a TOML file keys may be written in upper or lower case; environment
 //! variables are named `AWESOME_AUDIT_LOG_<KEY>` and override the file.
@@ -119,6 +124,17 @@ pub struct AuditConfig {
     /// `ASYNC_MAX_RETRIES`: tries before a batch is given up to RAISE / FALLBACK
     /// handling (`None`: keep trying until the database is back).
     pub async_max_retries: Option<u32>,
+    /// `REDIS_URL`: the Redis server of the `"redis"` transport.
+    pub redis_url: Option<String>,
+    /// `REDIS_STREAM`: the stream events are added to.
+    pub redis_stream: String,
+    /// `REDIS_GROUP`: the consumer group of the broker workers.
+    pub redis_group: String,
+    /// `REDIS_CLAIM_IDLE_MS`: how long an event may stay unacknowledged with
+    /// one consumer before another reclaims it.
+    pub redis_claim_idle_ms: u64,
+    /// `REDIS_TIMEOUT_MS`: connect and reply timeout of the Redis commands.
+    pub redis_timeout_ms: u64,
 }
 
 /// How ASYNC log rows travel to the log tables.
@@ -131,6 +147,9 @@ pub enum AsyncTransport {
     /// An outbox table in the changed data's database, written in the
     /// caller's transaction and drained by [`crate::outbox::OutboxWorker`]s.
     Outbox,
+    /// A Redis stream (REDIS_URL, REDIS_STREAM), consumed by broker workers
+    /// in a consumer group (REDIS_GROUP); needs the cargo feature `redis`.
+    Redis,
 }
 
 /// What `log_change` does when the background writer's queue is full.
@@ -169,6 +188,11 @@ impl Default for AuditConfig {
             async_retry_base_ms: 100,
             async_retry_max_ms: 30_000,
             async_max_retries: None,
+            redis_url: None,
+            redis_stream: "awesome_audit_log".to_owned(),
+            redis_group: "awesome_audit_log_writers".to_owned(),
+            redis_claim_idle_ms: 60_000,
+            redis_timeout_ms: 5_000,
         }
     }
 }
@@ -277,6 +301,26 @@ impl AuditConfig {
                     key,
                     value: "0".to_owned(),
                     reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
+        if self.async_ && self.async_transport == AsyncTransport::Redis && self.redis_url.is_none()
+        {
+            return Err(ConfigError::Invalid {
+                key: "REDIS_URL",
+                value: String::new(),
+                reason: "ASYNC_TRANSPORT = \"redis\" needs the URL of the Redis server".to_owned(),
+            });
+        }
+        for (key, value) in [
+            ("REDIS_STREAM", &self.redis_stream),
+            ("REDIS_GROUP", &self.redis_group),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: value.clone(),
+                    reason: "must not be empty".to_owned(),
                 });
             }
         }
@@ -703,6 +747,41 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn redis_transport_keys() {
+        let config = AuditConfig::default();
+        assert_eq!(config.async_transport, AsyncTransport::Memory);
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.redis_stream, "awesome_audit_log");
+        assert_eq!(config.redis_group, "awesome_audit_log_writers");
+        assert_eq!(config.redis_claim_idle_ms, 60_000);
+
+        let config = AuditConfig::from_toml_str(
+            "ASYNC = true\nASYNC_TRANSPORT = \"redis\"\nREDIS_URL = \"redis://127.0.0.1:6379/2\"\nredis_stream = \"audit\"\nREDIS_CLAIM_IDLE_MS = 500",
+        )
+        .unwrap();
+        assert_eq!(config.async_transport, AsyncTransport::Redis);
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379/2")
+        );
+        assert_eq!(config.redis_stream, "audit");
+        assert_eq!(config.redis_claim_idle_ms, 500);
+
+        let err = AuditConfig::from_toml_str("ASYNC = true\nASYNC_TRANSPORT = \"redis\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REDIS_URL"), "{err}");
+        let err = AuditConfig::from_toml_str("REDIS_GROUP = \" \"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REDIS_GROUP"), "{err}");
+        let err = AuditConfig::from_toml_str("ASYNC_TRANSPORT = \"kafka\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kafka"), "{err}");
     }
 
     #[test]

@@ -36,6 +36,16 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// The broker of the `"redis"` transport could not be reached or refused
+    /// the events (and RAISE_ERROR_IF_DB_UNAVAILABLE is true).
+    #[error("audit broker stream `{stream}` is unavailable: {source}")]
+    Broker {
+        /// The stream (REDIS_STREAM).
+        stream: String,
+        /// The broker client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A transaction was asked of an alias whose database is of another kind.
     #[error("database `{alias}` is {actual:?}, not {expected:?}")]
     WrongBackend {

@@ -51,6 +51,7 @@
 //! | `http` | no | `http::AuditLayer`, a tower layer that fills the [`context`] from HTTP requests |
 //! | `axum` | no | `http` plus axum's matched route template, original URI and `ConnectInfo` peer address |
 //! | `clap` | no | `AuditContext::from_clap` and `context::clap_options` for command-line commands |
+//! | `redis` | no | the broker transport (`ASYNC_TRANSPORT = "redis"`) and `broker::BrokerWorker` |
 
 // Without a backend feature no database can be configured: the write path
 // still compiles (for build scripts and macro tests) but cannot run.
@@ -59,6 +60,8 @@
     allow(unused, unreachable_code)
 )]
 
+#[cfg(feature = "redis")]
+pub mod broker;
 #[cfg(feature = "build")]
 pub mod build;
 pub mod config;

@@ -11,6 +11,9 @@
 //! and shell scopes (on SQLite: the context columns are written the same way
 //! on every backend).
 //!
+//! The `broker` target runs the Redis transport against the server at
+//! `AUDIT_TEST_REDIS_URL`, writing into each backend.
+//!
 //! Server URLs come from `AUDIT_TEST_POSTGRES_URL` and `AUDIT_TEST_MYSQL_URL`.
 //! Without them those tests print that they were skipped; with
 //! `AUDIT_TEST_REQUIRE_ALL=1` a missing URL is a failure.
