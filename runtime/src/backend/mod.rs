@@ -545,13 +545,17 @@ pub(crate) fn is_undefined_table(error: &sqlx::Error) -> bool {
 
 /// Whether a `CREATE ... IF NOT EXISTS` failed only because a concurrent
 /// transaction created the same object first: PostgreSQL can report that as
-/// a unique violation on its catalog (23505) or as duplicate table / schema
-/// (42P07 / 42P06) despite `IF NOT EXISTS`.
+/// a unique violation on its catalog (23505), as duplicate table / schema
+/// (42P07 / 42P06), or as a duplicate row type (42710: `type "t" already
+/// exists`) despite `IF NOT EXISTS`.
 pub(crate) fn is_lost_create_race(error: &sqlx::Error) -> bool {
     let sqlx::Error::Database(db) = error else {
         return false;
     };
-    matches!(db.code().as_deref(), Some("23505" | "42P07" | "42P06"))
+    matches!(
+        db.code().as_deref(),
+        Some("23505" | "42P07" | "42P06" | "42710")
+    )
 }
 
 /// Whether the error means the database could not be reached at all, as

@@ -1,0 +1,155 @@
+//! Building an [`Auditor`]: databases by alias, configuration checks.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use crate::backend::Pool;
+use crate::config::{AsyncTransport, AuditConfig, ConfigError, DEFAULT_ALIAS};
+use crate::writer::Writer;
+use crate::{Database, Error};
+
+use super::{Auditor, Counters, Inner};
+
+/// Builds an [`Auditor`]; see [`Auditor::builder`].
+pub struct AuditorBuilder {
+    config: AuditConfig,
+    databases: Vec<(String, Database)>,
+    allow_unknown_labels: bool,
+}
+
+impl Auditor {
+    /// Starts building an auditor from a configuration.
+    pub fn builder(config: AuditConfig) -> AuditorBuilder {
+        AuditorBuilder {
+            config,
+            databases: Vec::new(),
+            allow_unknown_labels: false,
+        }
+    }
+}
+
+impl AuditorBuilder {
+    /// Adds a database under `alias` (the one named `default` is the
+    /// fallback target). A later database with the same alias replaces it.
+    pub fn database(mut self, alias: impl Into<String>, database: impl Into<Database>) -> Self {
+        let alias = alias.into();
+        let database = database.into();
+        self.databases.retain(|(existing, _)| *existing != alias);
+        self.databases.push((alias, database));
+        self
+    }
+
+    /// Accepts labels in AUDIT_MODELS / NOT_AUDIT_MODELS that name no model
+    /// linked into this binary (by default that is a start-up error, since a
+    /// misspelt opt-out would silently audit the model).
+    pub fn allow_unknown_labels(mut self) -> Self {
+        self.allow_unknown_labels = true;
+        self
+    }
+
+    /// Validates the configuration against the databases and the audited
+    /// models linked into the binary, and builds the auditor.
+    ///
+    /// Errors: an invalid setting; an unknown model label; with
+    /// RAISE_ERROR_IF_DB_UNAVAILABLE, a DATABASE_ALIAS that is not among the
+    /// databases. Without RAISE, a missing alias is warned about here and
+    /// each write then skips (or falls back) as configured.
+    pub fn build(self) -> Result<Auditor, Error> {
+        let config = self.config;
+        config.validate()?;
+        if !self.allow_unknown_labels {
+            check_labels(&config)?;
+        }
+        let databases: Vec<(String, Pool)> = self
+            .databases
+            .into_iter()
+            .map(|(alias, db)| (alias, db.0))
+            .collect();
+        let index_of = |alias: &str| databases.iter().position(|(a, _)| a == alias);
+        let audit = index_of(&config.database_alias);
+        let default = index_of(DEFAULT_ALIAS);
+        if audit.is_none() {
+            if config.raise_error_if_db_unavailable {
+                return Err(Error::UnknownAlias {
+                    alias: config.database_alias.clone(),
+                });
+            }
+            let then = if config.fallback_to_default && default.is_some() {
+                "log rows will go to `default` (FALLBACK_TO_DEFAULT)"
+            } else {
+                "log rows will be skipped with a warning"
+            };
+            tracing::warn!(
+                "audit DATABASE_ALIAS `{}` is not among the configured databases; {then}",
+                config.database_alias
+            );
+        }
+        if config.fallback_to_default && config.raise_error_if_db_unavailable {
+            tracing::warn!(
+                "FALLBACK_TO_DEFAULT has no effect while RAISE_ERROR_IF_DB_UNAVAILABLE is true"
+            );
+        }
+        let writer = (config.async_ && config.async_transport == AsyncTransport::Memory)
+            .then(|| Arc::new(Writer::new(&config)));
+        let publishes = config.async_ && config.async_transport == AsyncTransport::Redis;
+        #[cfg(feature = "redis")]
+        let broker = if publishes {
+            Some(Arc::new(crate::broker::Producer::new(&config)?))
+        } else {
+            None
+        };
+        #[cfg(not(feature = "redis"))]
+        if publishes {
+            return Err(ConfigError::Invalid {
+                key: "ASYNC_TRANSPORT",
+                value: "redis".to_owned(),
+                reason:
+                    "the `redis` transport needs the cargo feature `redis` of awesome-audit-log"
+                        .to_owned(),
+            }
+            .into());
+        }
+        Ok(Auditor {
+            writer,
+            #[cfg(feature = "redis")]
+            broker,
+            inner: Arc::new(Inner {
+                chunk_size: config.bulk_chunk_size,
+                config,
+                databases,
+                audit,
+                default,
+                tables: RwLock::default(),
+                stats: Counters::default(),
+            }),
+        })
+    }
+}
+
+fn check_labels(config: &AuditConfig) -> Result<(), ConfigError> {
+    let known: BTreeSet<&str> = crate::registry::models()
+        .iter()
+        .map(|m| m.label())
+        .collect();
+    let lists = [
+        ("AUDIT_MODELS", config.audit_models.labels()),
+        ("NOT_AUDIT_MODELS", Some(&config.not_audit_models.0)),
+    ];
+    for (key, labels) in lists {
+        if let Some(unknown) = labels
+            .into_iter()
+            .flatten()
+            .find(|l| !known.contains(l.as_str()))
+        {
+            return Err(ConfigError::Invalid {
+                key,
+                value: unknown.clone(),
+                reason: format!(
+                    "no audited model has this label; known labels: {}",
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
