@@ -61,6 +61,24 @@ pub struct TestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Says, once per test binary and variable, that tests were skipped. It
+/// writes to the process's stderr directly: the test harness captures
+/// `eprintln!` of passing tests, and a skip must be visible.
+pub fn say_skipped(var: &str) {
+    use std::io::Write as _;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !said.iter().any(|v| v == var) {
+        said.push(var.to_owned());
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {var} is not set; the tests that need it pass without running (set it, or AUDIT_TEST_REQUIRE_ALL=1 to fail instead)"
+        );
+    }
+}
+
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
@@ -106,7 +124,7 @@ impl TestDb {
                 if std::env::var("AUDIT_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
                     panic!("AUDIT_TEST_REQUIRE_ALL=1 but {var} is not set");
                 }
-                eprintln!("skipped: {var} is not set (set it to run the {kind:?} tests)");
+                say_skipped(var);
                 return None;
             }
         };

@@ -24,7 +24,7 @@ fn redis_url() -> Option<String> {
             if std::env::var("AUDIT_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
                 panic!("AUDIT_TEST_REQUIRE_ALL=1 but AUDIT_TEST_REDIS_URL is not set");
             }
-            eprintln!("skipped: AUDIT_TEST_REDIS_URL is not set");
+            awesome_audit_log_tests::harness::say_skipped("AUDIT_TEST_REDIS_URL");
             None
         }
     }
