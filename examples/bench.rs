@@ -18,7 +18,9 @@
 //! creates its own database there (`--database`, default `aal_bench`) and
 //! drops it at the end. On SQLite `--url` names the database file (default:
 //! a fresh temporary file); `widget` and `widget_log` in it are dropped and
-//! recreated. See BENCHMARKS.md for what the modes and figures mean.
+//! recreated. Every `AWESOME_AUDIT_LOG_*` variable is honoured (ASYNC is
+//! set per mode), so other settings can be measured too. See BENCHMARKS.md
+//! for what the modes and figures mean.
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
@@ -28,6 +30,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use awesome_audit_log::chrono::{DateTime, SubsecRound, Utc};
+use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::{
     AuditConfig, AuditDatabase, Auditor, Database, Dialect, LogOutcome, audited,
 };
@@ -63,7 +66,8 @@ struct Args {
     /// The database kind.
     #[arg(long, value_enum, default_value_t = BackendKind::Sqlite)]
     backend: BackendKind,
-    /// SQLite: the database URL (default: a fresh temporary file).
+    /// SQLite: the database URL (default: a fresh temporary file), opened
+    /// in WAL mode.
     /// PostgreSQL / MySQL: the server URL; the bench creates `--database`
     /// there and drops it afterwards (default: the server on 127.0.0.1).
     #[arg(long)]
@@ -86,6 +90,17 @@ struct Args {
     /// Modes to run, comma-separated (default: every mode the backend has).
     #[arg(long, value_enum, value_delimiter = ',')]
     modes: Vec<Mode>,
+    /// Changes per phase of the untimed warm-up pass of every mode (0: none).
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
+    /// Worker threads of the tokio runtime (default: one per core).
+    #[arg(long)]
+    worker_threads: Option<usize>,
+    /// sqlx's `test_before_acquire` of the pool, shared by the application
+    /// and the auditor: `true` (sqlx's default) pings each connection taken
+    /// from the pool, one more round trip per autocommitted statement.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    test_before_acquire: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,9 +141,12 @@ enum Mode {
     /// `flush()`: how many log rows per second the background writer drains.
     #[value(name = "async_writer")]
     AsyncWriter,
-    // The durable outbox (issue 5) goes here once it exists: `outbox`, each
-    // write then `log_change` into the outbox, timed until the caller is done
-    // and until the consumer has moved every row into `widget_log`.
+    // The place of the durable outbox transport (issue 5): a mode `outbox`,
+    // each write and `log_change_in` in one transaction with
+    // ASYNC_TRANSPORT = "outbox", reported like `async` (until the caller is
+    // done) and like `async_flushed` (until an `OutboxWorker` has moved every
+    // row into `widget_log`); `Bench::one_change` and `Bench::auditor` get
+    // its arm next to `Mode::Async`.
     /// N changes written with one multi-row statement per chunk: the
     /// baseline of `batch`.
     #[value(name = "batch_none")]
@@ -533,8 +551,9 @@ app_db!(MySql, Dialect::MySql, "SELECT version()");
 struct Bench<DB: AppDb> {
     pool: sqlx::Pool<DB>,
     sql: Sql,
-    n: usize,
     chunk: usize,
+    /// The settings from `AWESOME_AUDIT_LOG_*` variables (ASYNC is set per mode).
+    config: AuditConfig,
     /// The objects as inserted, and as updated (`qty + 1`).
     olds: Vec<Widget>,
     news: Vec<Widget>,
@@ -560,16 +579,20 @@ impl std::fmt::Display for RowMismatch {
 
 impl StdError for RowMismatch {}
 
-fn expect_outcome(outcome: LogOutcome, expected: LogOutcome) -> Result<()> {
+fn expect_outcome(mode: Mode, outcome: LogOutcome, expected: LogOutcome) -> Result<()> {
     if outcome == expected {
         Ok(())
     } else {
-        Err(format!("log_change returned {outcome:?}, expected {expected:?}").into())
+        Err(format!(
+            "mode `{}`: log_change returned {outcome:?}, expected {expected:?}",
+            mode.name()
+        )
+        .into())
     }
 }
 
 impl<DB: AppDb> Bench<DB> {
-    fn new(pool: sqlx::Pool<DB>, n: usize, chunk: usize) -> Self {
+    fn new(pool: sqlx::Pool<DB>, n: usize, chunk: usize, config: AuditConfig) -> Self {
         let at = Utc::now().trunc_subsecs(6);
         let olds: Vec<Widget> = (1..=n)
             .map(|i| Widget {
@@ -591,8 +614,8 @@ impl<DB: AppDb> Bench<DB> {
         Self {
             pool,
             sql: Sql::new(DB::DIALECT),
-            n,
             chunk: chunk.max(1),
+            config,
             olds,
             news,
         }
@@ -609,8 +632,9 @@ impl<DB: AppDb> Bench<DB> {
     }
 
     fn auditor(&self, mode: Mode) -> Result<Auditor> {
-        let mut config = AuditConfig::default();
+        let mut config = self.config.clone();
         config.async_ = mode.is_async();
+        config.async_transport = AsyncTransport::Memory;
         // A missing or broken audit database must fail the run, not skip rows.
         config.raise_error_if_db_unavailable = true;
         Ok(Auditor::builder(config)
@@ -627,34 +651,35 @@ impl<DB: AppDb> Bench<DB> {
         }
     }
 
-    /// Runs one mode on fresh tables; returns its timed phases.
-    async fn run_mode(&self, rep: usize, mode: Mode) -> Result<Vec<Sample>> {
+    /// Runs one mode with `n` changes per phase on fresh tables; returns
+    /// its timed phases.
+    async fn run_mode(&self, rep: usize, mode: Mode, n: usize) -> Result<Vec<Sample>> {
         self.reset(mode).await?;
         let auditor = self.auditor(mode)?;
         let mut samples = Vec::new();
         for phase in Phase::ALL {
             let clock = Clock::start();
             if mode.is_batch() {
-                self.batch_phase(&auditor, mode, phase).await?;
-                samples.push(clock.sample(rep, mode.name(), phase, self.n));
+                self.batch_phase(&auditor, mode, phase, n).await?;
+                samples.push(clock.sample(rep, mode.name(), phase, n));
                 continue;
             }
-            for i in 0..self.n {
+            for i in 0..n {
                 self.one_change(&auditor, mode, phase, i).await?;
             }
             match mode {
                 // The writer's time: until every row is written.
                 Mode::AsyncWriter => {
                     auditor.flush().await;
-                    samples.push(clock.sample(rep, mode.name(), phase, self.n));
+                    samples.push(clock.sample(rep, mode.name(), phase, n));
                 }
                 // The caller's time, then until every row is written.
                 Mode::Async => {
-                    samples.push(clock.sample(rep, mode.name(), phase, self.n));
+                    samples.push(clock.sample(rep, mode.name(), phase, n));
                     auditor.flush().await;
-                    samples.push(clock.sample(rep, "async_flushed", phase, self.n));
+                    samples.push(clock.sample(rep, "async_flushed", phase, n));
                 }
-                _ => samples.push(clock.sample(rep, mode.name(), phase, self.n)),
+                _ => samples.push(clock.sample(rep, mode.name(), phase, n)),
             }
         }
         auditor.shutdown().await;
@@ -663,7 +688,7 @@ impl<DB: AppDb> Bench<DB> {
             return Err(format!("mode `{}`: the auditor reports {stats:?}", mode.name()).into());
         }
         let found = DB::count_log_rows(&self.pool).await?;
-        let expected = mode.expected_log_rows(self.n);
+        let expected = mode.expected_log_rows(n);
         if usize::try_from(found).ok() != Some(expected) {
             return Err(Box::new(RowMismatch {
                 mode: mode.name(),
@@ -688,23 +713,23 @@ impl<DB: AppDb> Bench<DB> {
             Mode::Sync => {
                 self.write(On::Pool(&self.pool), phase, i).await?;
                 let outcome = Widget::log_change(auditor, before, after).await?;
-                expect_outcome(outcome, LogOutcome::Written)?;
+                expect_outcome(mode, outcome, LogOutcome::Written)?;
             }
             Mode::SyncTx => {
                 let mut tx = auditor.begin::<DB>("default").await?;
                 self.write(On::Conn(&mut *tx), phase, i).await?;
                 let outcome = Widget::log_change_in(&mut tx, before, after).await?;
-                expect_outcome(outcome, LogOutcome::Written)?;
+                expect_outcome(mode, outcome, LogOutcome::Written)?;
                 tx.commit().await?;
             }
             Mode::Async => {
                 self.write(On::Pool(&self.pool), phase, i).await?;
                 let outcome = Widget::log_change(auditor, before, after).await?;
-                expect_outcome(outcome, LogOutcome::Queued)?;
+                expect_outcome(mode, outcome, LogOutcome::Queued)?;
             }
             Mode::AsyncWriter => {
                 let outcome = Widget::log_change(auditor, before, after).await?;
-                expect_outcome(outcome, LogOutcome::Queued)?;
+                expect_outcome(mode, outcome, LogOutcome::Queued)?;
             }
             Mode::BatchNone | Mode::Batch => unreachable!("batch modes write in chunks"),
         }
@@ -713,8 +738,14 @@ impl<DB: AppDb> Bench<DB> {
 
     /// All N changes of `phase` in multi-row statements of `chunk` rows,
     /// then (mode `batch`) logged with one `log_changes`.
-    async fn batch_phase(&self, auditor: &Auditor, mode: Mode, phase: Phase) -> Result<()> {
-        for chunk in self.olds.chunks(self.chunk) {
+    async fn batch_phase(
+        &self,
+        auditor: &Auditor,
+        mode: Mode,
+        phase: Phase,
+        n: usize,
+    ) -> Result<()> {
+        for chunk in self.olds[..n].chunks(self.chunk) {
             match phase {
                 Phase::Insert => DB::insert_many(&self.pool, chunk).await?,
                 Phase::Update => DB::increment_many(&self.pool, chunk).await?,
@@ -722,18 +753,15 @@ impl<DB: AppDb> Bench<DB> {
             }
         }
         if mode == Mode::Batch {
-            let pairs = self
-                .olds
+            let pairs = self.olds[..n]
                 .iter()
                 .zip(&self.news)
                 .map(|(old, new)| phase.pair(old, new));
             let outcome = Widget::log_changes(auditor, pairs).await?;
-            if outcome.written != self.n {
-                return Err(format!(
-                    "log_changes returned {outcome:?}, expected {} written",
-                    self.n
-                )
-                .into());
+            if outcome.written != n {
+                return Err(
+                    format!("log_changes returned {outcome:?}, expected {n} written").into(),
+                );
             }
         }
         Ok(())
@@ -815,10 +843,8 @@ fn summarize(
                         .collect(),
                 )
             });
-            let mode = Mode::ALL
-                .into_iter()
-                .find(|m| m.name() == label)
-                .unwrap_or(Mode::Async);
+            // What `widget_log` held after the mode (checked in `run_mode`).
+            let log_rows = if label == baseline { 0 } else { 3 * n };
             rows.push(ResultRow {
                 backend: backend.name(),
                 mode: label,
@@ -834,7 +860,7 @@ fn summarize(
                 ratio_vs_none: ratio,
                 cpu_us_per_op: median(mine.iter().map(|s| per_op_us(s)).collect()),
                 cpu_extra_us_per_op: cpu_extra,
-                log_rows: mode.expected_log_rows(n),
+                log_rows,
                 server_version: server_version.to_owned(),
                 crate_version: env!("CARGO_PKG_VERSION"),
                 date: date.clone(),
@@ -884,14 +910,26 @@ async fn run_all<DB: AppDb>(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let bench = Bench::<DB>::new(pool, args.n, args.chunk);
+    let config = AuditConfig::from_env()?;
+    let bench = Bench::<DB>::new(pool, args.n, args.chunk, config);
+    let warmup = args.warmup.min(args.n);
+    if warmup > 0 {
+        let started = Instant::now();
+        for &mode in modes {
+            bench.run_mode(0, mode, warmup).await?;
+        }
+        eprintln!(
+            "  warm-up: every mode with {warmup} changes per phase, {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let mut samples = Vec::new();
     for rep in 0..args.reps {
         let mut order = modes.to_vec();
         order.rotate_left(rep % modes.len());
         for mode in order {
             let started = Instant::now();
-            let mine = bench.run_mode(rep, mode).await?;
+            let mine = bench.run_mode(rep, mode, args.n).await?;
             eprintln!(
                 "  rep {} {:<12} {:>7.2} s ({} log rows checked)",
                 rep + 1,
@@ -928,6 +966,11 @@ fn check_identifier(name: &str) -> Result<()> {
     }
 }
 
+/// The benchmark pool: sqlx's defaults, but for `--test-before-acquire`.
+fn pool_options<DB: sqlx::Database>(args: &Args) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new().test_before_acquire(args.test_before_acquire)
+}
+
 async fn run(args: &Args) -> Result<Vec<ResultRow>> {
     if args.n == 0 || args.reps == 0 {
         return Err("--n and --reps must be at least 1".into());
@@ -956,7 +999,7 @@ async fn run(args: &Args) -> Result<Vec<ResultRow>> {
             let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-            let pool = sqlx::SqlitePool::connect_with(options).await?;
+            let pool = pool_options::<Sqlite>(args).connect_with(options).await?;
             run_all(pool, args, &modes).await?
         }
         BackendKind::Postgres => {
@@ -976,7 +1019,10 @@ async fn run(args: &Args) -> Result<Vec<ResultRow>> {
                     .execute(&admin)
                     .await?;
             }
-            let result = match sqlx::PgPool::connect_with(server.database(db)).await {
+            let result = match pool_options::<Postgres>(args)
+                .connect_with(server.database(db))
+                .await
+            {
                 Ok(pool) => run_all(pool, args, &modes).await,
                 Err(e) => Err(e.into()),
             };
@@ -1001,7 +1047,10 @@ async fn run(args: &Args) -> Result<Vec<ResultRow>> {
                     .execute(&admin)
                     .await?;
             }
-            let result = match sqlx::MySqlPool::connect_with(server.database(db)).await {
+            let result = match pool_options::<MySql>(args)
+                .connect_with(server.database(db))
+                .await
+            {
                 Ok(pool) => run_all(pool, args, &modes).await,
                 Err(e) => Err(e.into()),
             };
@@ -1022,10 +1071,20 @@ async fn run(args: &Args) -> Result<Vec<ResultRow>> {
     ))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args).await {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.worker_threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("bench: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args)) {
         Ok(rows) => {
             println!();
             print_table(&rows);
