@@ -101,7 +101,7 @@ use tokio::sync::Mutex;
 
 use crate::backend::is_unavailable;
 use crate::config::{AuditConfig, ConfigError};
-use crate::context::{AuditContext, EntryPoint};
+use crate::context::StoredContext;
 use crate::event::{Action, Dispatched, LogEvent};
 use crate::{Auditor, Error, ModelInfo};
 
@@ -334,19 +334,7 @@ struct WireEvent {
     after: Option<Box<RawValue>>,
     changes: Option<Box<RawValue>>,
     created_at: DateTime<Utc>,
-    context: Option<WireContext>,
-}
-
-#[derive(Deserialize)]
-struct WireContext {
-    entry_point: String,
-    route: Option<String>,
-    path: Option<String>,
-    method: Option<String>,
-    ip: Option<String>,
-    user_id: Option<i64>,
-    user_name: Option<String>,
-    user_agent: Option<String>,
+    context: Option<StoredContext>,
 }
 
 fn field<'a>(entry: &'a StreamId, name: &str) -> Result<&'a str, String> {
@@ -382,27 +370,7 @@ fn decode(entry: &StreamId) -> Result<(String, LogEvent), String> {
     }
     let wire: WireEvent = serde_json::from_str(field(entry, "event")?)
         .map_err(|e| format!("field `event` is not a valid event: {e}"))?;
-    let context = match wire.context {
-        None => None,
-        Some(ctx) => {
-            let entry_point = match ctx.entry_point.as_str() {
-                "http" => EntryPoint::Http,
-                "management_command" => EntryPoint::ManagementCommand,
-                "celery_task" => EntryPoint::CeleryTask,
-                "shell" => EntryPoint::Shell,
-                other => return Err(format!("unknown entry point {other:?}")),
-            };
-            let mut context = AuditContext::new(entry_point);
-            context.route = ctx.route;
-            context.path = ctx.path;
-            context.method = ctx.method;
-            context.ip = ctx.ip;
-            context.user_id = ctx.user_id;
-            context.user_name = ctx.user_name;
-            context.user_agent = ctx.user_agent;
-            Some(std::sync::Arc::new(context))
-        }
-    };
+    let context = wire.context.map(StoredContext::into_context).transpose()?;
     let raw = |json: Option<Box<RawValue>>| json.map(|json| json.get().to_owned());
     Ok((
         log_table.to_owned(),
@@ -860,7 +828,7 @@ mod tests {
     }
 
     fn sample() -> LogEvent {
-        let mut context = AuditContext::new(EntryPoint::Http);
+        let mut context = crate::context::AuditContext::new(crate::context::EntryPoint::Http);
         context.path = Some("/w/1?q=\"x\"".to_owned());
         context.user_id = Some(7);
         LogEvent {

@@ -148,6 +148,57 @@ impl AuditUser {
     }
 }
 
+impl std::str::FromStr for EntryPoint {
+    type Err = String;
+
+    /// Parses the text stored in the `entry_point` column.
+    ///
+    /// ```
+    /// use awesome_audit_log::context::EntryPoint;
+    ///
+    /// assert_eq!("celery_task".parse(), Ok(EntryPoint::CeleryTask));
+    /// assert!("cron".parse::<EntryPoint>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "http" => Ok(EntryPoint::Http),
+            "management_command" => Ok(EntryPoint::ManagementCommand),
+            "celery_task" => Ok(EntryPoint::CeleryTask),
+            "shell" => Ok(EntryPoint::Shell),
+            other => Err(format!("unknown entry point {other:?}")),
+        }
+    }
+}
+
+/// The context columns as a row (outbox) or a message (broker) stores them,
+/// to rebuild the context of a delivered event.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct StoredContext {
+    pub entry_point: String,
+    pub route: Option<String>,
+    pub path: Option<String>,
+    pub method: Option<String>,
+    pub ip: Option<String>,
+    pub user_id: Option<i64>,
+    pub user_name: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl StoredContext {
+    /// The context, or why the stored entry point is not one of ours.
+    pub(crate) fn into_context(self) -> Result<Arc<AuditContext>, String> {
+        let mut context = AuditContext::new(self.entry_point.parse()?);
+        context.route = self.route;
+        context.path = self.path;
+        context.method = self.method;
+        context.ip = self.ip;
+        context.user_id = self.user_id;
+        context.user_name = self.user_name;
+        context.user_agent = self.user_agent;
+        Ok(Arc::new(context))
+    }
+}
+
 /// The context columns of a log row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditContext {

@@ -408,35 +408,30 @@ pub struct OutboxRow {
 impl RawRecord {
     /// The event a stored row describes (outbox rows carry whole events).
     pub(crate) fn into_event(self, event_id: String) -> Result<LogEvent, sqlx::Error> {
-        use crate::context::{AuditContext, EntryPoint};
         let action = self.action.parse().map_err(|e| sqlx::Error::ColumnDecode {
             index: "action".to_owned(),
             source: Box::new(e),
         })?;
-        let entry_point = match self.entry_point.as_deref() {
-            None => None,
-            Some("http") => Some(EntryPoint::Http),
-            Some("management_command") => Some(EntryPoint::ManagementCommand),
-            Some("celery_task") => Some(EntryPoint::CeleryTask),
-            Some("shell") => Some(EntryPoint::Shell),
-            Some(other) => {
-                return Err(sqlx::Error::ColumnDecode {
-                    index: "entry_point".to_owned(),
-                    source: format!("unknown entry point {other:?}").into(),
-                });
-            }
-        };
-        let context = entry_point.map(|entry_point| {
-            let mut context = AuditContext::new(entry_point);
-            context.route = self.route;
-            context.path = self.path;
-            context.method = self.method;
-            context.ip = self.ip;
-            context.user_id = self.user_id;
-            context.user_name = self.user_name;
-            context.user_agent = self.user_agent;
-            std::sync::Arc::new(context)
-        });
+        let context = self
+            .entry_point
+            .map(|entry_point| {
+                crate::context::StoredContext {
+                    entry_point,
+                    route: self.route,
+                    path: self.path,
+                    method: self.method,
+                    ip: self.ip,
+                    user_id: self.user_id,
+                    user_name: self.user_name,
+                    user_agent: self.user_agent,
+                }
+                .into_context()
+            })
+            .transpose()
+            .map_err(|message| sqlx::Error::ColumnDecode {
+                index: "entry_point".to_owned(),
+                source: message.into(),
+            })?;
         Ok(LogEvent {
             action,
             object_pk: self.object_pk,
