@@ -89,6 +89,25 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A database error on `alias` (about `table`, or `""`): `Unavailable`
+    /// when the database could not be reached, `Database` otherwise.
+    pub(crate) fn from_sqlx(alias: &str, table: &'static str, source: sqlx::Error) -> Self {
+        if crate::backend::is_unavailable(&source) {
+            Error::Unavailable {
+                alias: alias.to_owned(),
+                source,
+            }
+        } else {
+            Error::Database {
+                alias: alias.to_owned(),
+                table,
+                source,
+            }
+        }
+    }
+}
+
 /// A field that could not be serialized into the log's JSON.
 #[derive(Debug)]
 pub struct SnapshotError {

@@ -47,7 +47,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::backend::{Backend, OutboxRow, Pool, TableSql, is_unavailable, is_undefined_table};
+use crate::backend::{Backend, OutboxRow, Pool, TableSql, is_undefined_table};
 use crate::transaction::insert_in_transaction;
 use crate::{Auditor, Error};
 
@@ -109,18 +109,7 @@ impl OutboxWorker {
             Pool::None(never) => match *never {},
         };
         result.map_err(|source| {
-            if is_unavailable(&source) {
-                Error::Unavailable {
-                    alias: alias.to_owned(),
-                    source,
-                }
-            } else {
-                Error::Database {
-                    alias: alias.to_owned(),
-                    table: awesome_audit_log_codegen::ddl::OUTBOX_TABLE,
-                    source,
-                }
-            }
+            Error::from_sqlx(alias, awesome_audit_log_codegen::ddl::OUTBOX_TABLE, source)
         })
     }
 

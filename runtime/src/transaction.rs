@@ -39,7 +39,7 @@
 use std::ops::{Deref, DerefMut};
 
 use crate::auditor::{Transport, create_table};
-use crate::backend::{Backend, TableSql, is_lost_create_race, is_unavailable, is_undefined_table};
+use crate::backend::{Backend, TableSql, is_lost_create_race, is_undefined_table};
 use crate::event::{BatchOutcome, LogEvent, LogOutcome};
 use crate::{Audited, Auditor, Dialect, Error, ModelInfo};
 
@@ -80,20 +80,10 @@ impl Auditor {
         let (_, pool) = self.database_at(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
-        let tx = pool.begin().await.map_err(|source| {
-            if is_unavailable(&source) {
-                Error::Unavailable {
-                    alias: alias.to_owned(),
-                    source,
-                }
-            } else {
-                Error::Database {
-                    alias: alias.to_owned(),
-                    table: "",
-                    source,
-                }
-            }
-        })?;
+        let tx = pool
+            .begin()
+            .await
+            .map_err(|source| Error::from_sqlx(alias, "", source))?;
         Ok(AuditTransaction::new(self.clone(), index, tx))
     }
 

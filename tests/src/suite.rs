@@ -721,19 +721,25 @@ pub async fn transaction_on_the_audit_database(db: TestDb) {
     });
 }
 
-/// Another audit database: rows wait for the commit, and a rollback leaves none.
-pub async fn transaction_with_another_audit_database(db: TestDb) {
-    let Some(audit_db) = TestDb::new(db.kind).await else {
-        return;
-    };
-    db.exec(CREATE_WIDGET).await;
-    let mut config = AuditConfig::default();
+/// A second fresh database of `db`'s kind as the `audit` alias, with `db`
+/// as `default`; `None` when the server is not configured.
+async fn with_audit_database(db: &TestDb, mut config: AuditConfig) -> Option<(TestDb, Auditor)> {
+    let audit_db = TestDb::new(db.kind).await?;
     config.database_alias = "audit".to_owned();
     let auditor = Auditor::builder(config)
         .database("default", db.database())
         .database("audit", audit_db.database())
         .build()
         .unwrap();
+    Some((audit_db, auditor))
+}
+
+/// Another audit database: rows wait for the commit, and a rollback leaves none.
+pub async fn transaction_with_another_audit_database(db: TestDb) {
+    let Some((audit_db, auditor)) = with_audit_database(&db, AuditConfig::default()).await else {
+        return;
+    };
+    db.exec(CREATE_WIDGET).await;
     for_backend!(db, |DB| {
         let w = widget(1, 1);
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
@@ -1183,16 +1189,9 @@ pub async fn outbox_moves_each_row_exactly_once(db: TestDb) {
 /// With the log tables in another database, a batch redelivered after a
 /// crash (logged, but still in the outbox) is skipped by its event id.
 pub async fn outbox_redelivery_is_a_no_op(db: TestDb) {
-    let Some(audit_db) = TestDb::new(db.kind).await else {
+    let Some((audit_db, auditor)) = with_audit_database(&db, outbox_config()).await else {
         return;
     };
-    let mut config = outbox_config();
-    config.database_alias = "audit".to_owned();
-    let auditor = Auditor::builder(config)
-        .database("default", db.database())
-        .database("audit", audit_db.database())
-        .build()
-        .unwrap();
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
         Widget::log_changes_in(
@@ -1282,16 +1281,9 @@ pub async fn outbox_survives_sigkill(db: TestDb) {
 /// ASYNC with the log in another database: a transaction's rows are queued
 /// only when it commits; a rollback queues nothing.
 pub async fn async_transaction_rows_wait_for_commit(db: TestDb) {
-    let Some(audit_db) = TestDb::new(db.kind).await else {
+    let Some((audit_db, auditor)) = with_audit_database(&db, async_config()).await else {
         return;
     };
-    let mut config = async_config();
-    config.database_alias = "audit".to_owned();
-    let auditor = Auditor::builder(config)
-        .database("default", db.database())
-        .database("audit", audit_db.database())
-        .build()
-        .unwrap();
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
         assert_eq!(

@@ -68,11 +68,11 @@ impl Auditor {
                     .fetch_add(rows.len() as u64, Ordering::Relaxed);
                 Ok(())
             }
-            Err(source) if is_unavailable(&source) => Err(Error::Unavailable {
-                alias: inner.databases[index].0.clone(),
+            Err(source) => Err(Error::from_sqlx(
+                &inner.databases[index].0,
+                model.log_table(),
                 source,
-            }),
-            Err(source) => Err(self.db_error(&inner.databases[index].0, model, source)),
+            )),
         }
     }
 
