@@ -1,4 +1,4 @@
-//! [`Scope`]: the future that [`scope`](super::scope),
+//! [`Scope`]: the future that [`scope`](fn@super::scope),
 //! [`capture`](super::capture) and [`bind`](super::bind) return.
 
 use std::fmt;
@@ -12,7 +12,7 @@ use tokio::task::futures::TaskLocalFuture;
 use super::scope::{CURRENT, Cell};
 
 pin_project! {
-    /// A future running inside an audit scope; see [`scope`](super::scope),
+    /// A future running inside an audit scope; see [`scope`](fn@super::scope),
     /// [`capture`](super::capture) and [`bind`](super::bind). The context is
     /// set while the future is polled (and while it is dropped), and not
     /// otherwise.

@@ -1,9 +1,10 @@
 //! Who and what caused a change: the audit context of one unit of work.
 //!
-//! The context lives in a tokio task-local for the duration of a [`scope`]
-//! and is gone when the scope ends, whether the work succeeded, failed or
-//! panicked. Changes logged outside any scope have NULL context columns.
-//! Each log row takes a snapshot of the context at the moment it is logged.
+//! The context lives in a tokio task-local for the duration of a
+//! [`scope`](fn@scope) and is gone when the scope ends, whether the work
+//! succeeded, failed or panicked. Changes logged outside any scope have NULL
+//! context columns. Each log row takes a snapshot of the context at the
+//! moment it is logged.
 //!
 //! ```
 //! use awesome_audit_log::context::{self, AuditContext, AuditUser, EntryPoint};
