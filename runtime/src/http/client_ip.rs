@@ -1,0 +1,191 @@
+//! The client IP: the socket peer, or the client that a trusted proxy
+//! names in its forwarded-for header.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ::http::Extensions;
+use ::http::request::Parts;
+
+use super::ForwardedHeader;
+use super::forwarded::{forwarded_for, x_forwarded_for};
+use crate::config::TrustedProxies;
+
+/// The socket peer, or the client a trusted proxy names.
+pub(super) fn client_ip(
+    parts: &Parts,
+    trusted: &TrustedProxies,
+    header: ForwardedHeader,
+) -> Option<IpAddr> {
+    let peer = peer_addr(&parts.extensions)?.to_canonical();
+    if !trusted.contains(peer) {
+        return Some(peer);
+    }
+    let hops = match header {
+        ForwardedHeader::XForwardedFor => x_forwarded_for(&parts.headers),
+        ForwardedHeader::Forwarded => forwarded_for(&parts.headers),
+    };
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        let Some(hop) = hop else { break };
+        client = hop.to_canonical();
+        if !trusted.contains(client) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+fn peer_addr(extensions: &Extensions) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) =
+        extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(addr.ip());
+    }
+    extensions
+        .get::<SocketAddr>()
+        .map(SocketAddr::ip)
+        .or_else(|| extensions.get::<IpAddr>().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use ::http::Request;
+    use ::http::header::HeaderName;
+
+    use crate::AuditConfig;
+    use crate::http::{AuditLayer, ForwardedHeader};
+
+    fn layer(trusted: &str) -> AuditLayer {
+        AuditLayer::new(&AuditConfig {
+            trusted_proxies: trusted.parse().unwrap(),
+            ..AuditConfig::default()
+        })
+    }
+
+    fn ip_of(layer: &AuditLayer, peer: &str, headers: &[(&str, &str)]) -> Option<String> {
+        let mut request = Request::get("/").body(()).unwrap();
+        if !peer.is_empty() {
+            let peer: IpAddr = peer.parse().unwrap();
+            request
+                .extensions_mut()
+                .insert(SocketAddr::new(peer, 40000));
+        }
+        for (name, value) in headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let (parts, ()) = request.into_parts();
+        layer.context_of(&parts).ip
+    }
+
+    #[test]
+    fn untrusted_peers_cannot_forge() {
+        let layer = layer("");
+        let xff = [("x-forwarded-for", "203.0.113.9")];
+        assert_eq!(
+            ip_of(&layer, "198.51.100.4", &xff).as_deref(),
+            Some("198.51.100.4")
+        );
+        let fwd = [("forwarded", "for=203.0.113.9")];
+        let layer = layer.forwarded_header(ForwardedHeader::Forwarded);
+        assert_eq!(
+            ip_of(&layer, "198.51.100.4", &fwd).as_deref(),
+            Some("198.51.100.4")
+        );
+        assert_eq!(ip_of(&layer, "", &fwd), None, "no peer, no ip");
+    }
+
+    #[test]
+    fn trusted_chain_is_read_from_the_right() {
+        let layer = layer("10.0.0.0/8, 127.0.0.1");
+        let ip = |peer, xff| ip_of(&layer, peer, &[("x-forwarded-for", xff)]);
+        // Forged left part is never reached.
+        assert_eq!(
+            ip("10.0.0.1", "6.6.6.6, 203.0.113.9").as_deref(),
+            Some("203.0.113.9")
+        );
+        // Trusted hops are skipped.
+        assert_eq!(
+            ip("10.0.0.1", "203.0.113.9, 10.0.0.5, 127.0.0.1").as_deref(),
+            Some("203.0.113.9")
+        );
+        // All trusted: the leftmost.
+        assert_eq!(
+            ip("10.0.0.1", "10.0.0.9, 10.0.0.5").as_deref(),
+            Some("10.0.0.9")
+        );
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(
+            ip("10.0.0.1", "203.0.113.9, unknown, 10.0.0.5").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(ip("10.0.0.1", "nonsense").as_deref(), Some("10.0.0.1"));
+        // Ports, brackets and IPv6.
+        assert_eq!(
+            ip("10.0.0.1", "203.0.113.9:4711").as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            ip("10.0.0.1", "[2001:db8::7]:80").as_deref(),
+            Some("2001:db8::7")
+        );
+        assert_eq!(
+            ip("10.0.0.1", "2001:db8::7").as_deref(),
+            Some("2001:db8::7")
+        );
+        // An IPv4 peer on a dual-stack socket is trusted and recorded as IPv4.
+        assert_eq!(
+            ip("::ffff:10.0.0.1", "203.0.113.9").as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            ip_of(&layer, "::ffff:198.51.100.4", &[]).as_deref(),
+            Some("198.51.100.4")
+        );
+        // No header: the peer.
+        assert_eq!(ip_of(&layer, "10.0.0.1", &[]).as_deref(), Some("10.0.0.1"));
+        // Several header lines form one list.
+        let two = [
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ];
+        assert_eq!(
+            ip_of(&layer, "10.0.0.1", &two).as_deref(),
+            Some("203.0.113.9")
+        );
+        // The other header is not read.
+        let fwd = [("forwarded", "for=203.0.113.9")];
+        assert_eq!(ip_of(&layer, "10.0.0.1", &fwd).as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn forwarded_header() {
+        let layer = layer("10.0.0.0/8").forwarded_header(ForwardedHeader::Forwarded);
+        let ip = |value| ip_of(&layer, "10.0.0.1", &[("forwarded", value)]);
+        assert_eq!(
+            ip("for=192.0.2.60;proto=http;by=203.0.113.43").as_deref(),
+            Some("192.0.2.60")
+        );
+        assert_eq!(
+            ip(r#"for="[2001:db8:cafe::17]:4711""#).as_deref(),
+            Some("2001:db8:cafe::17")
+        );
+        assert_eq!(
+            ip("for=6.6.6.6, For=198.51.100.17;proto=https, for=10.0.0.3").as_deref(),
+            Some("198.51.100.17")
+        );
+        assert_eq!(
+            ip(r#"for=198.51.100.17;host="a,b", for=10.0.0.3"#).as_deref(),
+            Some("198.51.100.17")
+        );
+        assert_eq!(ip("for=_hidden, for=10.0.0.3").as_deref(), Some("10.0.0.3"));
+        assert_eq!(ip("proto=https").as_deref(), Some("10.0.0.1"));
+        let xff = [("x-forwarded-for", "203.0.113.9")];
+        assert_eq!(ip_of(&layer, "10.0.0.1", &xff).as_deref(), Some("10.0.0.1"));
+    }
+}
