@@ -54,11 +54,29 @@ impl Dialect {
     }
 }
 
+/// What a column holds, whatever the dialect: the runtime binds and reads
+/// each column by its kind (and derives PostgreSQL's array types from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnKind {
+    /// The row's generated id.
+    Id,
+    /// Text.
+    Text,
+    /// A JSON document (JSONB, JSON, or TEXT on SQLite).
+    Json,
+    /// A 64-bit integer.
+    BigInt,
+    /// A point in time, UTC.
+    Timestamp,
+}
+
 /// One column of a log table with its type in each dialect.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
     /// Column name.
     pub name: &'static str,
+    /// What the column holds.
+    pub kind: ColumnKind,
     /// Type on PostgreSQL.
     pub postgres: &'static str,
     /// Type on MySQL/MariaDB.
@@ -80,12 +98,14 @@ impl Column {
 
 const fn col(
     name: &'static str,
+    kind: ColumnKind,
     postgres: &'static str,
     mysql: &'static str,
     sqlite: &'static str,
 ) -> Column {
     Column {
         name,
+        kind,
         postgres,
         mysql,
         sqlite,
@@ -99,41 +119,58 @@ const fn col(
 pub const COLUMNS: [Column; 16] = [
     col(
         "id",
+        ColumnKind::Id,
         "BIGSERIAL PRIMARY KEY",
         "BIGINT AUTO_INCREMENT PRIMARY KEY",
         "INTEGER PRIMARY KEY AUTOINCREMENT",
     ),
     col(
         "action",
+        ColumnKind::Text,
         "VARCHAR(10) NOT NULL",
         "VARCHAR(10) NOT NULL",
         "TEXT NOT NULL",
     ),
     col(
         "object_pk",
+        ColumnKind::Text,
         "TEXT NOT NULL",
         "TEXT NOT NULL",
         "TEXT NOT NULL",
     ),
-    col("before", "JSONB", "JSON", "TEXT"),
-    col("after", "JSONB", "JSON", "TEXT"),
-    col("changes", "JSONB", "JSON", "TEXT"),
-    col("entry_point", "VARCHAR(20)", "VARCHAR(20)", "TEXT"),
-    col("route", "TEXT", "TEXT", "TEXT"),
-    col("path", "TEXT", "TEXT", "TEXT"),
-    col("method", "VARCHAR(10)", "VARCHAR(10)", "TEXT"),
-    col("ip", "TEXT", "TEXT", "TEXT"),
-    col("user_id", "BIGINT", "BIGINT", "INTEGER"),
-    col("user_name", "TEXT", "TEXT", "TEXT"),
-    col("user_agent", "TEXT", "TEXT", "TEXT"),
+    col("before", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
+    col("after", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
+    col("changes", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
+    col(
+        "entry_point",
+        ColumnKind::Text,
+        "VARCHAR(20)",
+        "VARCHAR(20)",
+        "TEXT",
+    ),
+    col("route", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
+    col("path", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
+    col(
+        "method",
+        ColumnKind::Text,
+        "VARCHAR(10)",
+        "VARCHAR(10)",
+        "TEXT",
+    ),
+    col("ip", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
+    col("user_id", ColumnKind::BigInt, "BIGINT", "BIGINT", "INTEGER"),
+    col("user_name", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
+    col("user_agent", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
     col(
         "created_at",
+        ColumnKind::Timestamp,
         "TIMESTAMPTZ NOT NULL",
         "DATETIME(6) NOT NULL",
         "TEXT NOT NULL",
     ),
     col(
         "event_id",
+        ColumnKind::Text,
         "VARCHAR(36) UNIQUE",
         "VARCHAR(36) UNIQUE",
         "TEXT UNIQUE",
@@ -217,12 +254,14 @@ pub const OUTBOX_TABLE: &str = "awesome_audit_log_outbox";
 pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
     let log_table = Column {
         name: "log_table",
+        kind: ColumnKind::Text,
         postgres: "VARCHAR(63) NOT NULL",
         mysql: "VARCHAR(63) NOT NULL",
         sqlite: "TEXT NOT NULL",
     };
     let event_id = Column {
         name: "event_id",
+        kind: ColumnKind::Text,
         postgres: "VARCHAR(36) NOT NULL UNIQUE",
         mysql: "VARCHAR(36) NOT NULL UNIQUE",
         sqlite: "TEXT NOT NULL UNIQUE",

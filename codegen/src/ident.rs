@@ -41,6 +41,21 @@ pub fn log_table_name(table: &str) -> String {
     format!("{table}{LOG_SUFFIX}")
 }
 
+/// Whether `name` can be a log table's name: a plain identifier ending in
+/// `_log` that fits PostgreSQL's identifier limit. Names read back from a
+/// database or a stream are checked with this before they reach SQL.
+///
+/// ```
+/// use awesome_audit_log_codegen::ident::is_log_table_name;
+///
+/// assert!(is_log_table_name("widget_log"));
+/// assert!(!is_log_table_name("widget"));
+/// assert!(!is_log_table_name("x\"; DROP TABLE widget; --_log"));
+/// ```
+pub fn is_log_table_name(name: &str) -> bool {
+    is_plain_identifier(name) && name.len() <= MAX_IDENTIFIER_LEN && name.ends_with(LOG_SUFFIX)
+}
+
 /// `snake_case` of a Rust type name: `OrderItem` → `order_item`,
 /// `HTTPRequest` → `http_request`.
 ///

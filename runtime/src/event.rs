@@ -1,5 +1,6 @@
 //! One change to be logged: the row as it will be written, built when
-//! `log_change` is called (timestamp and context included).
+//! `log_change` is called (timestamp and context included), and its
+//! values in the order of the log table's columns.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,9 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::context::AuditContext;
+use crate::config::AuditConfig;
+use crate::context::{AuditContext, EntryPoint};
 use crate::error::{Error, SnapshotError};
-use crate::{Audited, json};
+use crate::outcome::{BatchOutcome, LogOutcome};
+use crate::{Audited, LogRecord, json};
 
 /// What happened to the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -60,67 +63,6 @@ impl FromStr for Action {
             other => Err(UnknownAction(other.to_owned())),
         }
     }
-}
-
-/// What `log_change` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogOutcome {
-    /// The row was written.
-    Written,
-    /// An update that changed no stored field: no row (see `LOG_UNCHANGED_UPDATES`).
-    Unchanged,
-    /// Auditing is off (`ENABLED`) or the model is not audited (`AUDIT_MODELS` / `NOT_AUDIT_MODELS`).
-    NotAudited,
-    /// The audit database was missing or unavailable and RAISE_ERROR_IF_DB_UNAVAILABLE
-    /// is false: a warning was logged and the skip counted in [`crate::AuditStats`].
-    Skipped,
-    /// Logged in an [`AuditTransaction`](crate::AuditTransaction) whose audit
-    /// database is another one: the row is written when the transaction commits.
-    Deferred,
-    /// ASYNC: the row is queued for the background writer.
-    Queued,
-    /// ASYNC with `ASYNC_QUEUE_FULL = "drop"`: the queue was full and the row
-    /// was dropped (warned and counted in [`crate::AuditStats::dropped`]).
-    Dropped,
-}
-
-/// What `log_changes` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchOutcome {
-    /// Rows written.
-    pub written: usize,
-    /// Updates that changed no stored field (no row).
-    pub unchanged: usize,
-    /// Changes not audited (`ENABLED` off or the model excluded).
-    pub not_audited: usize,
-    /// Rows skipped because the audit database was unavailable (warned and counted).
-    pub skipped: usize,
-    /// Rows waiting for their transaction to commit (audit database elsewhere).
-    pub deferred: usize,
-    /// ASYNC: rows queued for the background writer.
-    pub queued: usize,
-    /// ASYNC: rows dropped because the queue was full (policy `drop`).
-    pub dropped: usize,
-}
-
-impl BatchOutcome {
-    pub(crate) fn add(&mut self, dispatched: Dispatched) {
-        match dispatched {
-            Dispatched::Written(written, total) => {
-                self.written += written;
-                self.skipped += total - written;
-            }
-            Dispatched::Queued(rows) => self.queued += rows,
-            Dispatched::Dropped(rows) => self.dropped += rows,
-        }
-    }
-}
-
-/// Where rows went: written inline (written, of total), queued or dropped.
-pub(crate) enum Dispatched {
-    Written(usize, usize),
-    Queued(usize),
-    Dropped(usize),
 }
 
 /// A log row ready to be written.
@@ -193,5 +135,176 @@ impl LogEvent {
             created_at,
             event_id: None,
         }))
+    }
+}
+
+/// Builds the row of one change for `config`, taking the event time now;
+/// `Ok(Err(outcome))` when the change needs no row. `event_ids`: give the
+/// row an event id (transports that deliver rows later, exactly once).
+pub(crate) fn prepare<M: Audited>(
+    config: &AuditConfig,
+    before: Option<&M>,
+    after: Option<&M>,
+    event_ids: bool,
+) -> Result<Result<LogEvent, LogOutcome>, Error> {
+    let created_at = now();
+    if before.is_none() && after.is_none() {
+        return Err(Error::NothingToLog {
+            model: M::MODEL.label(),
+        });
+    }
+    if !config.is_audited(M::MODEL.label()) {
+        return Ok(Err(LogOutcome::NotAudited));
+    }
+    match LogEvent::build(before, after, config.log_unchanged_updates, created_at)? {
+        Some(event) => Ok(Ok(event.with_event_id(event_ids))),
+        None => Ok(Err(LogOutcome::Unchanged)),
+    }
+}
+
+/// Builds the rows of many changes, all with the same event time, and
+/// counts the changes that need no row.
+pub(crate) fn prepare_batch<'a, M: Audited, I>(
+    config: &AuditConfig,
+    changes: I,
+    event_ids: bool,
+) -> Result<(Vec<LogEvent>, BatchOutcome), Error>
+where
+    I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
+{
+    let created_at = now();
+    let mut outcome = BatchOutcome::default();
+    let audited = config.is_audited(M::MODEL.label());
+    let mut events = Vec::new();
+    for (before, after) in changes {
+        if before.is_none() && after.is_none() {
+            return Err(Error::NothingToLog {
+                model: M::MODEL.label(),
+            });
+        }
+        if !audited {
+            outcome.not_audited += 1;
+            continue;
+        }
+        match LogEvent::build(before, after, config.log_unchanged_updates, created_at)? {
+            Some(event) => events.push(event.with_event_id(event_ids)),
+            None => outcome.unchanged += 1,
+        }
+    }
+    Ok((events, outcome))
+}
+
+/// How many columns an insert binds per row before `event_id`: the log
+/// table's columns but the generated `id`, in
+/// [`insert_columns`](awesome_audit_log_codegen::ddl::insert_columns) order.
+pub(crate) const INSERT_VALUES: usize = 14;
+
+/// One value of a log row, as every backend binds it. The kinds follow the
+/// columns' [`ColumnKind`](awesome_audit_log_codegen::ddl::ColumnKind)s.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ColumnValue<'a> {
+    Text(Option<&'a str>),
+    /// JSON text.
+    Json(Option<&'a str>),
+    BigInt(Option<i64>),
+    Timestamp(DateTime<Utc>),
+}
+
+impl LogEvent {
+    /// Gives the event a time-ordered event id (a UUID v7, so ids sort
+    /// roughly by event time) when `wanted`.
+    fn with_event_id(mut self, wanted: bool) -> Self {
+        if wanted {
+            self.event_id = Some(uuid::Uuid::now_v7().to_string());
+        }
+        self
+    }
+
+    /// The row's values in insert column order (`event_id` apart: only
+    /// delivered events bind it).
+    pub(crate) fn values(&self) -> [ColumnValue<'_>; INSERT_VALUES] {
+        use ColumnValue::{BigInt, Json, Text, Timestamp};
+        let ctx = self.context.as_deref();
+        let text = |column: fn(&AuditContext) -> Option<&str>| Text(ctx.and_then(column));
+        [
+            Text(Some(self.action.as_str())),
+            Text(Some(&self.object_pk)),
+            Json(self.before.as_deref()),
+            Json(self.after.as_deref()),
+            Json(self.changes.as_deref()),
+            text(|c| Some(c.entry_point.as_str())),
+            text(|c| c.route.as_deref()),
+            text(|c| c.path.as_deref()),
+            text(|c| c.method.as_deref()),
+            text(|c| c.ip.as_deref()),
+            BigInt(ctx.and_then(|c| c.user_id)),
+            text(|c| c.user_name.as_deref()),
+            text(|c| c.user_agent.as_deref()),
+            Timestamp(self.created_at),
+        ]
+    }
+
+    /// The event a stored row describes (outbox rows carry whole events),
+    /// or why its entry point is not one of ours.
+    pub(crate) fn from_record(record: LogRecord, event_id: String) -> Result<Self, String> {
+        let context = match record.entry_point {
+            None => None,
+            Some(entry_point) => Some(Arc::new(AuditContext {
+                entry_point: entry_point
+                    .parse::<EntryPoint>()
+                    .map_err(|e| e.to_string())?,
+                route: record.route,
+                path: record.path,
+                method: record.method,
+                ip: record.ip,
+                user_id: record.user_id,
+                user_name: record.user_name,
+                user_agent: record.user_agent,
+            })),
+        };
+        let text = |json: Option<serde_json::Value>| json.map(|json| json.to_string());
+        Ok(LogEvent {
+            action: record.action,
+            object_pk: record.object_pk,
+            before: text(record.before),
+            after: text(record.after),
+            changes: text(record.changes),
+            context,
+            created_at: record.created_at,
+            event_id: Some(event_id),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use awesome_audit_log_codegen::ddl::{ColumnKind, insert_columns};
+
+    /// The values follow the column list: same count, same kinds.
+    #[test]
+    fn values_follow_the_insert_columns() {
+        let event = LogEvent {
+            action: Action::Insert,
+            object_pk: "1".to_owned(),
+            before: None,
+            after: Some("{}".to_owned()),
+            changes: None,
+            context: Some(Arc::new(AuditContext::new(EntryPoint::Shell))),
+            created_at: now(),
+            event_id: None,
+        };
+        let values = event.values();
+        assert_eq!(values.len(), insert_columns().len());
+        for (value, column) in values.iter().zip(insert_columns()) {
+            let kind = match value {
+                ColumnValue::Text(_) => ColumnKind::Text,
+                ColumnValue::Json(_) => ColumnKind::Json,
+                ColumnValue::BigInt(_) => ColumnKind::BigInt,
+                ColumnValue::Timestamp(_) => ColumnKind::Timestamp,
+            };
+            assert_eq!(kind, column.kind, "column `{}`", column.name);
+        }
+        assert_eq!(values[5], ColumnValue::Text(Some("shell")));
     }
 }

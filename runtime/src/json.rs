@@ -1,5 +1,6 @@
-//! Writes snapshots and changes straight to JSON text, field by field,
-//! without building an intermediate `serde_json::Value`.
+//! The JSON the log stores, written straight to text, field by field,
+//! without building an intermediate `serde_json::Value`: [`snapshot`] for
+//! `before` / `after`, [`diff`] for the `changes` of an update.
 //!
 //! Values are serialized with serde_json: non-finite floats (NaN, ±inf)
 //! become `null`, strings are escaped as JSON requires, maps with non-string
@@ -61,8 +62,19 @@ impl Object {
     }
 }
 
-/// The JSON object of every stored field of one value (`before` / `after`).
-pub(crate) fn snapshot<M: crate::Audited>(value: &M) -> Result<String, SnapshotError> {
+/// The JSON object of every stored field of one value, as `before` and
+/// `after` store it: skipped fields left out, redacted ones masked.
+///
+/// ```
+/// use awesome_audit_log::{audited, json};
+///
+/// #[audited(table = "widget")]
+/// struct Widget { id: i64, qty: i32, #[audit(redact)] api_key: String }
+///
+/// let w = Widget { id: 1, qty: 2, api_key: "s3cret".into() };
+/// assert_eq!(json::snapshot(&w).unwrap(), r#"{"id":1,"qty":2,"api_key":"***"}"#);
+/// ```
+pub fn snapshot<M: crate::Audited>(value: &M) -> Result<String, SnapshotError> {
     let mut writer = Snapshot::default();
     value.visit_fields(&mut writer)?;
     Ok(writer.0.finish().unwrap_or_else(|| "{}".to_owned()))
@@ -82,11 +94,23 @@ pub(crate) fn all_changed<M: crate::Audited>(
     Ok(writer.object.finish())
 }
 
-/// `changes` of an update: only the fields that differ; `None` when none does.
-pub(crate) fn diff<M: crate::Audited>(
-    before: &M,
-    after: &M,
-) -> Result<Option<String>, SnapshotError> {
+/// The `changes` of an update, as the log stores them: only the stored
+/// fields that differ, `{"field": {"from": old, "to": new}}`; `None` when
+/// none does (nothing is allocated then).
+///
+/// ```
+/// use awesome_audit_log::{audited, json};
+///
+/// #[audited(table = "widget")]
+/// #[derive(Clone)]
+/// struct Widget { id: i64, qty: i32 }
+///
+/// let old = Widget { id: 1, qty: 2 };
+/// let new = Widget { qty: 5, ..old.clone() };
+/// assert_eq!(json::diff(&old, &new).unwrap().as_deref(), Some(r#"{"qty":{"from":2,"to":5}}"#));
+/// assert_eq!(json::diff(&old, &old).unwrap(), None);
+/// ```
+pub fn diff<M: crate::Audited>(before: &M, after: &M) -> Result<Option<String>, SnapshotError> {
     let mut writer = Diff::default();
     M::visit_changes(before, after, &mut writer)?;
     Ok(writer.0.finish())

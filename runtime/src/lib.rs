@@ -52,6 +52,34 @@
 //! | `axum` | no | `http` plus axum's matched route template, original URI and `ConnectInfo` peer address |
 //! | `clap` | no | `AuditContext::from_clap` and `context::clap_options` for command-line commands |
 //! | `redis` | no | the broker transport (`ASYNC_TRANSPORT = "redis"`) and `broker::BrokerWorker` |
+//!
+//! # Module map
+//! The runtime is built in layers; a module uses only the layers above it
+//! in this list (and the pure helpers of its own layer):
+//!
+//! 1. **Model and values** (pure, no I/O): `model` (the [`Audited`] trait,
+//!    [`ModelInfo`]), [`json`] (snapshots and diffs as JSON text), [`config`],
+//!    [`context`] (the audit context and its task-local scope), `error`
+//!    ([`Error`], and `error::classify`, the one reading of database errors),
+//!    [`registry`].
+//! 2. **Event**: `event` (one change, fully built: the row, its event time,
+//!    its context, its values in column order), `outcome` ([`LogOutcome`],
+//!    [`BatchOutcome`]), `record` ([`LogRecord`], a row read back).
+//! 3. **Backends**: `backend` (the `Backend` trait, one driver per database,
+//!    the pool dispatch, table SQL, the one row decoder). It knows rows and
+//!    SQL, nothing of aliases, transports, transactions or the context.
+//!    `db` ([`Database`]) wraps a backend pool for users.
+//! 4. **Sink**: `sink` (databases by alias, RAISE / FALLBACK, the table
+//!    cache, first-use creation, chunked inserts, the counters, grouping by
+//!    table).
+//! 5. **Transports**: `transport` (inline, the in-process writer, the
+//!    [`outbox`] and its worker, the Redis [`broker`] and its worker, the one
+//!    retry loop), chosen once when the auditor is built; they take the sink.
+//! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
+//!    ([`AuditTransaction`]), [`schema`] and `build` (schema export).
+//!
+//! Beside them, [`http`] (feature `http`) fills the context from requests;
+//! it uses only the first layer.
 
 // Without a backend feature no database can be configured: the write path
 // still compiles (for build scripts and macro tests) but cannot run.
@@ -59,29 +87,42 @@
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(unused, unreachable_code)
 )]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "redis")]
-pub mod broker;
-#[cfg(feature = "build")]
-pub mod build;
+// 1. Model and values.
 pub mod config;
 pub mod context;
-#[cfg(feature = "http")]
-pub mod http;
-pub mod outbox;
+mod error;
+pub mod json;
+mod model;
 pub mod registry;
-pub mod schema;
-pub mod transaction;
-
-mod auditor;
+// 2. Event.
+mod event;
+mod outcome;
+mod record;
+// 3. Backends.
 mod backend;
 mod db;
-mod error;
-mod event;
-mod json;
-mod model;
-mod record;
-mod writer;
+// 4. Sink.
+mod sink;
+// 5. Transports.
+mod transport;
+// 6. Facade.
+mod auditor;
+#[cfg(feature = "build")]
+#[cfg_attr(docsrs, doc(cfg(feature = "build")))]
+pub mod build;
+pub mod schema;
+pub mod transaction;
+// Beside them.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
+
+pub use transport::outbox;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use transport::redis as broker;
 
 /// Makes a struct an audited model.
 ///
@@ -151,15 +192,17 @@ mod writer;
 /// ```
 pub use awesome_audit_log_macros::audited;
 
-pub use auditor::{AuditStats, Auditor, AuditorBuilder};
+pub use auditor::{Auditor, AuditorBuilder};
 pub use awesome_audit_log_codegen::ddl::Dialect;
 pub use config::{AuditConfig, ConfigError};
 pub use db::Database;
 pub use error::{Error, SnapshotError};
-pub use event::{Action, BatchOutcome, LogOutcome, UnknownAction};
+pub use event::{Action, UnknownAction};
 pub use json::REDACTED;
 pub use model::{AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
+pub use outcome::{BatchOutcome, LogOutcome};
 pub use record::LogRecord;
+pub use sink::AuditStats;
 pub use transaction::{AuditDatabase, AuditTransaction};
 
 /// The `chrono` this crate uses (`created_at` is a `chrono::DateTime<Utc>`).
@@ -179,16 +222,4 @@ pub mod __private {
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde_json::Value;
-
-    /// The `before` / `after` JSON text of `value`, as the write path builds
-    /// it. For the benchmarks only.
-    pub fn bench_snapshot<M: Audited>(value: &M) -> Result<String, SnapshotError> {
-        crate::json::snapshot(value)
-    }
-
-    /// The `changes` JSON text of an update, as the write path builds it
-    /// (`None` when no stored field differs). For the benchmarks only.
-    pub fn bench_diff<M: Audited>(before: &M, after: &M) -> Result<Option<String>, SnapshotError> {
-        crate::json::diff(before, after)
-    }
 }

@@ -7,7 +7,7 @@ use crate::Action;
 
 /// One row of a log table, decoded the same way from every database.
 /// Each model's generated `<Struct>Log` converts from it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LogRecord {
     /// The log row's own id.
@@ -40,4 +40,45 @@ pub struct LogRecord {
     pub user_agent: Option<String>,
     /// When the change happened (UTC).
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use awesome_audit_log_codegen::ddl::{COLUMNS, ORIGINAL_COLUMNS};
+
+    /// A record holds the original's columns, by name and in order.
+    #[test]
+    fn fields_are_the_original_columns() {
+        let record = LogRecord {
+            id: 1,
+            action: Action::Insert,
+            object_pk: "1".to_owned(),
+            before: None,
+            after: None,
+            changes: None,
+            entry_point: None,
+            route: None,
+            path: None,
+            method: None,
+            ip: None,
+            user_id: None,
+            user_name: None,
+            user_agent: None,
+            created_at: Utc::now(),
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        let value: serde_json::Map<String, Value> = serde_json::from_str(&json).unwrap();
+        let mut keys: Vec<&str> = value.keys().map(String::as_str).collect();
+        // serde_json's map sorts keys; compare as sets, then order by the JSON text.
+        keys.sort_unstable();
+        let mut columns: Vec<&str> = COLUMNS[..ORIGINAL_COLUMNS].iter().map(|c| c.name).collect();
+        columns.sort_unstable();
+        assert_eq!(keys, columns);
+        let positions: Vec<usize> = COLUMNS[..ORIGINAL_COLUMNS]
+            .iter()
+            .map(|c| json.find(&format!("\"{}\":", c.name)).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+    }
 }

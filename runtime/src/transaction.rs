@@ -37,35 +37,32 @@
 //! ```
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
-use crate::auditor::{Transport, create_table};
-use crate::backend::{Backend, TableSql, is_lost_create_race, is_undefined_table};
-use crate::event::{BatchOutcome, LogEvent, LogOutcome};
-use crate::{Audited, Auditor, Dialect, Error, ModelInfo};
-
-/// A database the auditor can log into inside a transaction:
-/// `sqlx::Sqlite`, `sqlx::Postgres` or `sqlx::MySql` (per enabled feature).
-pub trait AuditDatabase: sqlx::Database {
-    /// How the audit log writes to this database (an implementation detail).
-    #[doc(hidden)]
-    type Driver: Backend<Db = Self>;
-}
+pub use crate::backend::AuditDatabase;
+use crate::backend::Backend;
+use crate::event::{LogEvent, prepare, prepare_batch};
+use crate::outcome::{BatchOutcome, LogOutcome};
+use crate::sink::{Sink, Target, group_by_key};
+use crate::transport::Transport;
+use crate::{Audited, Auditor, Dialect, Error};
 
 /// The application's sqlx transaction together with the log rows of the
 /// changes made in it; see the [module docs](self). Dereferences to the
 /// connection, so `query.execute(&mut *tx)` works as with a sqlx transaction.
 pub struct AuditTransaction<'c, DB: AuditDatabase> {
-    auditor: Auditor,
-    /// The alias of the transaction's database.
+    sink: Arc<Sink>,
+    transport: Arc<Transport>,
+    /// The transaction's database, by index among the auditor's.
     index: usize,
-    /// Whether the audit database is the transaction's.
-    same_database: bool,
+    /// Where rows logged inside the transaction go: the log tables when the
+    /// audit database is the transaction's, the outbox with the outbox
+    /// transport; `None`: they wait for the commit (audit database elsewhere).
+    inside: Option<Target>,
     tx: sqlx::Transaction<'c, DB>,
-    /// Rows to write after commit (audit database elsewhere), in order.
-    pending: Vec<(&'static ModelInfo, LogEvent)>,
+    /// Rows to dispatch after commit (audit database elsewhere), in order.
+    pending: Vec<(&'static str, LogEvent)>,
 }
-
-const SAVEPOINT: &str = "awesome_audit_log_first_use";
 
 impl Auditor {
     /// Begins a transaction on the database registered as `alias`, whose
@@ -74,17 +71,15 @@ impl Auditor {
         &self,
         alias: &str,
     ) -> Result<AuditTransaction<'static, DB>, Error> {
-        let index = self.index_of(alias).ok_or_else(|| Error::UnknownAlias {
-            alias: alias.to_owned(),
-        })?;
-        let (_, pool) = self.database_at(index);
+        let index = self.transaction_index::<DB>(alias)?;
+        let (_, pool) = self.sink.database(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
         let tx = pool
             .begin()
             .await
-            .map_err(|source| Error::from_sqlx(alias, "", source))?;
-        Ok(AuditTransaction::new(self.clone(), index, tx))
+            .map_err(|source| Error::from_sqlx(alias, None, source))?;
+        Ok(AuditTransaction::new(self, index, tx))
     }
 
     /// Wraps a transaction the application already began on the pool it
@@ -94,14 +89,23 @@ impl Auditor {
         alias: &str,
         tx: sqlx::Transaction<'c, DB>,
     ) -> Result<AuditTransaction<'c, DB>, Error> {
-        let index = self.index_of(alias).ok_or_else(|| Error::UnknownAlias {
-            alias: alias.to_owned(),
-        })?;
-        let (_, pool) = self.database_at(index);
-        if DB::Driver::pool_of(pool).is_none() {
-            return Err(wrong_backend::<DB>(alias, pool.dialect()));
+        let index = self.transaction_index::<DB>(alias)?;
+        Ok(AuditTransaction::new(self, index, tx))
+    }
+
+    /// The index of `alias`, whose pool must be of kind `DB`.
+    fn transaction_index<DB: AuditDatabase>(&self, alias: &str) -> Result<usize, Error> {
+        let index = self
+            .sink
+            .index_of(alias)
+            .ok_or_else(|| Error::UnknownAlias {
+                alias: alias.to_owned(),
+            })?;
+        let (_, pool) = self.sink.database(index);
+        match DB::Driver::pool_of(pool) {
+            Some(_) => Ok(index),
+            None => Err(wrong_backend::<DB>(alias, pool.dialect())),
         }
-        Ok(AuditTransaction::new(self.clone(), index, tx))
     }
 }
 
@@ -114,12 +118,17 @@ fn wrong_backend<DB: AuditDatabase>(alias: &str, actual: Dialect) -> Error {
 }
 
 impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
-    fn new(auditor: Auditor, index: usize, tx: sqlx::Transaction<'c, DB>) -> Self {
-        let same_database = auditor.audit_index() == Some(index);
+    fn new(auditor: &Auditor, index: usize, tx: sqlx::Transaction<'c, DB>) -> Self {
+        let inside = match auditor.transport.target() {
+            Target::Outbox => Some(Target::Outbox),
+            Target::Log if auditor.sink.audit_index() == Some(index) => Some(Target::Log),
+            Target::Log => None,
+        };
         Self {
-            auditor,
+            sink: Arc::clone(&auditor.sink),
+            transport: Arc::clone(&auditor.transport),
             index,
-            same_database,
+            inside,
             tx,
             pending: Vec::new(),
         }
@@ -129,30 +138,37 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     /// database is this transaction's database, or ASYNC uses the outbox
     /// (which lives in this transaction's database).
     pub fn logs_inside(&self) -> bool {
-        self.same_database || self.auditor.transport() == Transport::Outbox
+        self.inside.is_some()
     }
 
     /// Logs one change made in this transaction; the generated
     /// `M::log_change_in` calls this. Returns `Written` when the row was
-    /// written inside the transaction, `Deferred` when it waits for the commit.
+    /// written inside the transaction (`Queued` when into the outbox),
+    /// `Deferred` when it waits for the commit.
     pub async fn log_change<M: Audited>(
         &mut self,
         before: Option<&M>,
         after: Option<&M>,
     ) -> Result<LogOutcome, Error> {
-        let event = match self.auditor.prepare(before, after)? {
+        let event = match prepare(
+            self.sink.config(),
+            before,
+            after,
+            self.transport.event_ids(),
+        )? {
             Ok(event) => event,
             Err(outcome) => return Ok(outcome),
         };
-        if !self.logs_inside() {
-            self.pending.push((M::MODEL, event));
+        let log_table = M::MODEL.log_table();
+        let Some(target) = self.inside else {
+            self.pending.push((log_table, event));
             return Ok(LogOutcome::Deferred);
-        }
-        self.write_inside(M::MODEL, std::slice::from_ref(&event))
+        };
+        self.write_inside(target, log_table, std::slice::from_ref(&event))
             .await?;
-        Ok(match self.auditor.transport() {
-            Transport::Outbox => LogOutcome::Queued,
-            Transport::Direct => LogOutcome::Written,
+        Ok(match target {
+            Target::Outbox => LogOutcome::Queued,
+            Target::Log => LogOutcome::Written,
         })
     }
 
@@ -165,29 +181,35 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     where
         I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
     {
-        let (events, mut outcome) = self.auditor.prepare_batch(changes)?;
+        let (events, mut outcome) =
+            prepare_batch(self.sink.config(), changes, self.transport.event_ids())?;
         if events.is_empty() {
             return Ok(outcome);
         }
-        if self.logs_inside() {
-            self.write_inside(M::MODEL, &events).await?;
-            match self.auditor.transport() {
-                Transport::Outbox => outcome.queued = events.len(),
-                Transport::Direct => outcome.written = events.len(),
+        let log_table = M::MODEL.log_table();
+        match self.inside {
+            Some(target) => {
+                self.write_inside(target, log_table, &events).await?;
+                match target {
+                    Target::Outbox => outcome.queued = events.len(),
+                    Target::Log => outcome.written = events.len(),
+                }
             }
-        } else {
-            outcome.deferred = events.len();
-            self.pending
-                .extend(events.into_iter().map(|event| (M::MODEL, event)));
+            None => {
+                outcome.deferred = events.len();
+                self.pending
+                    .extend(events.into_iter().map(|event| (log_table, event)));
+            }
         }
         Ok(outcome)
     }
 
-    /// Commits the transaction, then writes the rows that were waiting for
-    /// it (when the audit database is another one).
+    /// Commits the transaction, then sends the rows that were waiting for
+    /// it (when the audit database is another one) through the transport.
     pub async fn commit(self) -> Result<(), Error> {
         let Self {
-            auditor,
+            sink,
+            transport,
             index,
             tx,
             pending,
@@ -195,16 +217,9 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         } = self;
         tx.commit()
             .await
-            .map_err(|source| tx_error(&auditor, index, source))?;
-        let mut rest = &pending[..];
-        while let Some((model, _)) = rest.first() {
-            let run = rest
-                .iter()
-                .position(|(m, _)| !std::ptr::eq(*m, *model))
-                .unwrap_or(rest.len());
-            let rows: Vec<LogEvent> = rest[..run].iter().map(|(_, e)| e.clone()).collect();
-            auditor.dispatch(model, rows).await?;
-            rest = &rest[run..];
+            .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
+        for (log_table, rows) in group_by_key(pending) {
+            transport.dispatch(&sink, log_table, rows).await?;
         }
         Ok(())
     }
@@ -212,11 +227,11 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     /// Rolls the transaction back; its log rows are discarded with it.
     pub async fn rollback(self) -> Result<(), Error> {
         let Self {
-            auditor, index, tx, ..
+            sink, index, tx, ..
         } = self;
         tx.rollback()
             .await
-            .map_err(|source| tx_error(&auditor, index, source))
+            .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))
     }
 
     /// The underlying sqlx transaction.
@@ -232,91 +247,18 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
 
     async fn write_inside(
         &mut self,
-        model: &'static ModelInfo,
+        target: Target,
+        log_table: &str,
         rows: &[LogEvent],
     ) -> Result<(), Error> {
-        let table = match self.auditor.transport() {
-            Transport::Outbox => self.auditor.outbox_sql(self.index, model),
-            Transport::Direct => self.auditor.table_sql(self.index, model),
-        };
-        let chunk_size = self
-            .auditor
-            .chunk_size(self.auditor.database_at(self.index).1);
-        for chunk in rows.chunks(chunk_size) {
-            if let Err(source) = self.insert_chunk(&table, chunk).await {
-                let (alias, _) = self.auditor.database_at(self.index);
-                return Err(self.auditor.db_error(alias, model, source));
-            }
-        }
-        self.auditor.count_written(rows.len());
+        let sink = &*self.sink;
+        sink.write_in::<DB::Driver>(&mut *self.tx, self.index, target, log_table, rows)
+            .await
+            .map_err(|source| {
+                Error::from_sqlx(sink.database(self.index).0, Some(log_table), source)
+            })?;
+        sink.count_stored(target, rows.len());
         Ok(())
-    }
-
-    /// Inserts on the transaction's connection (see [`insert_in_transaction`]).
-    async fn insert_chunk(
-        &mut self,
-        table: &TableSql,
-        rows: &[LogEvent],
-    ) -> Result<(), sqlx::Error> {
-        let (_, pool) = self.auditor.database_at(self.index);
-        insert_in_transaction::<DB::Driver>(&mut self.tx, pool, table, rows).await
-    }
-}
-
-/// Inserts `rows` on `conn`, inside its transaction. Until the table is
-/// known to exist, a missing table is created without spoiling the
-/// transaction: under a savepoint on PostgreSQL (a failed statement aborts
-/// the whole transaction there), through `pool` on MySQL (where DDL would
-/// commit the caller's transaction), in the transaction on SQLite.
-pub(crate) async fn insert_in_transaction<D: Backend>(
-    conn: &mut <D::Db as sqlx::Database>::Connection,
-    pool: &crate::backend::Pool,
-    table: &TableSql,
-    rows: &[LogEvent],
-) -> Result<(), sqlx::Error> {
-    if table.is_known() {
-        return D::insert(conn, table, rows).await;
-    }
-    let savepoint = D::DIALECT == Dialect::Postgres;
-    if savepoint {
-        D::execute(conn, &format!("SAVEPOINT {SAVEPOINT}")).await?;
-    }
-    match D::insert(conn, table, rows).await {
-        Ok(()) => table.mark_known(),
-        Err(e) if is_undefined_table(&e) => {
-            if savepoint {
-                D::execute(conn, &format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).await?;
-            }
-            match D::DIALECT {
-                Dialect::MySql => create_table(pool, table).await?,
-                Dialect::Postgres | Dialect::Sqlite => {
-                    for statement in table.create_schema.iter().chain([&table.create_table]) {
-                        match D::execute(conn, statement).await {
-                            Err(e) if savepoint && is_lost_create_race(&e) => {
-                                D::execute(conn, &format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
-                                    .await?;
-                            }
-                            result => result?,
-                        }
-                    }
-                }
-            }
-            D::insert(conn, table, rows).await?;
-        }
-        Err(e) => return Err(e),
-    }
-    if savepoint {
-        D::execute(conn, &format!("RELEASE SAVEPOINT {SAVEPOINT}")).await?;
-    }
-    Ok(())
-}
-
-fn tx_error(auditor: &Auditor, index: usize, source: sqlx::Error) -> Error {
-    let (alias, _) = auditor.database_at(index);
-    Error::Database {
-        alias: alias.to_owned(),
-        table: "",
-        source,
     }
 }
 

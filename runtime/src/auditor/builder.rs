@@ -1,14 +1,15 @@
 //! Building an [`Auditor`]: databases by alias, configuration checks.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::backend::Pool;
-use crate::config::{AsyncTransport, AuditConfig, ConfigError, DEFAULT_ALIAS};
-use crate::writer::Writer;
+use crate::config::{AuditConfig, ConfigError, DEFAULT_ALIAS};
+use crate::sink::Sink;
+use crate::transport::Transport;
 use crate::{Database, Error};
 
-use super::{Auditor, Counters, Inner};
+use super::Auditor;
 
 /// Builds an [`Auditor`]; see [`Auditor::builder`].
 pub struct AuditorBuilder {
@@ -89,39 +90,10 @@ impl AuditorBuilder {
                 "FALLBACK_TO_DEFAULT has no effect while RAISE_ERROR_IF_DB_UNAVAILABLE is true"
             );
         }
-        let writer = (config.async_ && config.async_transport == AsyncTransport::Memory)
-            .then(|| Arc::new(Writer::new(&config)));
-        let publishes = config.async_ && config.async_transport == AsyncTransport::Redis;
-        #[cfg(feature = "redis")]
-        let broker = if publishes {
-            Some(Arc::new(crate::broker::Producer::new(&config)?))
-        } else {
-            None
-        };
-        #[cfg(not(feature = "redis"))]
-        if publishes {
-            return Err(ConfigError::Invalid {
-                key: "ASYNC_TRANSPORT",
-                value: "redis".to_owned(),
-                reason:
-                    "the `redis` transport needs the cargo feature `redis` of awesome-audit-log"
-                        .to_owned(),
-            }
-            .into());
-        }
+        let transport = Transport::from_config(&config)?;
         Ok(Auditor {
-            writer,
-            #[cfg(feature = "redis")]
-            broker,
-            inner: Arc::new(Inner {
-                chunk_size: config.bulk_chunk_size,
-                config,
-                databases,
-                audit,
-                default,
-                tables: RwLock::default(),
-                stats: Counters::default(),
-            }),
+            sink: Arc::new(Sink::new(config, databases)),
+            transport: Arc::new(transport),
         })
     }
 }

@@ -3,67 +3,43 @@
 //! strict `sql_mode` accepts for both `DATETIME(6)` and `TIMESTAMP` columns.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::{AssertSqlSafe, Executor, MySql, MySqlPool, Row};
+use serde_json::Value;
+use sqlx::mysql::MySqlRow;
+use sqlx::{MySql, MySqlConnection, Row};
 
-use super::{RawRecord, TableSql, push_log_row};
+use super::decode::ReadColumns;
+use super::{TableSql, bind};
 use crate::event::LogEvent;
 
-fn naive_utc(ts: DateTime<Utc>) -> NaiveDateTime {
-    ts.naive_utc()
-}
+super::impl_backend!(MySql, MySqlDriver, MySql, crate::Dialect::MySql, MySqlRow);
 
-pub(super) async fn insert<'e, E: Executor<'e, Database = MySql>>(
-    executor: E,
+async fn insert(
+    conn: &mut MySqlConnection,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = super::insert_builder::<MySql>(table, rows);
-    query.push_values(rows, |tuple, row| {
-        push_log_row!(tuple, row, table, json_suffix = "", created_at = naive_utc);
-    });
-    super::finish_insert(&mut query, table, rows);
-    query.build().execute(executor).await.map(drop)
+    let mut query = bind::values_insert::<MySql, NaiveDateTime>(table, rows, |at| at.naive_utc());
+    query.build().execute(conn).await.map(drop)
 }
 
-pub(super) async fn history(
-    pool: &MySqlPool,
-    table: &TableSql,
-    object_pk: &str,
-) -> Result<Vec<RawRecord>, sqlx::Error> {
-    let rows = sqlx::query(AssertSqlSafe(table.select_history.clone()))
-        .bind(object_pk)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode).collect()
-}
+impl ReadColumns for MySqlRow {
+    fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
 
-fn json(
-    row: &sqlx::mysql::MySqlRow,
-    column: &str,
-) -> Result<Option<serde_json::Value>, sqlx::Error> {
-    row.try_get::<Option<serde_json::Value>, _>(column)
-}
+    fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
 
-pub(super) fn decode(row: &sqlx::mysql::MySqlRow) -> Result<RawRecord, sqlx::Error> {
-    let created_at = match row.try_get::<DateTime<Utc>, _>("created_at") {
-        Ok(ts) => ts,
-        Err(_) => row.try_get::<NaiveDateTime, _>("created_at")?.and_utc(),
-    };
-    Ok(RawRecord {
-        id: row.try_get("id")?,
-        action: row.try_get("action")?,
-        object_pk: row.try_get("object_pk")?,
-        before: json(row, "before")?,
-        after: json(row, "after")?,
-        changes: json(row, "changes")?,
-        entry_point: row.try_get("entry_point")?,
-        route: row.try_get("route")?,
-        path: row.try_get("path")?,
-        method: row.try_get("method")?,
-        ip: row.try_get("ip")?,
-        user_id: row.try_get("user_id")?,
-        user_name: row.try_get("user_name")?,
-        user_agent: row.try_get("user_agent")?,
-        created_at,
-    })
+    fn json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    /// `DATETIME(6)` (ours) or `TIMESTAMP` (the original's), both in UTC.
+    fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+        match self.try_get::<DateTime<Utc>, _>(column) {
+            Ok(ts) => Ok(ts),
+            Err(_) => Ok(self.try_get::<NaiveDateTime, _>(column)?.and_utc()),
+        }
+    }
 }

@@ -1,10 +1,21 @@
 //! SQLite: JSON and timestamps stored as TEXT.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::{AssertSqlSafe, Executor, Row, Sqlite, SqlitePool};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqliteConnection};
 
-use super::{RawRecord, TableSql, push_log_row};
+use super::decode::{ReadColumns, decode_error};
+use super::{TableSql, bind};
 use crate::event::LogEvent;
+
+super::impl_backend!(
+    Sqlite,
+    SqliteDriver,
+    Sqlite,
+    crate::Dialect::Sqlite,
+    SqliteRow
+);
 
 /// `created_at` as stored: ISO 8601 with microseconds and a UTC offset, as
 /// the original writes it (sorts as text in time order).
@@ -26,74 +37,35 @@ pub(crate) fn parse_created_at(text: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-pub(super) async fn insert<'e, E: Executor<'e, Database = Sqlite>>(
-    executor: E,
+async fn insert(
+    conn: &mut SqliteConnection,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = super::insert_builder::<Sqlite>(table, rows);
-    query.push_values(rows, |tuple, row| {
-        push_log_row!(
-            tuple,
-            row,
-            table,
-            json_suffix = "",
-            created_at = format_created_at
-        );
-    });
-    super::finish_insert(&mut query, table, rows);
-    query.build().execute(executor).await.map(drop)
+    let mut query = bind::values_insert::<Sqlite, String>(table, rows, format_created_at);
+    query.build().execute(conn).await.map(drop)
 }
 
-pub(super) async fn history(
-    pool: &SqlitePool,
-    table: &TableSql,
-    object_pk: &str,
-) -> Result<Vec<RawRecord>, sqlx::Error> {
-    let rows = sqlx::query(AssertSqlSafe(table.select_history.clone()))
-        .bind(object_pk)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode).collect()
-}
+impl ReadColumns for SqliteRow {
+    fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
 
-fn json(
-    row: &sqlx::sqlite::SqliteRow,
-    column: &str,
-) -> Result<Option<serde_json::Value>, sqlx::Error> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|text| {
-        serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: Box::new(e),
-        })
-    })
-    .transpose()
-}
+    fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
 
-pub(super) fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<RawRecord, sqlx::Error> {
-    let created_at: String = row.try_get("created_at")?;
-    let created_at = parse_created_at(&created_at).ok_or_else(|| sqlx::Error::ColumnDecode {
-        index: "created_at".to_owned(),
-        source: format!("not an ISO 8601 timestamp: {created_at:?}").into(),
-    })?;
-    Ok(RawRecord {
-        id: row.try_get("id")?,
-        action: row.try_get("action")?,
-        object_pk: row.try_get("object_pk")?,
-        before: json(row, "before")?,
-        after: json(row, "after")?,
-        changes: json(row, "changes")?,
-        entry_point: row.try_get("entry_point")?,
-        route: row.try_get("route")?,
-        path: row.try_get("path")?,
-        method: row.try_get("method")?,
-        ip: row.try_get("ip")?,
-        user_id: row.try_get("user_id")?,
-        user_name: row.try_get("user_name")?,
-        user_agent: row.try_get("user_agent")?,
-        created_at,
-    })
+    fn json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
+        let text: Option<String> = self.try_get(column)?;
+        text.map(|text| serde_json::from_str(&text).map_err(|e| decode_error(column, e)))
+            .transpose()
+    }
+
+    fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+        let text: String = self.try_get(column)?;
+        parse_created_at(&text)
+            .ok_or_else(|| decode_error(column, format!("not an ISO 8601 timestamp: {text:?}")))
+    }
 }
 
 #[cfg(test)]

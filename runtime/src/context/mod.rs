@@ -54,7 +54,6 @@ mod clap;
 mod entry_point;
 mod future;
 mod scope;
-mod stored;
 mod user;
 
 pub use self::audit_context::AuditContext;
@@ -65,5 +64,4 @@ pub use self::future::Scope;
 #[cfg(feature = "http")]
 pub(crate) use self::scope::scope_call;
 pub use self::scope::{bind, capture, current, scope, set_user, spawn, update};
-pub(crate) use self::stored::StoredContext;
 pub use self::user::{AuditUser, os_user};

@@ -1,4 +1,7 @@
-//! The errors of the audit runtime.
+//! The errors of the audit runtime, and (in [`classify`]) the one place
+//! that decides what a database error means.
+
+pub(crate) mod classify;
 
 use std::fmt;
 
@@ -57,12 +60,13 @@ pub enum Error {
         actual: crate::Dialect,
     },
     /// The audit database answered with an error.
-    #[error("audit database `{alias}` failed on `{table}`: {source}")]
+    #[error("audit database `{alias}` failed{}: {source}", on_table(table))]
     Database {
         /// The alias of the database.
         alias: String,
-        /// The log table.
-        table: &'static str,
+        /// The table the statement was about, if any (a transaction's
+        /// `BEGIN` or `COMMIT` is about none).
+        table: Option<String>,
         /// The database error.
         #[source]
         source: sqlx::Error,
@@ -71,7 +75,7 @@ pub enum Error {
     #[error("cannot decode a row of `{table}`: {message}")]
     Decode {
         /// The log table.
-        table: &'static str,
+        table: String,
         /// What was wrong with the row.
         message: String,
     },
@@ -89,11 +93,18 @@ pub enum Error {
     },
 }
 
+fn on_table(table: &Option<String>) -> String {
+    table
+        .as_deref()
+        .map_or_else(String::new, |table| format!(" on `{table}`"))
+}
+
 impl Error {
-    /// A database error on `alias` (about `table`, or `""`): `Unavailable`
-    /// when the database could not be reached, `Database` otherwise.
-    pub(crate) fn from_sqlx(alias: &str, table: &'static str, source: sqlx::Error) -> Self {
-        if crate::backend::is_unavailable(&source) {
+    /// The one constructor of database errors: on `alias`, about `table`
+    /// (if any); `Unavailable` when the database could not be reached,
+    /// `Database` otherwise.
+    pub(crate) fn from_sqlx(alias: &str, table: Option<&str>, source: sqlx::Error) -> Self {
+        if classify::is_unavailable(&source) {
             Error::Unavailable {
                 alias: alias.to_owned(),
                 source,
@@ -101,7 +112,7 @@ impl Error {
         } else {
             Error::Database {
                 alias: alias.to_owned(),
-                table,
+                table: table.map(str::to_owned),
                 source,
             }
         }

@@ -1,0 +1,51 @@
+//! Binding log rows: a multi-row `VALUES` insert for the backends that use
+//! one (MySQL, SQLite), built from each row's [`ColumnValue`]s in column
+//! order.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::TableSql;
+use crate::event::{ColumnValue, LogEvent};
+
+/// Whether the rows of one insert carry event ids (delivered events; all
+/// rows of one insert do, or none).
+pub(crate) fn with_event_id(rows: &[LogEvent]) -> bool {
+    rows.first().is_some_and(|row| row.event_id.is_some())
+}
+
+#[cfg_attr(not(any(feature = "sqlite", feature = "mysql")), allow(dead_code))]
+/// `INSERT INTO t (columns) VALUES (...), (...)` of `rows`, with
+/// timestamps bound as `timestamp` makes them, ending with the clause that
+/// skips event ids already in the table.
+pub(crate) fn values_insert<'a, DB, T>(
+    table: &'a TableSql,
+    rows: &'a [LogEvent],
+    timestamp: fn(DateTime<Utc>) -> T,
+) -> QueryBuilder<DB>
+where
+    DB: Database,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> T: Encode<'t, DB> + Type<DB>,
+{
+    let with_event_id = with_event_id(rows);
+    let mut query = QueryBuilder::new(table.insert_prefix(with_event_id));
+    query.push_values(rows, |mut tuple, row| {
+        for value in row.values() {
+            match value {
+                ColumnValue::Text(text) | ColumnValue::Json(text) => tuple.push_bind(text),
+                ColumnValue::BigInt(number) => tuple.push_bind(number),
+                ColumnValue::Timestamp(at) => tuple.push_bind(timestamp(at)),
+            };
+        }
+        if with_event_id {
+            tuple.push_bind(row.event_id.as_deref());
+        }
+        if let Some(log_table) = &table.outbox_for {
+            tuple.push_bind(Some(log_table.as_str()));
+        }
+    });
+    query.push(table.on_duplicate(with_event_id));
+    query
+}

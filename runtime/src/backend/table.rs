@@ -1,0 +1,175 @@
+//! The SQL of one log table (or of the outbox) on one database, built once
+//! from the column list and the dialect.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use awesome_audit_log_codegen::ddl::{
+    COLUMNS, Column, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
+    insert_columns, insert_columns_with_event_id,
+};
+
+use crate::Dialect;
+
+/// The statements that write rows into one table: a log table, or the
+/// outbox holding rows meant for one log table.
+#[derive(Debug)]
+pub struct TableSql {
+    /// Quoted, schema-qualified table name.
+    pub qualified: String,
+    /// What creates the table when it is missing, in order: `CREATE SCHEMA
+    /// IF NOT EXISTS` (PostgreSQL with PG_SCHEMA), then `CREATE TABLE IF
+    /// NOT EXISTS`.
+    pub create: Vec<String>,
+    /// `INSERT INTO t (columns) ` without `event_id` (the values follow).
+    insert: String,
+    /// The same with the `event_id` column, for rows that carry event ids.
+    insert_with_event_id: String,
+    /// What makes an insert of rows with event ids skip those already there.
+    on_duplicate_event: &'static str,
+    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`.
+    pub select_history: String,
+    /// For the outbox: the log table its rows are meant for (bound as its
+    /// last column).
+    pub outbox_for: Option<String>,
+    /// Whether a committed insert proved the table exists.
+    known: AtomicBool,
+}
+
+impl TableSql {
+    /// The log table `log_table`.
+    pub(crate) fn log(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
+        let schema = schema.filter(|_| dialect == Dialect::Postgres);
+        let qualified = dialect.qualified(schema, log_table);
+        let placeholder = placeholder(dialect);
+        Self {
+            create: create_schema(dialect, schema)
+                .into_iter()
+                .chain([create_table(dialect, schema, log_table)])
+                .collect(),
+            insert: format!(
+                "INSERT INTO {qualified} ({}) ",
+                quote_all(dialect, insert_columns())
+            ),
+            insert_with_event_id: format!(
+                "INSERT INTO {qualified} ({}) ",
+                quote_all(dialect, insert_columns_with_event_id())
+            ),
+            on_duplicate_event: match dialect {
+                Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING",
+                Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
+            },
+            select_history: format!(
+                "SELECT {} FROM {qualified} WHERE {} = {placeholder} ORDER BY {}, {}",
+                quote_all(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
+                dialect.quote("object_pk"),
+                dialect.quote("created_at"),
+                dialect.quote("id"),
+            ),
+            qualified,
+            outbox_for: None,
+            known: AtomicBool::new(false),
+        }
+    }
+
+    /// The outbox, for rows meant for `log_table`: every row carries an
+    /// event id, and the log table's name is bound as the last column.
+    pub(crate) fn outbox(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
+        let schema = schema.filter(|_| dialect == Dialect::Postgres);
+        let mut table = Self::log(dialect, schema, OUTBOX_TABLE);
+        let insert = quote_names(
+            dialect,
+            COLUMNS[1..].iter().map(|c| c.name).chain(["log_table"]),
+        );
+        table.create = create_schema(dialect, schema)
+            .into_iter()
+            .chain([create_outbox_table(dialect, schema)])
+            .collect();
+        table.insert_with_event_id = format!("INSERT INTO {} ({insert}) ", table.qualified);
+        table.on_duplicate_event = "";
+        table.outbox_for = Some(log_table.to_owned());
+        table
+    }
+
+    /// The start of an INSERT of `with_event_id` rows: the table and its
+    /// columns; the values follow.
+    pub(crate) fn insert_prefix(&self, with_event_id: bool) -> &str {
+        if with_event_id {
+            &self.insert_with_event_id
+        } else {
+            &self.insert
+        }
+    }
+
+    /// What ends an INSERT of `with_event_id` rows: rows with an event id
+    /// already in the table are skipped.
+    pub(crate) fn on_duplicate(&self, with_event_id: bool) -> &'static str {
+        if with_event_id {
+            self.on_duplicate_event
+        } else {
+            ""
+        }
+    }
+
+    /// Whether the table is known to exist (no first-use handling needed).
+    pub(crate) fn is_known(&self) -> bool {
+        self.known.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that the table exists.
+    pub(crate) fn mark_known(&self) {
+        self.known.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The statements an outbox worker reads and clears the outbox with.
+#[derive(Debug)]
+pub struct OutboxSql {
+    /// `SELECT ... ORDER BY id LIMIT ?`, with row locking that lets
+    /// workers share the work where the database has it.
+    pub select: String,
+    /// `DELETE FROM outbox WHERE id IN ` (the list follows).
+    pub delete: String,
+}
+
+impl OutboxSql {
+    pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
+        let schema = schema.filter(|_| dialect == Dialect::Postgres);
+        let qualified = dialect.qualified(schema, OUTBOX_TABLE);
+        let columns = quote_names(dialect, COLUMNS.iter().map(|c| c.name).chain(["log_table"]));
+        let lock = match dialect {
+            Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let id = dialect.quote("id");
+        Self {
+            select: format!(
+                "SELECT {columns} FROM {qualified} ORDER BY {id} LIMIT {}{lock}",
+                placeholder(dialect)
+            ),
+            delete: format!("DELETE FROM {qualified} WHERE {id} IN "),
+        }
+    }
+}
+
+/// The first bind placeholder of a statement.
+fn placeholder(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "$1",
+        Dialect::MySql | Dialect::Sqlite => "?",
+    }
+}
+
+fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
+    schema.map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
+}
+
+fn quote_all(dialect: Dialect, columns: &[Column]) -> String {
+    quote_names(dialect, columns.iter().map(|c| c.name))
+}
+
+fn quote_names<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| dialect.quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,342 @@
+//! The sink: where log rows land. It holds the databases by alias, picks
+//! the audit database (DATABASE_ALIAS), applies RAISE_ERROR_IF_DB_UNAVAILABLE
+//! and FALLBACK_TO_DEFAULT, caches each table's SQL, creates tables on first
+//! use, writes in chunks of BULK_CHUNK_SIZE rows and keeps the counters.
+//!
+//! Every transport and the transaction write through it; it knows nothing
+//! of them. It reaches the databases only through [`Pool::run`] and the
+//! [`Backend`](crate::backend::Backend) trait.
+
+use std::sync::Arc;
+
+use crate::backend::{Backend, Conn, Pool, PoolTask, TableSql};
+use crate::config::{AuditConfig, DEFAULT_ALIAS};
+use crate::error::classify::{is_unavailable, is_undefined_table};
+use crate::event::LogEvent;
+use crate::{Error, LogRecord};
+
+mod group;
+mod insert;
+mod stats;
+mod tables;
+
+pub(crate) use group::group_by_key;
+pub use stats::AuditStats;
+pub(crate) use stats::Counters;
+pub(crate) use tables::Target;
+
+use insert::{InsertRows, insert_in_transaction};
+use tables::TableCache;
+
+/// The databases, the policy for an unavailable one, the table cache and
+/// the counters. Shared (`Arc`) by the auditor, its transport, its
+/// transactions and its workers.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    config: AuditConfig,
+    databases: Vec<(String, Pool)>,
+    /// Index of DATABASE_ALIAS in `databases`, if configured.
+    audit: Option<usize>,
+    /// Index of `default`, if configured.
+    default: Option<usize>,
+    tables: TableCache,
+    stats: Counters,
+}
+
+impl Sink {
+    pub(crate) fn new(config: AuditConfig, databases: Vec<(String, Pool)>) -> Self {
+        let index_of = |alias: &str| databases.iter().position(|(a, _)| a == alias);
+        Self {
+            audit: index_of(&config.database_alias),
+            default: index_of(DEFAULT_ALIAS),
+            tables: TableCache::new(databases.len()),
+            stats: Counters::default(),
+            config,
+            databases,
+        }
+    }
+
+    /// The configuration in force.
+    pub(crate) fn config(&self) -> &AuditConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> &Counters {
+        &self.stats
+    }
+
+    /// The aliases and the dialects of their databases, in order.
+    pub(crate) fn aliases(&self) -> impl Iterator<Item = (&str, crate::Dialect)> {
+        self.databases
+            .iter()
+            .map(|(alias, pool)| (alias.as_str(), pool.dialect()))
+    }
+
+    /// The index of `alias` among the databases.
+    pub(crate) fn index_of(&self, alias: &str) -> Option<usize> {
+        self.databases.iter().position(|(a, _)| a == alias)
+    }
+
+    /// The index of the audit database (DATABASE_ALIAS), if configured.
+    pub(crate) fn audit_index(&self) -> Option<usize> {
+        self.audit
+    }
+
+    /// The alias and pool at `index`.
+    pub(crate) fn database(&self, index: usize) -> (&str, &Pool) {
+        let (alias, pool) = &self.databases[index];
+        (alias, pool)
+    }
+
+    /// The SQL of `log_table` (or of the outbox for its rows) on the
+    /// database at `index`.
+    pub(crate) fn table(&self, index: usize, target: Target, log_table: &str) -> Arc<TableSql> {
+        self.tables.get(index, target, log_table, || {
+            let dialect = self.databases[index].1.dialect();
+            let schema = self.config.pg_schema.as_deref();
+            match target {
+                Target::Log => TableSql::log(dialect, schema, log_table),
+                Target::Outbox => TableSql::outbox(dialect, schema, log_table),
+            }
+        })
+    }
+
+    /// Rows per multi-row INSERT on the database at `index`.
+    pub(crate) fn chunk_size(&self, index: usize) -> usize {
+        self.config
+            .bulk_chunk_size
+            .unwrap_or_else(|| self.databases[index].1.default_chunk_size())
+    }
+
+    /// Counts rows that reached `target`: `written` into the log tables,
+    /// `queued` into the outbox (until a worker moves them).
+    pub(crate) fn count_stored(&self, target: Target, rows: usize) {
+        let counter = match target {
+            Target::Log => &self.stats.written,
+            Target::Outbox => &self.stats.queued,
+        };
+        Counters::add(counter, rows);
+    }
+
+    /// Writes `rows` of `log_table` to the audit database, falling back or
+    /// skipping as configured; returns how many were stored (the rest were
+    /// skipped with a counted warning).
+    pub(crate) async fn write(
+        &self,
+        target: Target,
+        log_table: &str,
+        rows: &[LogEvent],
+    ) -> Result<usize, Error> {
+        let outcome = match self.audit {
+            Some(index) => match self.write_to(index, target, log_table, rows).await {
+                Ok(()) => Ok(rows.len()),
+                Err(e) if is_unavailable(&e) => {
+                    self.unavailable(target, log_table, rows, Some(e)).await
+                }
+                Err(e) => Err(Error::from_sqlx(
+                    &self.databases[index].0,
+                    Some(log_table),
+                    e,
+                )),
+            },
+            None => self.unavailable(target, log_table, rows, None).await,
+        };
+        match &outcome {
+            Ok(stored) => self.count_stored(target, *stored),
+            Err(_) => {
+                Counters::add(&self.stats.failed, rows.len());
+            }
+        }
+        outcome
+    }
+
+    /// Writes `rows` to the audit database without falling back or
+    /// skipping (retrying callers decide what to do with `Unavailable`);
+    /// counts them when stored.
+    pub(crate) async fn try_write(
+        &self,
+        target: Target,
+        log_table: &str,
+        rows: &[LogEvent],
+    ) -> Result<(), Error> {
+        let Some(index) = self.audit else {
+            return Err(Error::UnknownAlias {
+                alias: self.config.database_alias.clone(),
+            });
+        };
+        match self.write_to(index, target, log_table, rows).await {
+            Ok(()) => {
+                self.count_stored(target, rows.len());
+                Ok(())
+            }
+            Err(source) => Err(Error::from_sqlx(
+                &self.databases[index].0,
+                Some(log_table),
+                source,
+            )),
+        }
+    }
+
+    /// RAISE / FALLBACK for rows the audit database could not take: it is
+    /// missing (`cause` None) or down. Returns the rows stored in `default`
+    /// (0 when skipped).
+    pub(crate) async fn unavailable(
+        &self,
+        target: Target,
+        log_table: &str,
+        rows: &[LogEvent],
+        cause: Option<sqlx::Error>,
+    ) -> Result<usize, Error> {
+        let alias = &self.config.database_alias;
+        if self.config.raise_error_if_db_unavailable {
+            return Err(match cause {
+                Some(source) => Error::Unavailable {
+                    alias: alias.clone(),
+                    source,
+                },
+                None => Error::UnknownAlias {
+                    alias: alias.clone(),
+                },
+            });
+        }
+        let reason = cause.map_or_else(
+            || "is not configured".to_owned(),
+            |e| format!("is unavailable: {e}"),
+        );
+        if let Some(index) = self.fallback_index() {
+            tracing::warn!(
+                alias = %alias,
+                table = log_table,
+                rows = rows.len(),
+                "audit database `{alias}` {reason}; writing to `{DEFAULT_ALIAS}` instead (FALLBACK_TO_DEFAULT)"
+            );
+            return match self.write_to(index, target, log_table, rows).await {
+                Ok(()) => {
+                    Counters::add(&self.stats.fallback, rows.len());
+                    Ok(rows.len())
+                }
+                Err(e) if is_unavailable(&e) => Ok(self.skip(
+                    log_table,
+                    rows.len(),
+                    &format!("and `{DEFAULT_ALIAS}` is unavailable too: {e}"),
+                )),
+                Err(e) => Err(Error::from_sqlx(DEFAULT_ALIAS, Some(log_table), e)),
+            };
+        }
+        Ok(self.skip(
+            log_table,
+            rows.len(),
+            &format!("audit database `{alias}` {reason}"),
+        ))
+    }
+
+    /// Skips `rows` rows of `log_table` with a counted warning; returns 0
+    /// (the rows stored).
+    pub(crate) fn skip(&self, log_table: &str, rows: usize, reason: &str) -> usize {
+        let total = Counters::add(&self.stats.skipped, rows);
+        tracing::warn!(
+            table = log_table,
+            rows,
+            skipped_total = total,
+            "audit log rows skipped: {reason} (RAISE_ERROR_IF_DB_UNAVAILABLE is false)"
+        );
+        0
+    }
+
+    /// `default`, when FALLBACK_TO_DEFAULT applies and it is another database.
+    fn fallback_index(&self) -> Option<usize> {
+        if !self.config.fallback_to_default || self.config.raise_error_if_db_unavailable {
+            return None;
+        }
+        self.default.filter(|&default| Some(default) != self.audit)
+    }
+
+    /// The database history is read from: the audit database, or `default`
+    /// when the audit alias is missing and FALLBACK applies.
+    pub(crate) fn read_index(&self) -> Result<usize, Error> {
+        match (self.audit, self.fallback_index()) {
+            (Some(index), _) | (None, Some(index)) => Ok(index),
+            (None, None) => Err(Error::UnknownAlias {
+                alias: self.config.database_alias.clone(),
+            }),
+        }
+    }
+
+    /// Inserts `rows` into `log_table` (or the outbox for it) on the
+    /// database at `index`, in chunks, creating the table on first use. No
+    /// counting, no fallback.
+    pub(crate) async fn write_to(
+        &self,
+        index: usize,
+        target: Target,
+        log_table: &str,
+        rows: &[LogEvent],
+    ) -> Result<(), sqlx::Error> {
+        let table = self.table(index, target, log_table);
+        let insert = InsertRows {
+            table: &table,
+            rows,
+            chunk: self.chunk_size(index),
+        };
+        self.databases[index].1.run(insert).await
+    }
+
+    /// Inserts `rows` into `log_table` (or the outbox for it) inside the
+    /// caller's transaction on the database at `index` (see
+    /// [`insert_in_transaction`]). No counting.
+    pub(crate) async fn write_in<D: Backend>(
+        &self,
+        conn: &mut Conn<D>,
+        index: usize,
+        target: Target,
+        log_table: &str,
+        rows: &[LogEvent],
+    ) -> Result<(), sqlx::Error> {
+        let table = self.table(index, target, log_table);
+        let pool = &self.databases[index].1;
+        insert_in_transaction::<D>(conn, pool, &table, rows, self.chunk_size(index)).await
+    }
+
+    /// The rows of one object of `log_table`, oldest first; none when the
+    /// table does not exist yet.
+    pub(crate) async fn history(
+        &self,
+        log_table: &str,
+        object_pk: &str,
+    ) -> Result<Vec<LogRecord>, Error> {
+        let index = self.read_index()?;
+        let table = self.table(index, Target::Log, log_table);
+        let (alias, pool) = self.database(index);
+        match pool
+            .run(History {
+                table: &table,
+                object_pk,
+            })
+            .await
+        {
+            Ok(rows) => Ok(rows),
+            Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
+            Err(sqlx::Error::ColumnDecode { index, source }) => Err(Error::Decode {
+                table: log_table.to_owned(),
+                message: format!("column `{index}`: {source}"),
+            }),
+            Err(e) => Err(Error::from_sqlx(alias, Some(log_table), e)),
+        }
+    }
+}
+
+/// Reads one object's rows on a pool connection.
+struct History<'a> {
+    table: &'a TableSql,
+    object_pk: &'a str,
+}
+
+impl PoolTask for History<'_> {
+    type Output = Result<Vec<LogRecord>, sqlx::Error>;
+
+    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
+        let mut conn = pool.acquire().await?;
+        D::history(&mut conn, self.table, self.object_pk).await
+    }
+}

@@ -1,0 +1,218 @@
+//! The durable ASYNC transport: log rows go to an outbox table in the
+//! changed data's own database, inside the caller's transaction, and
+//! [`OutboxWorker`]s move them into the per-model log tables.
+//!
+//! - A change and its outbox row commit or roll back together, so a process
+//!   killed at any moment (even by SIGKILL) loses no committed change's row
+//!   and logs no rolled-back one.
+//! - Workers take the oldest rows with `FOR UPDATE SKIP LOCKED`
+//!   (PostgreSQL, MySQL 8 / MariaDB 10.6+), so any number of them, in any
+//!   number of processes, share the work; on SQLite run a single worker.
+//! - Each row carries an event id; log tables have a unique `event_id`
+//!   column, and the worker inserts with "on conflict do nothing", so a batch
+//!   redelivered after a crash (written to the log, but not yet deleted from
+//!   the outbox) is not logged twice. When the log tables live in the same
+//!   database as the outbox, the move is one transaction anyway.
+//!
+//! Turn it on with `ASYNC = true` and `ASYNC_TRANSPORT = "outbox"`, log in
+//! transactions with `log_change_in`, and run a worker:
+//!
+//! ```
+//! use awesome_audit_log::config::AsyncTransport;
+//! use awesome_audit_log::{AuditConfig, Auditor, LogOutcome, audited};
+//!
+//! #[audited(table = "widget")]
+//! struct Widget { id: i64, qty: i32 }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let mut config = AuditConfig::default();
+//! config.async_ = true;
+//! config.async_transport = AsyncTransport::Outbox;
+//! let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+//! let auditor = Auditor::builder(config).database("default", pool).build()?;
+//!
+//! let mut tx = auditor.begin::<sqlx::Sqlite>("default").await?;
+//! // ... the application's own writes on `&mut *tx` ...
+//! let outcome = Widget::log_change_in(&mut tx, None, Some(&Widget { id: 1, qty: 2 })).await?;
+//! assert_eq!(outcome, LogOutcome::Queued);
+//! tx.commit().await?;
+//!
+//! let worker = auditor.outbox_worker("default")?;
+//! assert_eq!(worker.drain().await?, 1);          // moved into widget_log
+//! assert_eq!(WidgetLog::for_object(&auditor, &1).await?.len(), 1);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use awesome_audit_log_codegen::ddl::OUTBOX_TABLE;
+use awesome_audit_log_codegen::ident::is_log_table_name;
+
+use super::retry::{Backoff, run_until};
+use crate::Error;
+use crate::backend::{Backend, OutboxRow, OutboxSql, PoolTask};
+use crate::error::classify::{is_conflict, is_undefined_table};
+use crate::event::LogEvent;
+use crate::sink::{Counters, Sink, Target, group_by_key};
+
+/// Moves rows from one database's outbox into the log tables. Cheap to
+/// clone; run as many as the database allows (one on SQLite).
+#[derive(Clone, Debug)]
+pub struct OutboxWorker {
+    sink: Arc<Sink>,
+    /// The database whose outbox this worker drains.
+    index: usize,
+    outbox: Arc<OutboxSql>,
+    batch_size: usize,
+    poll_interval: Duration,
+}
+
+impl OutboxWorker {
+    /// A worker draining the outbox of the database at `index`.
+    pub(crate) fn new(sink: Arc<Sink>, index: usize) -> Self {
+        let (_, pool) = sink.database(index);
+        let outbox = OutboxSql::new(pool.dialect(), sink.config().pg_schema.as_deref());
+        Self {
+            batch_size: sink.config().async_batch_size,
+            outbox: Arc::new(outbox),
+            sink,
+            index,
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// Rows moved per transaction (default: ASYNC_BATCH_SIZE).
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = rows.max(1);
+        self
+    }
+
+    /// How long [`run`](Self::run) sleeps when the outbox is empty (default 200 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Moves one batch; returns how many rows it moved (0: the outbox is empty).
+    pub async fn drain_once(&self) -> Result<usize, Error> {
+        let (alias, pool) = self.sink.database(self.index);
+        pool.run(MoveBatch(self))
+            .await
+            .map_err(|source| Error::from_sqlx(alias, Some(OUTBOX_TABLE), source))
+    }
+
+    /// Moves batches until the outbox is empty; returns the rows moved. A
+    /// batch that lost a deadlock to another worker is retried.
+    pub async fn drain(&self) -> Result<usize, Error> {
+        let mut moved = 0;
+        let mut conflicts = 0;
+        loop {
+            match self.drain_once().await {
+                Ok(0) => return Ok(moved),
+                Ok(rows) => moved += rows,
+                Err(Error::Database { source, .. })
+                    if is_conflict(&source) && conflicts < MAX_CONFLICTS =>
+                {
+                    conflicts += 1;
+                    tokio::time::sleep(Duration::from_millis(5 * conflicts)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Moves rows until `shutdown` completes: polls when the outbox is
+    /// empty, backs off (ASYNC_RETRY_BASE_MS doubling up to
+    /// ASYNC_RETRY_MAX_MS) while a database is unavailable, and logs other
+    /// errors and keeps going.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        let backoff = Backoff::from_config(self.sink.config());
+        run_until(
+            "audit outbox worker",
+            shutdown,
+            backoff,
+            self.poll_interval,
+            || self.drain_once(),
+        )
+        .await;
+    }
+}
+
+/// Deadlocks between workers retried by [`OutboxWorker::drain`] before it gives up.
+const MAX_CONFLICTS: u64 = 100;
+
+/// One batch: taken from the outbox, written to the log tables and deleted
+/// from the outbox in one transaction of the outbox's database.
+struct MoveBatch<'a>(&'a OutboxWorker);
+
+impl PoolTask for MoveBatch<'_> {
+    type Output = Result<usize, sqlx::Error>;
+
+    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
+        let worker = self.0;
+        let sink = &*worker.sink;
+        let mut tx = pool.begin().await?;
+        let limit = i64::try_from(worker.batch_size).unwrap_or(i64::MAX);
+        let rows = match D::fetch_outbox(&mut *tx, &worker.outbox, limit).await {
+            Err(e) if is_undefined_table(&e) => return Ok(0),
+            result => result?,
+        };
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let events = rows
+            .into_iter()
+            .map(into_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        let same_database = sink.audit_index() == Some(worker.index);
+        for (log_table, events) in group_by_key(events) {
+            if same_database {
+                sink.write_in::<D>(&mut *tx, worker.index, Target::Log, &log_table, &events)
+                    .await?;
+            } else {
+                let Some(audit) = sink.audit_index() else {
+                    return Err(sqlx::Error::Configuration(
+                        format!(
+                            "audit DATABASE_ALIAS `{}` is not configured",
+                            sink.config().database_alias
+                        )
+                        .into(),
+                    ));
+                };
+                sink.write_to(audit, Target::Log, &log_table, &events)
+                    .await?;
+            }
+        }
+        D::delete_outbox(&mut *tx, &worker.outbox, &ids).await?;
+        tx.commit().await?;
+        Counters::add(&sink.stats().written, ids.len());
+        Ok(ids.len())
+    }
+}
+
+/// The log table and the event of an outbox row. The table's name comes
+/// from the database, so it is checked before it reaches SQL.
+fn into_event(row: OutboxRow) -> Result<(String, LogEvent), sqlx::Error> {
+    let invalid = |column: &str, message: String| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: message.into(),
+    };
+    if !is_log_table_name(&row.log_table) {
+        return Err(invalid(
+            "log_table",
+            format!(
+                "outbox row {}: {:?} is not a log table name",
+                row.id, row.log_table
+            ),
+        ));
+    }
+    let id = row.id;
+    let event = LogEvent::from_record(row.record, row.event_id)
+        .map_err(|message| invalid("entry_point", format!("outbox row {id}: {message}")))?;
+    Ok((row.log_table, event))
+}
