@@ -69,6 +69,7 @@ fn enabled_backends() -> String {
 }
 
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 impl From<sqlx::SqlitePool> for Database {
     fn from(pool: sqlx::SqlitePool) -> Self {
         Database(Pool::Sqlite(pool))
@@ -76,6 +77,7 @@ impl From<sqlx::SqlitePool> for Database {
 }
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl From<sqlx::PgPool> for Database {
     fn from(pool: sqlx::PgPool) -> Self {
         Database(Pool::Postgres(pool))
@@ -83,6 +85,7 @@ impl From<sqlx::PgPool> for Database {
 }
 
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 impl From<sqlx::MySqlPool> for Database {
     fn from(pool: sqlx::MySqlPool) -> Self {
         Database(Pool::MySql(pool))

@@ -2,68 +2,15 @@
 //! `log_change` is called (timestamp and context included), and its
 //! values in the order of the log table's columns.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::config::AuditConfig;
-use crate::context::{AuditContext, EntryPoint};
+use crate::context::{AuditContext, EntryPoint, UnknownEntryPoint};
 use crate::error::{Error, SnapshotError};
 use crate::outcome::{BatchOutcome, LogOutcome};
-use crate::{Audited, LogRecord, json};
-
-/// What happened to the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// The object was created.
-    Insert,
-    /// The object was changed.
-    Update,
-    /// The object was removed.
-    Delete,
-}
-
-impl Action {
-    /// The text stored in the `action` column.
-    ///
-    /// ```
-    /// assert_eq!(awesome_audit_log::Action::Update.as_str(), "update");
-    /// ```
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::Insert => "insert",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The `action` column held something other than `insert`, `update`, `delete`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown audit action {0:?}")]
-pub struct UnknownAction(pub String);
-
-impl FromStr for Action {
-    type Err = UnknownAction;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "insert" => Ok(Action::Insert),
-            "update" => Ok(Action::Update),
-            "delete" => Ok(Action::Delete),
-            other => Err(UnknownAction(other.to_owned())),
-        }
-    }
-}
+use crate::{Action, Audited, LogRecord, json};
 
 /// A log row ready to be written.
 #[derive(Debug, Clone)]
@@ -246,13 +193,14 @@ impl LogEvent {
 
     /// The event a stored row describes (outbox rows carry whole events),
     /// or why its entry point is not one of ours.
-    pub(crate) fn from_record(record: LogRecord, event_id: String) -> Result<Self, String> {
+    pub(crate) fn from_record(
+        record: LogRecord,
+        event_id: String,
+    ) -> Result<Self, UnknownEntryPoint> {
         let context = match record.entry_point {
             None => None,
             Some(entry_point) => Some(Arc::new(AuditContext {
-                entry_point: entry_point
-                    .parse::<EntryPoint>()
-                    .map_err(|e| e.to_string())?,
+                entry_point: entry_point.parse::<EntryPoint>()?,
                 route: record.route,
                 path: record.path,
                 method: record.method,

@@ -58,13 +58,14 @@
 //! in this list (and the pure helpers of its own layer):
 //!
 //! 1. **Model and values** (pure, no I/O): `model` (the [`Audited`] trait,
-//!    [`ModelInfo`]), [`json`] (snapshots and diffs as JSON text), [`config`],
+//!    [`ModelInfo`]), [`json`] (snapshots and diffs as JSON text), `action`
+//!    ([`Action`]), `record` ([`LogRecord`], a row as read back), [`config`],
 //!    [`context`] (the audit context and its task-local scope), `error`
 //!    ([`Error`], and `error::classify`, the one reading of database errors),
 //!    [`registry`].
 //! 2. **Event**: `event` (one change, fully built: the row, its event time,
 //!    its context, its values in column order), `outcome` ([`LogOutcome`],
-//!    [`BatchOutcome`]), `record` ([`LogRecord`], a row read back).
+//!    [`BatchOutcome`]).
 //! 3. **Backends**: `backend` (the `Backend` trait, one driver per database,
 //!    the pool dispatch, table SQL, the one row decoder). It knows rows and
 //!    SQL, nothing of aliases, transports, transactions or the context.
@@ -78,8 +79,13 @@
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
 //!    ([`AuditTransaction`]), [`schema`] and `build` (schema export).
 //!
-//! Beside them, [`http`] (feature `http`) fills the context from requests;
-//! it uses only the first layer.
+//! Within the first layer, [`config`] names the context's [`EntryPoint`]
+//! (for CAPTURE_*), and only the context's scope ([`context::capture`])
+//! reads the configuration. Beside the layers, [`http`] (feature `http`)
+//! fills the context from requests; it uses only the first layer.
+//! `tests/layers.rs` checks this map against every `crate::` path.
+//!
+//! [`EntryPoint`]: context::EntryPoint
 
 // Without a backend feature no database can be configured: the write path
 // still compiles (for build scripts and macro tests) but cannot run.
@@ -90,16 +96,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // 1. Model and values.
+mod action;
 pub mod config;
 pub mod context;
 mod error;
 pub mod json;
 mod model;
+mod record;
 pub mod registry;
 // 2. Event.
 mod event;
 mod outcome;
-mod record;
 // 3. Backends.
 mod backend;
 mod db;
@@ -192,12 +199,12 @@ pub use transport::redis as broker;
 /// ```
 pub use awesome_audit_log_macros::audited;
 
+pub use action::{Action, UnknownAction};
 pub use auditor::{Auditor, AuditorBuilder};
 pub use awesome_audit_log_codegen::ddl::Dialect;
 pub use config::{AuditConfig, ConfigError};
 pub use db::Database;
 pub use error::{Error, SnapshotError};
-pub use event::{Action, UnknownAction};
 pub use json::REDACTED;
 pub use model::{AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
 pub use outcome::{BatchOutcome, LogOutcome};

@@ -95,12 +95,7 @@ impl Auditor {
 
     /// The index of `alias`, whose pool must be of kind `DB`.
     fn transaction_index<DB: AuditDatabase>(&self, alias: &str) -> Result<usize, Error> {
-        let index = self
-            .sink
-            .index_of(alias)
-            .ok_or_else(|| Error::UnknownAlias {
-                alias: alias.to_owned(),
-            })?;
+        let index = self.sink.index_of(alias)?;
         let (_, pool) = self.sink.database(index);
         match DB::Driver::pool_of(pool) {
             Some(_) => Ok(index),

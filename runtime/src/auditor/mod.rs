@@ -124,12 +124,7 @@ impl Auditor {
     /// into the audit database (DATABASE_ALIAS). The worker sets no audit
     /// context of its own: rows keep the context of the change.
     pub fn outbox_worker(&self, alias: &str) -> Result<OutboxWorker, Error> {
-        let index = self
-            .sink
-            .index_of(alias)
-            .ok_or_else(|| Error::UnknownAlias {
-                alias: alias.to_owned(),
-            })?;
+        let index = self.sink.index_of(alias)?;
         Ok(OutboxWorker::new(Arc::clone(&self.sink), index))
     }
 

@@ -164,7 +164,8 @@ impl Pool {
 }
 
 /// Implements [`Backend`] for one database: the statements that are the
-/// same SQL for every backend, over the module's `insert` and row reader.
+/// same SQL for every backend, over the module's `insert`; and the row
+/// reader over the module's `read_json` and `read_timestamp`.
 macro_rules! impl_backend {
     ($db:ty, $driver:ident, $variant:ident, $dialect:expr, $row:ty) => {
         /// The write path's functions for one database.
@@ -173,6 +174,27 @@ macro_rules! impl_backend {
 
         impl $crate::backend::AuditDatabase for $db {
             type Driver = $driver;
+        }
+
+        impl $crate::backend::decode::ReadColumns for $row {
+            fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+
+            fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+
+            fn json(&self, column: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
+                read_json(self, column)
+            }
+
+            fn timestamp(
+                &self,
+                column: &str,
+            ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+                read_timestamp(self, column)
+            }
         }
 
         impl $crate::backend::Backend for $driver {

@@ -7,7 +7,6 @@ use serde_json::Value;
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, MySqlConnection, Row};
 
-use super::decode::ReadColumns;
 use super::{TableSql, bind};
 use crate::event::LogEvent;
 
@@ -22,24 +21,14 @@ async fn insert(
     query.build().execute(conn).await.map(drop)
 }
 
-impl ReadColumns for MySqlRow {
-    fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
-        self.try_get(column)
-    }
+fn read_json(row: &MySqlRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
+    row.try_get(column)
+}
 
-    fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
-        self.try_get(column)
-    }
-
-    fn json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
-        self.try_get(column)
-    }
-
-    /// `DATETIME(6)` (ours) or `TIMESTAMP` (the original's), both in UTC.
-    fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-        match self.try_get::<DateTime<Utc>, _>(column) {
-            Ok(ts) => Ok(ts),
-            Err(_) => Ok(self.try_get::<NaiveDateTime, _>(column)?.and_utc()),
-        }
+/// `DATETIME(6)` (ours) or `TIMESTAMP` (the original's), both in UTC.
+fn read_timestamp(row: &MySqlRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    match row.try_get::<DateTime<Utc>, _>(column) {
+        Ok(ts) => Ok(ts),
+        Err(_) => Ok(row.try_get::<NaiveDateTime, _>(column)?.and_utc()),
     }
 }

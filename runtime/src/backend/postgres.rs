@@ -9,7 +9,6 @@ use awesome_audit_log_codegen::ddl::{ColumnKind, insert_columns};
 
 use super::TableSql;
 use super::bind::with_event_id;
-use super::decode::ReadColumns;
 use crate::event::{ColumnValue, LogEvent};
 
 super::impl_backend!(
@@ -105,22 +104,12 @@ fn unnest_insert(table: &TableSql, with_event_id: bool) -> String {
     )
 }
 
-impl ReadColumns for PgRow {
-    fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
-        self.try_get(column)
-    }
+fn read_json(row: &PgRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
+    row.try_get(column)
+}
 
-    fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
-        self.try_get(column)
-    }
-
-    fn json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
-        self.try_get(column)
-    }
-
-    fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-        self.try_get(column)
-    }
+fn read_timestamp(row: &PgRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    row.try_get(column)
 }
 
 #[cfg(test)]

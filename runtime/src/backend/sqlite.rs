@@ -5,7 +5,7 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection};
 
-use super::decode::{ReadColumns, decode_error};
+use super::decode::decode_error;
 use super::{TableSql, bind};
 use crate::event::LogEvent;
 
@@ -46,26 +46,16 @@ async fn insert(
     query.build().execute(conn).await.map(drop)
 }
 
-impl ReadColumns for SqliteRow {
-    fn text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
-        self.try_get(column)
-    }
+fn read_json(row: &SqliteRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| serde_json::from_str(&text).map_err(|e| decode_error(column, e)))
+        .transpose()
+}
 
-    fn big_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
-        self.try_get(column)
-    }
-
-    fn json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
-        let text: Option<String> = self.try_get(column)?;
-        text.map(|text| serde_json::from_str(&text).map_err(|e| decode_error(column, e)))
-            .transpose()
-    }
-
-    fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-        let text: String = self.try_get(column)?;
-        parse_created_at(&text)
-            .ok_or_else(|| decode_error(column, format!("not an ISO 8601 timestamp: {text:?}")))
-    }
+fn read_timestamp(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    parse_created_at(&text)
+        .ok_or_else(|| decode_error(column, format!("not an ISO 8601 timestamp: {text:?}")))
 }
 
 #[cfg(test)]

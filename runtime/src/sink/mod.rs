@@ -74,8 +74,13 @@ impl Sink {
     }
 
     /// The index of `alias` among the databases.
-    pub(crate) fn index_of(&self, alias: &str) -> Option<usize> {
-        self.databases.iter().position(|(a, _)| a == alias)
+    pub(crate) fn index_of(&self, alias: &str) -> Result<usize, Error> {
+        self.databases
+            .iter()
+            .position(|(a, _)| a == alias)
+            .ok_or_else(|| Error::UnknownAlias {
+                alias: alias.to_owned(),
+            })
     }
 
     /// The index of the audit database (DATABASE_ALIAS), if configured.

@@ -213,6 +213,6 @@ fn into_event(row: OutboxRow) -> Result<(String, LogEvent), sqlx::Error> {
     }
     let id = row.id;
     let event = LogEvent::from_record(row.record, row.event_id)
-        .map_err(|message| invalid("entry_point", format!("outbox row {id}: {message}")))?;
+        .map_err(|error| invalid("entry_point", format!("outbox row {id}: {error}")))?;
     Ok((row.log_table, event))
 }

@@ -33,7 +33,7 @@
 //! | `event` | JSON: `action`, `object_pk`, `before`, `after`, `changes` (JSON values or `null`), `created_at` (RFC 3339, UTC, microseconds), `context` (`null`, or `entry_point`, `route`, `path`, `method`, `ip`, `user_id`, `user_name`, `user_agent`) |
 //!
 //! # The worker
-//! [`Auditor::broker_worker`] gives a consumer of the group REDIS_GROUP
+//! [`Auditor::broker_worker`](crate::Auditor::broker_worker) gives a consumer of the group REDIS_GROUP
 //! (created when missing). Each batch it takes is, in this order: entries
 //! this consumer name took before and did not acknowledge (after a restart,
 //! or a batch whose write failed); entries that sat unacknowledged with any

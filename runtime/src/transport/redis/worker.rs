@@ -24,7 +24,7 @@ use crate::sink::{Counters, Sink, Target, group_by_key};
 use crate::transport::retry::{Backoff, run_until};
 
 /// One consumer of the stream: takes batches, writes them into the log
-/// tables, acknowledges them after the commit. See the [module docs](self).
+/// tables, acknowledges them after the commit. See the [module docs](crate::broker).
 pub struct BrokerWorker {
     sink: Arc<Sink>,
     client: redis::Client,
