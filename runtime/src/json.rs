@@ -61,8 +61,26 @@ impl Object {
     }
 }
 
-/// The JSON object of every stored field of one value (`before` / `after`).
-pub(crate) fn snapshot<M: crate::Audited>(value: &M) -> Result<String, SnapshotError> {
+/// The JSON object of every stored field of one value, as the write path
+/// stores it in `before` / `after`.
+///
+/// ```
+/// use awesome_audit_log::audited;
+///
+/// #[audited(table = "widget")]
+/// pub struct Widget {
+///     pub id: i64,
+///     pub name: String,
+///     #[audit(redact)]
+///     pub api_key: String,
+/// }
+///
+/// let w = Widget { id: 1, name: "B".into(), api_key: "s3cret".into() };
+/// let json = awesome_audit_log::json::snapshot(&w)?;
+/// assert_eq!(json, r#"{"id":1,"name":"B","api_key":"***"}"#);
+/// # Ok::<_, awesome_audit_log::SnapshotError>(())
+/// ```
+pub fn snapshot<M: crate::Audited>(value: &M) -> Result<String, SnapshotError> {
     let mut writer = Snapshot::default();
     value.visit_fields(&mut writer)?;
     Ok(writer.0.finish().unwrap_or_else(|| "{}".to_owned()))
@@ -82,11 +100,27 @@ pub(crate) fn all_changed<M: crate::Audited>(
     Ok(writer.object.finish())
 }
 
-/// `changes` of an update: only the fields that differ; `None` when none does.
-pub(crate) fn diff<M: crate::Audited>(
-    before: &M,
-    after: &M,
-) -> Result<Option<String>, SnapshotError> {
+/// `changes` of an update, as the write path stores it: only the fields
+/// that differ; `None` when none does.
+///
+/// ```
+/// use awesome_audit_log::audited;
+///
+/// #[audited(table = "widget")]
+/// #[derive(Clone)]
+/// pub struct Widget {
+///     pub id: i64,
+///     pub qty: i32,
+/// }
+///
+/// let before = Widget { id: 1, qty: 2 };
+/// let after = Widget { qty: 5, ..before.clone() };
+/// let changes = awesome_audit_log::json::diff(&before, &after)?;
+/// assert_eq!(changes.as_deref(), Some(r#"{"qty":{"from":2,"to":5}}"#));
+/// assert_eq!(awesome_audit_log::json::diff(&before, &before)?, None);
+/// # Ok::<_, awesome_audit_log::SnapshotError>(())
+/// ```
+pub fn diff<M: crate::Audited>(before: &M, after: &M) -> Result<Option<String>, SnapshotError> {
     let mut writer = Diff::default();
     M::visit_changes(before, after, &mut writer)?;
     Ok(writer.0.finish())

@@ -78,7 +78,7 @@ mod backend;
 mod db;
 mod error;
 mod event;
-mod json;
+pub mod json;
 mod model;
 mod record;
 mod writer;
@@ -179,16 +179,4 @@ pub mod __private {
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde_json::Value;
-
-    /// The `before` / `after` JSON text of `value`, as the write path builds
-    /// it. For the benchmarks only.
-    pub fn bench_snapshot<M: Audited>(value: &M) -> Result<String, SnapshotError> {
-        crate::json::snapshot(value)
-    }
-
-    /// The `changes` JSON text of an update, as the write path builds it
-    /// (`None` when no stored field differs). For the benchmarks only.
-    pub fn bench_diff<M: Audited>(before: &M, after: &M) -> Result<Option<String>, SnapshotError> {
-        crate::json::diff(before, after)
-    }
 }
