@@ -4,7 +4,7 @@
 //! counting global allocator.
 //!
 //! ```text
-//! cargo bench -p awesome-audit-log-examples --bench snapshot
+//! cargo bench -p awesome-audit-log-bench --bench snapshot
 //! ```
 
 use std::alloc::System;
