@@ -4,15 +4,15 @@
 //! counting global allocator.
 //!
 //! ```text
-//! cargo bench -p awesome-audit-log-examples --bench snapshot
+//! cargo bench -p awesome-audit-log-bench --bench snapshot
 //! ```
 
 use std::alloc::System;
 use std::hint::black_box;
 
-use awesome_audit_log::__private::{bench_diff, bench_snapshot};
 use awesome_audit_log::audited;
 use awesome_audit_log::chrono::{DateTime, TimeZone, Utc};
+use awesome_audit_log::json::{diff, snapshot};
 use criterion::Criterion;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -105,7 +105,7 @@ fn report_allocations(old: &OrderLine, changed: &OrderLine, same: &OrderLine) {
     let cases: [(&str, stats_alloc::Stats); 6] = [
         (
             "snapshot/generated",
-            allocations(|| bench_snapshot(black_box(old))),
+            allocations(|| snapshot(black_box(old))),
         ),
         (
             "snapshot/reflective",
@@ -113,7 +113,7 @@ fn report_allocations(old: &OrderLine, changed: &OrderLine, same: &OrderLine) {
         ),
         (
             "diff_one_changed/generated",
-            allocations(|| bench_diff(black_box(old), black_box(changed))),
+            allocations(|| diff(black_box(old), black_box(changed))),
         ),
         (
             "diff_one_changed/reflective",
@@ -121,7 +121,7 @@ fn report_allocations(old: &OrderLine, changed: &OrderLine, same: &OrderLine) {
         ),
         (
             "diff_none_changed/generated",
-            allocations(|| bench_diff(black_box(old), black_box(same))),
+            allocations(|| diff(black_box(old), black_box(same))),
         ),
         (
             "diff_none_changed/reflective",
@@ -157,7 +157,7 @@ fn main() {
     let same = old.clone();
 
     // Both ways agree on what changed.
-    let generated: Option<Value> = bench_diff(&old, &changed)
+    let generated: Option<Value> = diff(&old, &changed)
         .ok()
         .flatten()
         .and_then(|s| serde_json::from_str(&s).ok());
@@ -165,7 +165,7 @@ fn main() {
         reflective_diff(&old, &changed).and_then(|s| serde_json::from_str(&s).ok());
     assert_eq!(generated, reflective);
     assert_eq!(generated, Some(json!({"qty": {"from": 3, "to": 4}})));
-    assert!(matches!(bench_diff(&old, &same), Ok(None)));
+    assert!(matches!(diff(&old, &same), Ok(None)));
     assert!(reflective_diff(&old, &same).is_none());
 
     report_allocations(&old, &changed, &same);
@@ -173,7 +173,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     {
         let mut group = c.benchmark_group("snapshot");
-        group.bench_function("generated", |b| b.iter(|| bench_snapshot(black_box(&old))));
+        group.bench_function("generated", |b| b.iter(|| snapshot(black_box(&old))));
         group.bench_function("reflective", |b| {
             b.iter(|| reflective_snapshot(black_box(&old)))
         });
@@ -182,7 +182,7 @@ fn main() {
     for (name, after) in [("diff_one_changed", &changed), ("diff_none_changed", &same)] {
         let mut group = c.benchmark_group(name);
         group.bench_function("generated", |b| {
-            b.iter(|| bench_diff(black_box(&old), black_box(after)))
+            b.iter(|| diff(black_box(&old), black_box(after)))
         });
         group.bench_function("reflective", |b| {
             b.iter(|| reflective_diff(black_box(&old), black_box(after)))

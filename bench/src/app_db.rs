@@ -1,0 +1,154 @@
+//! The application's side of each backend: its pool and its statements on
+//! the `widget` table, written with the backend's own sqlx types.
+
+use awesome_audit_log::{AuditDatabase, Database, Dialect};
+use sqlx::{MySql, Postgres, Sqlite};
+
+use crate::Result;
+use crate::model::Widget;
+use crate::sql::Sql;
+
+/// Where an application statement runs: autocommitted on the pool, or on
+/// the connection of an open transaction.
+pub(crate) enum On<'a, DB: sqlx::Database> {
+    Pool(&'a sqlx::Pool<DB>),
+    Conn(&'a mut DB::Connection),
+}
+
+/// The application's side of one backend: its pool type and the widget
+/// statements, written with the backend's own types as an application would.
+pub(crate) trait AppDb: AuditDatabase {
+    const DIALECT: Dialect;
+
+    fn database(pool: &sqlx::Pool<Self>) -> Database;
+
+    async fn execute(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<()>;
+
+    async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64>;
+
+    async fn server_version(pool: &sqlx::Pool<Self>) -> Result<String>;
+
+    async fn insert(on: On<'_, Self>, sql: &Sql, w: &Widget) -> Result<()>;
+
+    async fn update(on: On<'_, Self>, sql: &Sql, w: &Widget) -> Result<()>;
+
+    async fn delete(on: On<'_, Self>, sql: &Sql, id: i64) -> Result<()>;
+
+    /// `INSERT ... VALUES (...), (...), ...` of `rows`.
+    async fn insert_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()>;
+
+    /// `UPDATE widget SET qty = qty + 1 WHERE id IN (...)` of `rows`.
+    async fn increment_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()>;
+
+    /// `DELETE FROM widget WHERE id IN (...)` of `rows`.
+    async fn delete_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()>;
+}
+
+macro_rules! run_on {
+    ($on:expr, $query:expr) => {
+        match $on {
+            On::Pool(pool) => $query.execute(pool).await.map(drop)?,
+            On::Conn(conn) => $query.execute(conn).await.map(drop)?,
+        }
+    };
+}
+
+macro_rules! app_db {
+    ($db:ty, $dialect:expr, $version:literal) => {
+        impl AppDb for $db {
+            const DIALECT: Dialect = $dialect;
+
+            fn database(pool: &sqlx::Pool<Self>) -> Database {
+                pool.clone().into()
+            }
+
+            async fn execute(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<()> {
+                sqlx::raw_sql(sql).execute(pool).await?;
+                Ok(())
+            }
+
+            async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM widget_log")
+                    .fetch_one(pool)
+                    .await?)
+            }
+
+            async fn server_version(pool: &sqlx::Pool<Self>) -> Result<String> {
+                Ok(sqlx::query_scalar($version).fetch_one(pool).await?)
+            }
+
+            async fn insert(on: On<'_, Self>, sql: &Sql, w: &Widget) -> Result<()> {
+                let query = sqlx::query(sql.insert)
+                    .bind(w.id)
+                    .bind(w.name.as_str())
+                    .bind(w.qty)
+                    .bind(w.price)
+                    .bind(w.active)
+                    .bind(w.updated_at);
+                run_on!(on, query);
+                Ok(())
+            }
+
+            async fn update(on: On<'_, Self>, sql: &Sql, w: &Widget) -> Result<()> {
+                let query = sqlx::query(sql.update).bind(w.qty).bind(w.id);
+                run_on!(on, query);
+                Ok(())
+            }
+
+            async fn delete(on: On<'_, Self>, sql: &Sql, id: i64) -> Result<()> {
+                let query = sqlx::query(sql.delete).bind(id);
+                run_on!(on, query);
+                Ok(())
+            }
+
+            async fn insert_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()> {
+                let mut query = sqlx::QueryBuilder::<Self>::new(
+                    "INSERT INTO widget (id, name, qty, price, active, updated_at) ",
+                );
+                query.push_values(rows, |mut tuple, w| {
+                    tuple
+                        .push_bind(w.id)
+                        .push_bind(w.name.as_str())
+                        .push_bind(w.qty)
+                        .push_bind(w.price)
+                        .push_bind(w.active)
+                        .push_bind(w.updated_at);
+                });
+                query.build().execute(pool).await?;
+                Ok(())
+            }
+
+            async fn increment_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()> {
+                let mut query = sqlx::QueryBuilder::<Self>::new(
+                    "UPDATE widget SET qty = qty + 1 WHERE id IN (",
+                );
+                let mut ids = query.separated(", ");
+                for w in rows {
+                    ids.push_bind(w.id);
+                }
+                query.push(")");
+                query.build().execute(pool).await?;
+                Ok(())
+            }
+
+            async fn delete_many(pool: &sqlx::Pool<Self>, rows: &[Widget]) -> Result<()> {
+                let mut query = sqlx::QueryBuilder::<Self>::new("DELETE FROM widget WHERE id IN (");
+                let mut ids = query.separated(", ");
+                for w in rows {
+                    ids.push_bind(w.id);
+                }
+                query.push(")");
+                query.build().execute(pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+app_db!(
+    Sqlite,
+    Dialect::Sqlite,
+    "SELECT 'SQLite ' || sqlite_version()"
+);
+app_db!(Postgres, Dialect::Postgres, "SELECT version()");
+app_db!(MySql, Dialect::MySql, "SELECT version()");

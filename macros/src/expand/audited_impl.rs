@@ -1,0 +1,164 @@
+//! The `Audited` impl of a valid model: its `ModelInfo`, the field visitors
+//! that build the snapshot and the changes, and its registration.
+
+use awesome_audit_log_codegen::ast::{FieldKind, Model};
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+
+use super::api::{Api, api_log_ident};
+use super::spans::{TypeSpans, respan};
+
+/// The API and the `Audited` impl of a valid model; `item` is the struct
+/// without its `#[audit(...)]` attributes.
+pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
+    let krate = &model.krate;
+    let private = quote!(#krate::__private);
+    let ident = &model.ident;
+    let label = &model.label;
+    let table = &model.table;
+    let log_table = &model.log_table;
+    let struct_name = ident.to_string();
+
+    let field_infos = model.stored_fields().map(|field| {
+        let name = field.ident.to_string();
+        let key = &field.key;
+        let redacted = field.kind == FieldKind::Redact;
+        quote!(#private::FieldInfo::new(#name, #key, #redacted))
+    });
+    let pk = model.pk_field();
+    let pk_name = pk.ident.to_string();
+    let object_pk = {
+        let at = TypeSpans::of(pk);
+        let pk_to_string = at.path(&private, "pk_to_string");
+        let member = respan(&pk.ident, at.last);
+        quote_spanned! {at.first=>
+            #pk_to_string(&self.#member)
+        }
+    };
+
+    // Everything that names a field's value is spanned at the field's type,
+    // so a missing trait is reported there. Each plain field's bound is
+    // checked first, by the same statement in both methods: rustc reports
+    // an unmet bound once per span and method, and drops an error identical
+    // to one already reported, so the user sees one error per field.
+    let value_checks: Vec<TokenStream> = model
+        .stored_fields()
+        .filter(|field| field.kind == FieldKind::Plain)
+        .map(|field| {
+            let at = TypeSpans::of(field);
+            let private = respan(&private, at.first);
+            let ty = &field.ty;
+            quote_spanned! {at.first=>
+                let _ = #private::differs::<#ty>;
+            }
+        })
+        .collect();
+    let visits = model.stored_fields().map(|field| {
+        let at = TypeSpans::of(field);
+        let member = respan(&field.ident, at.last);
+        let key = syn::LitStr::new(&field.key, at.first);
+        match field.kind {
+            FieldKind::Redact => {
+                let redacted = at.path(&private, "FieldVisitor::redacted");
+                quote_spanned! {at.first=>
+                    #redacted(visitor, #key)?;
+                }
+            }
+            _ => {
+                let visit = at.path(&private, "FieldVisitor::field");
+                quote_spanned! {at.first=>
+                    #visit(visitor, #key, &self.#member)?;
+                }
+            }
+        }
+    });
+    let diffs = model.stored_fields().map(|field| {
+        let at = TypeSpans::of(field);
+        let member = respan(&field.ident, at.last);
+        let key = syn::LitStr::new(&field.key, at.first);
+        match field.kind {
+            FieldKind::Redact => {
+                let differs = at.path(&private, "differs_redacted");
+                let changed = at.path(&private, "DiffVisitor::redacted_changed");
+                quote_spanned! {at.first=>
+                    if #differs(&before.#member, &after.#member) {
+                        #changed(visitor, #key)?;
+                    }
+                }
+            }
+            _ => {
+                let differs = at.path(&private, "differs");
+                let changed = at.path(&private, "DiffVisitor::changed");
+                quote_spanned! {at.first=>
+                    if #differs(&before.#member, &after.#member) {
+                        #changed(visitor, #key, &before.#member, &after.#member)?;
+                    }
+                }
+            }
+        }
+    });
+
+    let api = Api {
+        item,
+        private: &private,
+        log_table,
+        stub: false,
+    }
+    .generate();
+    let log_ident = api_log_ident(item);
+    let model_info = syn::Ident::new("MODEL_INFO", Span::mixed_site());
+
+    quote! {
+        #api
+
+        const _: () = {
+            const #model_info: &'static #private::ModelInfo = &#private::ModelInfo::new(
+                #label,
+                #table,
+                #log_table,
+                #struct_name,
+                ::core::module_path!(),
+                #pk_name,
+                &[#(#field_infos),*],
+                [#log_ident::DDL_POSTGRES, #log_ident::DDL_MYSQL, #log_ident::DDL_SQLITE],
+            );
+
+            #[automatically_derived]
+            impl #private::Audited for #ident {
+                type Log = #log_ident;
+
+                const MODEL: &'static #private::ModelInfo = #model_info;
+
+                fn object_pk(&self) -> ::std::string::String {
+                    #object_pk
+                }
+
+                fn visit_fields<V: #private::FieldVisitor>(
+                    &self,
+                    visitor: &mut V,
+                ) -> ::core::result::Result<(), #private::SnapshotError> {
+                    #(#value_checks)*
+                    #(#visits)*
+                    ::core::result::Result::Ok(())
+                }
+
+                fn visit_changes<V: #private::DiffVisitor>(
+                    before: &Self,
+                    after: &Self,
+                    visitor: &mut V,
+                ) -> ::core::result::Result<(), #private::SnapshotError> {
+                    #(#value_checks)*
+                    #(#diffs)*
+                    ::core::result::Result::Ok(())
+                }
+            }
+
+            // Registered without naming `<Struct as Audited>`, so that a struct
+            // that cannot implement `Audited` (not `Sync`, say) gets one error.
+            #private::inventory::submit! {
+                #private::Registration::new(#model_info)
+            }
+        };
+    }
+}

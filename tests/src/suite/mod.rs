@@ -1,0 +1,114 @@
+//! The behavioural suite, run unchanged against every backend.
+//!
+//! Each case takes a fresh [`TestDb`](crate::TestDb) and panics on failure.
+//! The test targets instantiate every case with [`crate::suite!`].
+//!
+//! The cases are grouped by concern in the submodules and re-exported here,
+//! where [`crate::suite!`] finds them by name.
+
+/// Generates one `#[tokio::test]` per case of the suite for a backend.
+#[macro_export]
+macro_rules! suite {
+    ($kind:expr) => {
+        $crate::suite!(@cases $kind;
+            log_table_created_on_first_use,
+            insert_update_delete_rows,
+            only_changed_fields_in_changes,
+            unchanged_updates,
+            audit_models_list,
+            not_audit_models_wins,
+            disabled_logs_nothing,
+            missing_alias_raises,
+            missing_alias_skips_and_counts,
+            missing_alias_falls_back_to_default,
+            unavailable_database,
+            timestamps_within_the_call,
+            redact_skip_and_rename,
+            batch_logging_in_chunks,
+            odd_values_do_not_panic,
+            history_is_oldest_first,
+            concurrent_first_use_loses_nothing,
+            unknown_labels_are_rejected,
+            transaction_on_the_audit_database,
+            transaction_with_another_audit_database,
+            server_that_comes_back_is_used_again,
+            pg_schema_holds_the_log_tables,
+            writes_into_tables_the_original_created,
+            async_rows_equal_sync_rows,
+            async_writer_survives_an_outage,
+            async_flush_and_shutdown,
+            async_drop_policy_counts,
+            outbox_moves_each_row_exactly_once,
+            outbox_redelivery_is_a_no_op,
+            outbox_survives_sigkill,
+            async_transaction_rows_wait_for_commit,
+        );
+    };
+    (@cases $kind:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(db) = $crate::TestDb::new($kind).await {
+                    $crate::suite::$case(db).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Runs `$body` with `$DB` the sqlx database type of `$db`'s backend.
+/// Defined before the modules of cases, which use it.
+macro_rules! for_backend {
+    ($db:expr, |$DB:ident| $body:block) => {
+        match $db.kind {
+            Kind::Sqlite => {
+                type $DB = sqlx::Sqlite;
+                $body
+            }
+            Kind::Postgres => {
+                type $DB = sqlx::Postgres;
+                $body
+            }
+            Kind::MySql => {
+                type $DB = sqlx::MySql;
+                $body
+            }
+        }
+    };
+}
+
+mod aliases;
+mod asynchronous;
+mod fixtures;
+mod outbox;
+mod rows;
+mod selection;
+mod tables;
+mod transactions;
+
+pub use aliases::{
+    missing_alias_falls_back_to_default, missing_alias_raises, missing_alias_skips_and_counts,
+    server_that_comes_back_is_used_again, unavailable_database,
+};
+pub use asynchronous::{
+    async_drop_policy_counts, async_flush_and_shutdown, async_rows_equal_sync_rows,
+    async_transaction_rows_wait_for_commit, async_writer_survives_an_outage,
+};
+pub use outbox::{
+    outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
+};
+pub use rows::{
+    batch_logging_in_chunks, history_is_oldest_first, insert_update_delete_rows,
+    odd_values_do_not_panic, only_changed_fields_in_changes, redact_skip_and_rename,
+    timestamps_within_the_call, unchanged_updates,
+};
+pub use selection::{
+    audit_models_list, disabled_logs_nothing, not_audit_models_wins, unknown_labels_are_rejected,
+};
+pub use tables::{
+    concurrent_first_use_loses_nothing, log_table_created_on_first_use,
+    pg_schema_holds_the_log_tables, writes_into_tables_the_original_created,
+};
+pub use transactions::{
+    transaction_on_the_audit_database, transaction_with_another_audit_database,
+};
