@@ -130,6 +130,7 @@ impl Model {
         let mut fields = Vec::new();
         let mut pk_marks = Vec::new();
         let mut skip_marks = Vec::new();
+        let mut redact_marks = Vec::new();
         for field in named.into_iter().flat_map(|named| &named.named) {
             let Some(ident) = field.ident.clone() else {
                 continue;
@@ -141,6 +142,9 @@ impl Model {
             }
             if let Some(span) = attrs.skip {
                 skip_marks.push((fields.len(), span));
+            }
+            if let Some(span) = attrs.redact {
+                redact_marks.push((fields.len(), span));
             }
             let kind = if attrs.skip.is_some() {
                 FieldKind::Skip
@@ -166,7 +170,14 @@ impl Model {
             });
         }
         let pk = if named.is_some() {
-            check::primary_key(cx, &input.ident, &fields, &pk_marks, &skip_marks)
+            check::primary_key(
+                cx,
+                &input.ident,
+                &fields,
+                &pk_marks,
+                &skip_marks,
+                &redact_marks,
+            )
         } else {
             None
         };

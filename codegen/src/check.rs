@@ -75,6 +75,12 @@ pub fn json_key(cx: &Ctxt, key: &str, span: Span) {
 }
 
 pub fn field_attrs(cx: &Ctxt, field: &Ident, attrs: &FieldAttrs) {
+    if let (Some(_), Some(redact)) = (attrs.pk, attrs.redact) {
+        cx.error_at(
+            redact,
+            format!("`{field}` is the primary key and cannot be redacted: every log row stores it in clear as `object_pk`, the column its history is found by"),
+        );
+    }
     if let Some(skip) = attrs.skip {
         if attrs.pk.is_some() {
             cx.error_at(
@@ -92,13 +98,15 @@ pub fn field_attrs(cx: &Ctxt, field: &Ident, attrs: &FieldAttrs) {
 }
 
 /// The primary key: the one field marked `#[audit(pk)]`, else the field named
-/// `id`. `skips` are the fields marked `#[audit(skip)]`, where.
+/// `id`. `skips` and `redacts` are the fields marked `#[audit(skip)]` and
+/// `#[audit(redact)]`, where.
 pub fn primary_key(
     cx: &Ctxt,
     ident: &Ident,
     fields: &[Field],
     marks: &[(usize, Span)],
     skips: &[(usize, Span)],
+    redacts: &[(usize, Span)],
 ) -> Option<usize> {
     match marks {
         [] => {
@@ -113,6 +121,13 @@ pub fn primary_key(
                 cx.error_at(
                     *skip,
                     "`id` is the primary key (no field is marked `#[audit(pk)]`) and cannot be skipped; to skip it, mark another field `#[audit(pk)]`",
+                );
+                return None;
+            }
+            if let Some((_, redact)) = redacts.iter().find(|(index, _)| *index == id) {
+                cx.error_at(
+                    *redact,
+                    "`id` is the primary key (no field is marked `#[audit(pk)]`) and cannot be redacted: every log row stores it in clear as `object_pk`; to redact it, mark another field `#[audit(pk)]`",
                 );
                 return None;
             }

@@ -160,9 +160,9 @@ pub use transport::redis as broker;
 /// # Field attributes `#[audit(...)]`
 /// | attribute | meaning |
 /// |---|---|
-/// | `pk` | the primary key (default: the field named `id`); written as text with `Display` |
+/// | `pk` | the primary key (default: the field named `id`); written as text with `Display` into `object_pk`, so it can be neither skipped nor redacted |
 /// | `skip` | never stored nor compared (no trait bounds needed) |
-/// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}` |
+/// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}`. Not on the primary key, marked or the implicit `id`: `object_pk` holds it in clear |
 /// | `rename = "..."` | the key in the JSON objects |
 ///
 /// Every stored field must implement `serde::Serialize` and `PartialEq`.
@@ -191,6 +191,14 @@ pub use transport::redis as broker;
 /// ```compile_fail
 /// #[awesome_audit_log::audited(table = "widget; drop table x")]
 /// struct Widget { id: i64 }
+/// ```
+/// ```compile_fail
+/// #[awesome_audit_log::audited]
+/// struct Token { #[audit(pk, redact)] secret: String }
+/// ```
+/// ```compile_fail
+/// #[awesome_audit_log::audited]
+/// struct Token { #[audit(redact)] id: String }
 /// ```
 /// ```compile_fail
 /// struct NotSerializable;

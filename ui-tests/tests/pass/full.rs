@@ -24,6 +24,15 @@ struct Order {
     r#type: String,
 }
 
+// `id` is not the key here, so it may be redacted.
+#[audited(label = "shop.token")]
+struct Token {
+    #[audit(pk)]
+    name: String,
+    #[audit(redact)]
+    id: String,
+}
+
 fn main() {
     let model = <Widget as Audited>::MODEL;
     assert_eq!(model.label(), "shop.widget");
@@ -54,4 +63,12 @@ fn main() {
     assert_eq!(order.object_pk(), "A-1");
     assert_eq!(<Order as Audited>::MODEL.table(), "order");
     assert_eq!(<Order as Audited>::MODEL.fields()[1].key(), "type");
+
+    let token = Token {
+        name: "deploy".into(),
+        id: "s3cret".into(),
+    };
+    assert_eq!(token.object_pk(), "deploy");
+    assert_eq!(<Token as Audited>::MODEL.pk_field(), "name");
+    assert!(<Token as Audited>::MODEL.fields()[1].redacted());
 }

@@ -3,7 +3,7 @@ use awesome_audit_log::audited;
 // Every mistake is reported in the same compile, each at its own token.
 #[audited(tabel = "widget")]
 struct Widget {
-    #[audit(pk)]
+    #[audit(pk, redact)]
     id: i64,
     #[audit(pk)]
     uuid: String,

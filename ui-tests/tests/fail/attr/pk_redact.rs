@@ -1,0 +1,10 @@
+use awesome_audit_log::audited;
+
+#[audited]
+struct Account {
+    #[audit(pk, redact)]
+    uuid: String,
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use awesome_audit_log::audited;
+
+#[audited]
+struct Account {
+    #[audit(redact)]
+    id: String,
+    name: String,
+}
+
+fn main() {}
