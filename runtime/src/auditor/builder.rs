@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::backend::Pool;
-use crate::config::{AuditConfig, ConfigError, DEFAULT_ALIAS};
+use crate::config::{
+    AuditConfig, ConfigError, DEFAULT_ALIAS, bind_limit, binds_per_row, max_chunk_size,
+};
 use crate::sink::Sink;
 use crate::transport::Transport;
 use crate::{Database, Error};
@@ -51,9 +53,10 @@ impl AuditorBuilder {
     /// Validates the configuration against the databases and the audited
     /// models linked into the binary, and builds the auditor.
     ///
-    /// Errors: an invalid setting; an unknown model label; with
-    /// RAISE_ERROR_IF_DB_UNAVAILABLE, a DATABASE_ALIAS that is not among the
-    /// databases. Without RAISE, a missing alias is warned about here and
+    /// Errors: an invalid setting; an unknown model label; a BULK_CHUNK_SIZE
+    /// whose rows would carry more bind parameters than one of the databases
+    /// takes in a statement; with RAISE_ERROR_IF_DB_UNAVAILABLE, a
+    /// DATABASE_ALIAS that is not among the databases. Without RAISE, a missing alias is warned about here and
     /// each write then skips (or falls back) as configured.
     pub fn build(self) -> Result<Auditor, Error> {
         let config = self.config;
@@ -66,6 +69,7 @@ impl AuditorBuilder {
             .into_iter()
             .map(|(alias, db)| (alias, db.0))
             .collect();
+        check_chunk_size(&config, &databases)?;
         let index_of = |alias: &str| databases.iter().position(|(a, _)| a == alias);
         let audit = index_of(&config.database_alias);
         let default = index_of(DEFAULT_ALIAS);
@@ -119,6 +123,32 @@ fn check_labels(config: &AuditConfig) -> Result<(), ConfigError> {
                 reason: format!(
                     "no audited model has this label; known labels: {}",
                     known.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// BULK_CHUNK_SIZE fits the bind-parameter limit of every database: log
+/// rows go to the audit database (or `default`), outbox rows to the database
+/// of the change, so each one may receive a full chunk.
+fn check_chunk_size(config: &AuditConfig, databases: &[(String, Pool)]) -> Result<(), ConfigError> {
+    let Some(rows) = config.bulk_chunk_size else {
+        return Ok(());
+    };
+    for (alias, pool) in databases {
+        let dialect = pool.dialect();
+        let max_rows = max_chunk_size(dialect);
+        if rows > max_rows {
+            return Err(ConfigError::Invalid {
+                key: "BULK_CHUNK_SIZE",
+                value: rows.to_string(),
+                reason: format!(
+                    "database `{alias}` ({}) takes at most {} bind parameters in one statement, so at most {max_rows} rows of {} parameters",
+                    dialect.name(),
+                    bind_limit(dialect),
+                    binds_per_row()
                 ),
             });
         }

@@ -7,7 +7,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 
-use super::{AuditConfig, ConfigError};
+use super::{AuditConfig, ConfigError, redact_urls_in};
 
 /// Prefix of the environment variables that override settings.
 pub const ENV_PREFIX: &str = "AWESOME_AUDIT_LOG_";
@@ -50,10 +50,12 @@ impl AuditConfig {
     /// applications that compose their own sources.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
         let config: AuditConfig = figment.extract().map_err(|errors| {
+            // A parser's message may quote the offending line, REDIS_URL's
+            // password included.
             ConfigError::Load(
                 errors
                     .into_iter()
-                    .map(|e| e.to_string())
+                    .map(|e| redact_urls_in(&e.to_string()).into_owned())
                     .collect::<Vec<_>>()
                     .join("; "),
             )
@@ -152,6 +154,57 @@ mod tests {
                 err.contains("lots")
                     && err.contains("BULK_CHUNK_SIZE")
                     && err.contains("AWESOME_AUDIT_LOG_"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn load_errors_do_not_show_a_password() {
+        for toml in [
+            "REDIS_URL = \"redis://audit:s3cr3t-pw@cache:6379/0\" oops",
+            "REDIS_URL = \"redis://audit:s3cr3t-pw@cache:6379/0\"\nENABLED = \"maybe\"",
+            "REDIS_URL = [\"redis://audit:s3cr3t-pw@cache:6379/0\"]",
+        ] {
+            let err = AuditConfig::from_toml_str(toml).unwrap_err();
+            for shown in [err.to_string(), format!("{err:?}")] {
+                assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
+    fn absurd_and_empty_values_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            // 2^62: more than the in-process queue can hold.
+            jail.set_env("AWESOME_AUDIT_LOG_ASYNC_QUEUE_SIZE", "4611686018427387904");
+            let err = AuditConfig::from_env().unwrap_err().to_string();
+            assert!(
+                err.contains("ASYNC_QUEUE_SIZE") && err.contains("4611686018427387904"),
+                "{err}"
+            );
+            jail.set_env("AWESOME_AUDIT_LOG_ASYNC_QUEUE_SIZE", "100");
+            jail.set_env("AWESOME_AUDIT_LOG_ASYNC_LINGER_MS", "18446744073709551615");
+            let err = AuditConfig::from_env().unwrap_err().to_string();
+            assert!(err.contains("ASYNC_LINGER_MS"), "{err}");
+            jail.set_env("AWESOME_AUDIT_LOG_ASYNC_LINGER_MS", "5");
+            assert!(AuditConfig::from_env().is_ok());
+
+            jail.set_env("AWESOME_AUDIT_LOG_AUDIT_MODELS", "");
+            let err = AuditConfig::from_env().unwrap_err().to_string();
+            assert!(
+                err.contains("AUDIT_MODELS") && err.contains("empty"),
+                "{err}"
+            );
+            jail.set_env("AWESOME_AUDIT_LOG_AUDIT_MODELS", "all");
+            assert!(AuditConfig::from_env().is_ok());
+
+            jail.set_env("AWESOME_AUDIT_LOG_PG_SCHEMA", "pg_audit");
+            let err = AuditConfig::from_env().unwrap_err().to_string();
+            assert!(
+                err.contains("PG_SCHEMA") && err.contains("pg_audit"),
                 "{err}"
             );
             Ok(())

@@ -5,9 +5,9 @@
 //! |---|---|---|
 //! | `ENABLED` | `true` | master switch; off means nothing is logged |
 //! | `DATABASE_ALIAS` | `"default"` | which configured database receives the log tables |
-//! | `PG_SCHEMA` | none (`public`) | PostgreSQL schema of the log tables |
+//! | `PG_SCHEMA` | none (`public`) | PostgreSQL schema of the log tables; a plain identifier not starting with `pg_` (PostgreSQL reserves those) |
 //! | `ASYNC` | `false` | write logs in the background instead of inline |
-//! | `AUDIT_MODELS` | `"all"` | `"all"`, or the labels (`app.model`) to audit |
+//! | `AUDIT_MODELS` | `"all"` | `"all"`, or the labels (`app.model`) to audit; an empty list is an error |
 //! | `NOT_AUDIT_MODELS` | none | labels never to audit; wins over `AUDIT_MODELS` |
 //! | `CAPTURE_HTTP` | `true` | fill the context from HTTP requests |
 //! | `CAPTURE_COMMANDS` | `true` | fill the context in command-line commands |
@@ -15,21 +15,29 @@
 //! | `TRUSTED_PROXIES` | none | ours: addresses or CIDR networks of reverse proxies whose `X-Forwarded-For` / `Forwarded` headers the HTTP layer believes |
 //! | `RAISE_ERROR_IF_DB_UNAVAILABLE` | `false` | a missing or unreachable audit database is an error (else: warn, count, skip) |
 //! | `FALLBACK_TO_DEFAULT` | `false` | with RAISE off: write to `default` when the audit alias is missing or down |
-//! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT; none = from the backend's bind limit |
+//! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT, 1 to 4095 (2047 when a database is SQLite); none = from the backend's bind limit |
 //! | `LOG_UNCHANGED_UPDATES` | `false` | also log updates that changed no stored field (the original always does) |
 //! | `ASYNC_TRANSPORT` | `"memory"` | `"memory"`: an in-process queue and writer task; `"outbox"`: a durable outbox table in the changed data's database, drained by workers; `"redis"`: a Redis stream drained by broker workers (cargo feature `redis`) |
-//! | `ASYNC_QUEUE_SIZE` | `10000` | changes the background writer's queue holds |
+//! | `ASYNC_QUEUE_SIZE` | `10000` | changes the background writer's queue holds, 1 to 2^61 − 1 |
 //! | `ASYNC_QUEUE_FULL` | `"wait"` | `"wait"` for room (nothing lost) or `"drop"` the newest row (warned, counted) |
-//! | `ASYNC_BATCH_SIZE` | `500` | rows the writer gathers into one batch |
-//! | `ASYNC_LINGER_MS` | `5` | how long the writer waits for more rows before writing |
-//! | `ASYNC_RETRY_BASE_MS` | `100` | first backoff while the database is down; doubles, with jitter |
-//! | `ASYNC_RETRY_MAX_MS` | `30000` | longest backoff |
-//! | `ASYNC_MAX_RETRIES` | none | tries before a batch goes to RAISE / FALLBACK handling; none = until the database is back |
-//! | `REDIS_URL` | none | the Redis server of the `"redis"` transport (`redis://127.0.0.1:6379/0`); required with it |
+//! | `ASYNC_BATCH_SIZE` | `500` | rows the writer gathers into one batch, at least 1 |
+//! | `ASYNC_LINGER_MS` | `5` | how long the writer waits for more rows before writing, 0 to one day |
+//! | `ASYNC_RETRY_BASE_MS` | `100` | first backoff while the database is down; doubles, with jitter; 1 ms to ASYNC_RETRY_MAX_MS |
+//! | `ASYNC_RETRY_MAX_MS` | `30000` | longest backoff, 1 ms to one day |
+//! | `ASYNC_MAX_RETRIES` | none | tries before a batch goes to RAISE / FALLBACK handling (0: at the first failure); none = until the database is back |
+//! | `REDIS_URL` | none | the Redis server of the `"redis"` transport (`redis://127.0.0.1:6379/0`); required with it; its password is masked wherever it is shown ([`RedactedUrl`]) |
 //! | `REDIS_STREAM` | `"awesome_audit_log"` | the stream the events are added to; rows that cannot be written go to `<REDIS_STREAM>:dead` |
 //! | `REDIS_GROUP` | `"awesome_audit_log_writers"` | the consumer group the broker workers share |
-//! | `REDIS_CLAIM_IDLE_MS` | `60000` | how long an event stays unacknowledged with a consumer before another one reclaims it |
-//! | `REDIS_TIMEOUT_MS` | `5000` | connect and reply timeout of the Redis commands `log_change` waits for |
+//! | `REDIS_CLAIM_IDLE_MS` | `60000` | how long an event stays unacknowledged with a consumer before another one reclaims it, 1 ms to one day |
+//! | `REDIS_TIMEOUT_MS` | `5000` | connect and reply timeout of the Redis commands `log_change` waits for, 1 ms to one day |
+//!
+//! Every number is range-checked when a configuration is loaded or
+//! validated, so no setting can make the auditor panic or overflow: a
+//! duration (`*_MS`) is at most one day (86 400 000 ms), and a value out of
+//! range is a [`ConfigError::Invalid`] naming the key, the value and the
+//! bounds. BULK_CHUNK_SIZE is also checked against each database when the
+//! auditor is built: a row binds up to 16 parameters, SQLite takes 32766 in
+//! one statement, MySQL / MariaDB 65535.
 //!
 //! In a TOML file keys may be written in upper or lower case; environment
 //! variables are named `AWESOME_AUDIT_LOG_<KEY>` and override the file.
@@ -52,22 +60,31 @@
 
 mod load;
 mod model_lists;
+mod redact;
 mod transport;
 mod trusted_proxies;
 mod validate;
 
 pub use self::load::ENV_PREFIX;
 pub use self::model_lists::{ModelList, ModelSelection};
+pub use self::redact::RedactedUrl;
+pub(crate) use self::redact::redact_urls_in;
 pub use self::transport::{AsyncTransport, QueueFull};
 pub use self::trusted_proxies::TrustedProxies;
 pub use self::validate::ConfigError;
+pub(crate) use self::validate::{bind_limit, binds_per_row, max_chunk_size};
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::context::EntryPoint;
 
 /// The audit settings. Every key is optional; see the [module docs](self).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `Debug` output masks the password of REDIS_URL (see [`RedactedUrl`]),
+/// so a configuration can be logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuditConfig {
@@ -166,6 +183,73 @@ impl Default for AuditConfig {
             redis_claim_idle_ms: 60_000,
             redis_timeout_ms: 5_000,
         }
+    }
+}
+
+impl fmt::Debug for AuditConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so a new setting cannot be left out of the output.
+        let AuditConfig {
+            enabled,
+            database_alias,
+            pg_schema,
+            async_,
+            audit_models,
+            not_audit_models,
+            capture_http,
+            capture_commands,
+            capture_celery,
+            trusted_proxies,
+            raise_error_if_db_unavailable,
+            fallback_to_default,
+            bulk_chunk_size,
+            log_unchanged_updates,
+            async_transport,
+            async_queue_size,
+            async_queue_full,
+            async_batch_size,
+            async_linger_ms,
+            async_retry_base_ms,
+            async_retry_max_ms,
+            async_max_retries,
+            redis_url,
+            redis_stream,
+            redis_group,
+            redis_claim_idle_ms,
+            redis_timeout_ms,
+        } = self;
+        f.debug_struct("AuditConfig")
+            .field("enabled", enabled)
+            .field("database_alias", database_alias)
+            .field("pg_schema", pg_schema)
+            .field("async_", async_)
+            .field("audit_models", audit_models)
+            .field("not_audit_models", not_audit_models)
+            .field("capture_http", capture_http)
+            .field("capture_commands", capture_commands)
+            .field("capture_celery", capture_celery)
+            .field("trusted_proxies", trusted_proxies)
+            .field(
+                "raise_error_if_db_unavailable",
+                raise_error_if_db_unavailable,
+            )
+            .field("fallback_to_default", fallback_to_default)
+            .field("bulk_chunk_size", bulk_chunk_size)
+            .field("log_unchanged_updates", log_unchanged_updates)
+            .field("async_transport", async_transport)
+            .field("async_queue_size", async_queue_size)
+            .field("async_queue_full", async_queue_full)
+            .field("async_batch_size", async_batch_size)
+            .field("async_linger_ms", async_linger_ms)
+            .field("async_retry_base_ms", async_retry_base_ms)
+            .field("async_retry_max_ms", async_retry_max_ms)
+            .field("async_max_retries", async_max_retries)
+            .field("redis_url", &redis_url.as_deref().map(RedactedUrl))
+            .field("redis_stream", redis_stream)
+            .field("redis_group", redis_group)
+            .field("redis_claim_idle_ms", redis_claim_idle_ms)
+            .field("redis_timeout_ms", redis_timeout_ms)
+            .finish()
     }
 }
 
