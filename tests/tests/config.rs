@@ -108,7 +108,10 @@ async fn debug_output_hides_the_redis_password() {
 
     let shown = format!("{config:?} {config:#?}");
     assert!(!shown.contains("s3cr3t-pw"), "{shown}");
-    assert!(shown.contains("redis://audit:***@redis.internal:6380/2"), "{shown}");
+    assert!(
+        shown.contains("redis://audit:***@redis.internal:6380/2"),
+        "{shown}"
+    );
 
     let auditor = Auditor::builder(config)
         .database("default", db.database())
