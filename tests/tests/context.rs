@@ -286,6 +286,91 @@ async fn forwarded_for_only_from_trusted_proxies() {
     assert_eq!(ip_of(auditor.clone(), 21).await, "2001:db8::5");
 }
 
+/// A trusted proxy passes on what the client wrote into the header; when the
+/// header does not parse, none of it is believed and the proxy (the socket
+/// peer) is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_forwarded_for_from_a_trusted_proxy_gives_the_proxy() {
+    let db = sqlite().await;
+    let client = client();
+    let send = |server: &TestServer, id: i64, name: &'static str, value: &'static str| {
+        let request = client
+            .post(server.url(&format!("/widgets/{id}")))
+            .header(name, value);
+        async move { request.send().await.unwrap().error_for_status().unwrap() }
+    };
+    let ip_of = |auditor: Auditor, id: i64| async move {
+        widget_rows(&auditor, id).await[0].ip.clone().unwrap()
+    };
+
+    let (forwarded, auditor) = serve_with(&db, trusting("127.0.0.1, 10.0.0.0/8"), 1, |layer| {
+        layer.forwarded_header(ForwardedHeader::Forwarded)
+    })
+    .await;
+    // The client's unterminated quote would swallow the element the proxy
+    // appended (`for=9.9.9.9`), leaving the client's own `for=6.6.6.6`.
+    send(
+        &forwarded,
+        1,
+        "forwarded",
+        r#"for=6.6.6.6;by="x, for=9.9.9.9"#,
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 1).await, "127.0.0.1");
+    send(
+        &forwarded,
+        2,
+        "forwarded",
+        "for=6.6.6.6;for=7.7.7.7, for=10.1.2.3",
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 2).await, "127.0.0.1");
+    send(
+        &forwarded,
+        3,
+        "forwarded",
+        "for=6.6.6.6, for=proxy.example, for=10.1.2.3",
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 3).await, "127.0.0.1");
+    // Well-formed, the same server reads it.
+    send(
+        &forwarded,
+        4,
+        "forwarded",
+        r#"for=198.51.100.17;by="a, b", for=10.1.2.3"#,
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 4).await, "198.51.100.17");
+
+    let (xff, auditor) = serve(&db, trusting("127.0.0.1, 10.0.0.0/8"), 1).await;
+    send(
+        &xff,
+        11,
+        "x-forwarded-for",
+        "198.51.100.66, not-an-ip, 10.1.2.3",
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 11).await, "127.0.0.1");
+    send(
+        &xff,
+        12,
+        "x-forwarded-for",
+        "198.51.100.66, 10.1.2.3 6.6.6.6",
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 12).await, "127.0.0.1");
+    // `unknown` is a proxy's way of not naming a hop: the walk stops there.
+    send(
+        &xff,
+        13,
+        "x-forwarded-for",
+        "198.51.100.66, unknown, 10.1.2.3",
+    )
+    .await;
+    assert_eq!(ip_of(auditor.clone(), 13).await, "10.1.2.3");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_gone_after_success_error_and_panic() {
     let db = sqlite().await;

@@ -7,10 +7,12 @@ use ::http::Extensions;
 use ::http::request::Parts;
 
 use super::ForwardedHeader;
-use super::forwarded::{forwarded_for, x_forwarded_for};
+use super::forwarded::Hop;
 use crate::config::TrustedProxies;
 
-/// The socket peer, or the client a trusted proxy names.
+/// The socket peer, or the client a trusted proxy names. A header that does
+/// not parse is not believed at all: part of it was written by the client,
+/// who could otherwise hide the proxy's own entry behind broken syntax.
 pub(super) fn client_ip(
     parts: &Parts,
     trusted: &TrustedProxies,
@@ -20,13 +22,20 @@ pub(super) fn client_ip(
     if !trusted.contains(peer) {
         return Some(peer);
     }
-    let hops = match header {
-        ForwardedHeader::XForwardedFor => x_forwarded_for(&parts.headers),
-        ForwardedHeader::Forwarded => forwarded_for(&parts.headers),
+    let hops = match header.hops(&parts.headers) {
+        Ok(hops) => hops,
+        Err(malformed) => {
+            tracing::debug!(
+                %peer,
+                header = %header.name(),
+                "malformed forwarded-for header from a trusted proxy ({malformed}); the client IP is the proxy's own address"
+            );
+            return Some(peer);
+        }
     };
     let mut client = peer;
     for hop in hops.into_iter().rev() {
-        let Some(hop) = hop else { break };
+        let Hop::Addr(hop) = hop else { break };
         client = hop.to_canonical();
         if !trusted.contains(client) {
             break;
@@ -187,5 +196,70 @@ mod tests {
         assert_eq!(ip("proto=https").as_deref(), Some("10.0.0.1"));
         let xff = [("x-forwarded-for", "203.0.113.9")];
         assert_eq!(ip_of(&layer, "10.0.0.1", &xff).as_deref(), Some("10.0.0.1"));
+    }
+
+    /// A header a trusted proxy passes on is partly written by the client;
+    /// when it does not parse, no part of it is believed: the peer is the
+    /// client IP.
+    #[test]
+    fn malformed_headers_from_trusted_proxies_give_the_peer() {
+        let forwarded = layer("10.0.0.0/8").forwarded_header(ForwardedHeader::Forwarded);
+        let ip = |value| ip_of(&forwarded, "10.0.0.1", &[("forwarded", value)]);
+        for forged in [
+            // An unterminated quote swallows the proxy's own element.
+            r#"for=6.6.6.6;by="x, for=9.9.9.9"#,
+            r#"for="6.6.6.6, for=9.9.9.9"#,
+            // Two `for` in one element, a missing `=`, stray text.
+            "for=6.6.6.6;for=7.7.7.7, for=10.0.0.3",
+            "for=6.6.6.6;by, for=10.0.0.3",
+            "for=6.6.6.6 for=7.7.7.7, for=10.0.0.3",
+            r#"for="6.6.6.6"x, for=10.0.0.3"#,
+            "=6.6.6.6, for=10.0.0.3",
+            // A node that is neither an address, `unknown` nor `_obfuscated`.
+            "for=6.6.6.6, for=evil.example, for=10.0.0.3",
+            "for=6.6.6.6:99999999, for=10.0.0.3",
+            r#"for="[6.6.6.6", for=10.0.0.3"#,
+        ] {
+            assert_eq!(ip(forged).as_deref(), Some("10.0.0.1"), "{forged}");
+        }
+        // One malformed line spoils the header, whichever line it is on.
+        let lines = [
+            ("forwarded", r#"for=6.6.6.6;by="x"#),
+            ("forwarded", "for=198.51.100.17"),
+        ];
+        assert_eq!(
+            ip_of(&forwarded, "10.0.0.1", &lines).as_deref(),
+            Some("10.0.0.1")
+        );
+        // Well-formed odd cases are still read.
+        assert_eq!(
+            ip(r#"for=198.51.100.17;by="\"a,b\"", for=10.0.0.3"#).as_deref(),
+            Some("198.51.100.17")
+        );
+        assert_eq!(
+            ip("for=198.51.100.17 ,, for=10.0.0.3").as_deref(),
+            Some("198.51.100.17")
+        );
+        assert_eq!(
+            ip(r#"for="_gazonk:_p", for=10.0.0.3"#).as_deref(),
+            Some("10.0.0.3")
+        );
+        assert_eq!(ip("for=unknown, for=10.0.0.3").as_deref(), Some("10.0.0.3"));
+
+        let xff = layer("10.0.0.0/8");
+        let ip = |value| ip_of(&xff, "10.0.0.1", &[("x-forwarded-for", value)]);
+        for forged in [
+            "198.51.100.66, not-an-ip, 10.0.0.5",
+            "198.51.100.66, 10.0.0.5 10.0.0.6",
+            "\"198.51.100.66\"",
+            "198.51.100.66, 10.0.0.5:http",
+        ] {
+            assert_eq!(ip(forged).as_deref(), Some("10.0.0.1"), "{forged}");
+        }
+        assert_eq!(
+            ip("203.0.113.9, unknown, 10.0.0.5").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(ip(" 203.0.113.9 ,, ").as_deref(), Some("203.0.113.9"));
     }
 }

@@ -47,8 +47,19 @@
 //! trusted proxies: the first address that is not a trusted proxy is the
 //! client. An address a client put at the left of the list to forge its IP
 //! is thus never reached. When every hop is a trusted proxy, the leftmost is
-//! the client; when the walk meets an entry that is not an IP address
-//! (`unknown`, an obfuscated name), the last trusted hop is recorded.
+//! the client; when the walk meets a node the proxy did not name (`unknown`,
+//! an obfuscated `_name`, a `Forwarded` element without `for=`), the last
+//! trusted hop is recorded.
+//!
+//! The header a trusted proxy passes on was partly written by the client,
+//! so it is parsed strictly, and a header that does not parse is not
+//! believed at all: the client IP is then the peer, the proxy itself, and a
+//! `tracing` debug event says why. Malformed are an unterminated quoted
+//! string (which would swallow the element the proxy appended), a parameter
+//! given twice in one `Forwarded` element, text off RFC 7239's grammar, and
+//! an entry of either header that is neither an IP address (with an
+//! optional port; IPv6 in brackets or, in `X-Forwarded-For`, bare) nor
+//! `unknown` nor an obfuscated `_name`.
 //!
 //! Only the header your proxies write is read: a proxy that appends to
 //! `X-Forwarded-For` passes a client's own `Forwarded` header through
