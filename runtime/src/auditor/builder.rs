@@ -56,8 +56,9 @@ impl AuditorBuilder {
     /// Errors: an invalid setting; an unknown model label; a BULK_CHUNK_SIZE
     /// whose rows would carry more bind parameters than one of the databases
     /// takes in a statement; with RAISE_ERROR_IF_DB_UNAVAILABLE, a
-    /// DATABASE_ALIAS that is not among the databases. Without RAISE, a missing alias is warned about here and
-    /// each write then skips (or falls back) as configured.
+    /// DATABASE_ALIAS that is not among the databases. Without RAISE, a
+    /// missing alias is warned about here and each write then skips (or
+    /// falls back) as configured.
     pub fn build(self) -> Result<Auditor, Error> {
         let config = self.config;
         config.validate()?;
