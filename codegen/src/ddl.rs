@@ -274,6 +274,73 @@ pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
     create_table_with(dialect, schema, OUTBOX_TABLE, &columns)
 }
 
+/// The dead-letter table: rows that a transport could not write into their
+/// log table (the database refused them), kept with the reason for an
+/// operator to inspect or replay. Its JSON columns are plain text, so a
+/// value the log table's JSON type refuses (such as a NUL character in
+/// PostgreSQL's JSONB) is still kept.
+pub const DEAD_LETTER_TABLE: &str = "awesome_audit_log_dead_letter";
+
+/// The columns of the dead-letter table after its generated `id`, in order:
+/// the log row's (JSON as text), then `log_table`, `reason`, `failed_at`.
+pub fn dead_letter_columns() -> Vec<Column> {
+    let text_json = |name| Column {
+        name,
+        kind: ColumnKind::Text,
+        postgres: "TEXT",
+        mysql: "LONGTEXT",
+        sqlite: "TEXT",
+    };
+    COLUMNS[1..]
+        .iter()
+        .map(|column| match column.kind {
+            ColumnKind::Json => text_json(column.name),
+            _ => *column,
+        })
+        .chain([
+            Column {
+                name: "log_table",
+                kind: ColumnKind::Text,
+                postgres: "TEXT NOT NULL",
+                mysql: "TEXT NOT NULL",
+                sqlite: "TEXT NOT NULL",
+            },
+            Column {
+                name: "reason",
+                kind: ColumnKind::Text,
+                postgres: "TEXT NOT NULL",
+                mysql: "TEXT NOT NULL",
+                sqlite: "TEXT NOT NULL",
+            },
+            Column {
+                name: "failed_at",
+                kind: ColumnKind::Timestamp,
+                postgres: "TIMESTAMPTZ NOT NULL",
+                mysql: "DATETIME(6) NOT NULL",
+                sqlite: "TEXT NOT NULL",
+            },
+        ])
+        .collect()
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the dead-letter table.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_dead_letter_table, Dialect};
+///
+/// let sql = create_dead_letter_table(Dialect::MySql, None);
+/// assert!(sql.contains("`before` LONGTEXT"));
+/// assert!(sql.contains("`reason` TEXT NOT NULL"));
+/// ```
+pub fn create_dead_letter_table(dialect: Dialect, schema: Option<&str>) -> String {
+    let columns: Vec<Column> = COLUMNS[..1]
+        .iter()
+        .copied()
+        .chain(dead_letter_columns())
+        .collect();
+    create_table_with(dialect, schema, DEAD_LETTER_TABLE, &columns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,6 +167,23 @@ impl LogEvent {
         self
     }
 
+    /// About how many bytes the row takes in an insert statement: an upper
+    /// bound of its values' sizes plus each value's framing.
+    pub(crate) fn estimated_bytes(&self) -> u64 {
+        let values: usize = self
+            .values()
+            .iter()
+            .map(|value| match value {
+                ColumnValue::Text(text) | ColumnValue::Json(text) => text.map_or(0, str::len),
+                ColumnValue::BigInt(_) | ColumnValue::Timestamp(_) => 8,
+            })
+            .sum();
+        let event_id = self.event_id.as_ref().map_or(0, String::len);
+        // A length prefix (up to 9 bytes) and a type (2 bytes) per value,
+        // and the statement's own framing.
+        (values + event_id + 16 * (INSERT_VALUES + 2) + 64) as u64
+    }
+
     /// The row's values in insert column order (`event_id` apart: only
     /// delivered events bind it).
     pub(crate) fn values(&self) -> [ColumnValue<'_>; INSERT_VALUES] {

@@ -43,7 +43,7 @@ pub use crate::backend::AuditDatabase;
 use crate::backend::Backend;
 use crate::event::{LogEvent, prepare, prepare_batch};
 use crate::outcome::{BatchOutcome, LogOutcome};
-use crate::sink::{Sink, Target, group_by_key};
+use crate::sink::{OnRefused, Sink, Target, group_by_key};
 use crate::transport::Transport;
 use crate::{Audited, Auditor, Dialect, Error};
 
@@ -62,6 +62,9 @@ pub struct AuditTransaction<'c, DB: AuditDatabase> {
     tx: sqlx::Transaction<'c, DB>,
     /// Rows to dispatch after commit (audit database elsewhere), in order.
     pending: Vec<(&'static str, LogEvent)>,
+    /// Tables first written in this transaction: known to exist once it
+    /// commits.
+    first_used: Vec<(Target, &'static str)>,
 }
 
 impl Auditor {
@@ -126,6 +129,7 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
             inside,
             tx,
             pending: Vec::new(),
+            first_used: Vec::new(),
         }
     }
 
@@ -208,11 +212,15 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
             index,
             tx,
             pending,
+            first_used,
             ..
         } = self;
         tx.commit()
             .await
             .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
+        for (target, log_table) in first_used {
+            sink.committed(index, target, log_table);
+        }
         for (log_table, rows) in group_by_key(pending) {
             transport.dispatch(&sink, log_table, rows).await?;
         }
@@ -243,15 +251,34 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     async fn write_inside(
         &mut self,
         target: Target,
-        log_table: &str,
+        log_table: &'static str,
         rows: &[LogEvent],
     ) -> Result<(), Error> {
         let sink = &*self.sink;
-        sink.write_in::<DB::Driver>(&mut *self.tx, self.index, target, log_table, rows)
+        let outcome = sink
+            .write_in::<DB::Driver>(
+                &mut *self.tx,
+                self.index,
+                target,
+                log_table,
+                rows,
+                OnRefused::Fail,
+            )
             .await
             .map_err(|source| {
                 Error::from_sqlx(sink.database(self.index).0, Some(log_table), source)
             })?;
+        if let Some((bytes, limit)) = outcome.refused.iter().find_map(|r| r.too_large) {
+            return Err(Error::RowTooLarge {
+                alias: sink.database(self.index).0.to_owned(),
+                table: log_table.to_owned(),
+                bytes,
+                limit,
+            });
+        }
+        if outcome.first_use && !self.first_used.contains(&(target, log_table)) {
+            self.first_used.push((target, log_table));
+        }
         sink.count_stored(target, rows.len());
         Ok(())
     }

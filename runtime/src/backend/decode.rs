@@ -20,11 +20,20 @@ pub(crate) trait ReadColumns {
     fn timestamp(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error>;
 }
 
-/// A row of the outbox: the event and the log table it is meant for.
+/// A row of the outbox, by its id: the event and the log table it is
+/// meant for, or why they cannot be read (the row is kept as it is, for the
+/// dead-letter table).
 #[derive(Debug)]
 pub struct OutboxRow {
     /// The outbox row's id.
     pub id: i64,
+    /// What the row holds, or why it cannot be read.
+    pub content: Result<OutboxContent, String>,
+}
+
+/// What an outbox row holds.
+#[derive(Debug)]
+pub struct OutboxContent {
     /// The log table the event belongs in.
     pub log_table: String,
     /// The event's id.
@@ -55,15 +64,19 @@ pub(crate) fn record(row: &impl ReadColumns) -> Result<LogRecord, sqlx::Error> {
     })
 }
 
-/// An outbox row: the log row's columns, its event id and its log table.
+/// An outbox row: its id (an error only if even that cannot be read), and
+/// the log row's columns, its event id and its log table, or why not.
 pub(crate) fn outbox_row(row: &impl ReadColumns) -> Result<OutboxRow, sqlx::Error> {
-    let record = record(row)?;
-    Ok(OutboxRow {
-        id: record.id,
-        log_table: required(row.text("log_table")?, "log_table")?,
-        event_id: required(row.text("event_id")?, "event_id")?,
-        record,
-    })
+    let id = required(row.big_int("id")?, "id")?;
+    let content = (|| {
+        Ok::<_, sqlx::Error>(OutboxContent {
+            record: record(row)?,
+            log_table: required(row.text("log_table")?, "log_table")?,
+            event_id: required(row.text("event_id")?, "event_id")?,
+        })
+    })()
+    .map_err(|e| e.to_string());
+    Ok(OutboxRow { id, content })
 }
 
 fn required<T>(value: Option<T>, column: &str) -> Result<T, sqlx::Error> {

@@ -11,10 +11,13 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
 use crate::event::LogEvent;
 use crate::{Dialect, LogRecord};
 
 mod bind;
+mod dead_letter;
 mod decode;
 mod table;
 
@@ -25,7 +28,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub(crate) use decode::OutboxRow;
+pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
+pub(crate) use decode::{OutboxContent, OutboxRow};
 pub(crate) use table::{OutboxSql, TableSql};
 
 /// A connection pool of one of the supported databases.
@@ -109,6 +113,32 @@ pub trait Backend: Send + Sync + 'static {
         outbox: &'c OutboxSql,
         ids: &'c [i64],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// Inserts rows into the dead-letter table, failed at `failed_at`.
+    #[doc(hidden)]
+    fn insert_dead_letters<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c DeadLetterSql,
+        rows: &'c [DeadLetter<'c>],
+        failed_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// Copies the outbox row `outbox_id` into the dead-letter table.
+    #[doc(hidden)]
+    fn copy_to_dead_letters<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c DeadLetterSql,
+        outbox_id: i64,
+        reason: &'c str,
+        failed_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The largest statement the server takes, if it has such a limit
+    /// (MySQL's `max_allowed_packet`: a larger one drops the connection).
+    #[doc(hidden)]
+    fn max_statement_bytes<'c>(
+        conn: &'c mut Conn<Self>,
+    ) -> impl Future<Output = Result<Option<u64>, sqlx::Error>> + Send + 'c;
 }
 
 /// Work to run on a pool with its backend: the one way the layers above
@@ -164,8 +194,9 @@ impl Pool {
 }
 
 /// Implements [`Backend`] for one database: the statements that are the
-/// same SQL for every backend, over the module's `insert`; and the row
-/// reader over the module's `read_json` and `read_timestamp`.
+/// same SQL for every backend, over the module's `insert`, `bind_time` and
+/// `max_statement_bytes`; and the row reader over the module's `read_json`
+/// and `read_timestamp`.
 macro_rules! impl_backend {
     ($db:ty, $driver:ident, $variant:ident, $dialect:expr, $row:ty) => {
         /// The write path's functions for one database.
@@ -281,6 +312,45 @@ macro_rules! impl_backend {
                     query.push(")");
                     query.build().execute(conn).await.map(drop)
                 }
+            }
+
+            fn insert_dead_letters<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c $crate::backend::DeadLetterSql,
+                rows: &'c [$crate::backend::DeadLetter<'c>],
+                failed_at: chrono::DateTime<chrono::Utc>,
+            ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
+                async move {
+                    let mut query = $crate::backend::dead_letter::insert::<$db, _>(
+                        sql, rows, failed_at, bind_time,
+                    );
+                    query.build().execute(conn).await.map(drop)
+                }
+            }
+
+            fn copy_to_dead_letters<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c $crate::backend::DeadLetterSql,
+                outbox_id: i64,
+                reason: &'c str,
+                failed_at: chrono::DateTime<chrono::Utc>,
+            ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
+                async move {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.copy_from_outbox.clone()))
+                        .bind(reason)
+                        .bind(bind_time(failed_at))
+                        .bind(outbox_id)
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                }
+            }
+
+            fn max_statement_bytes<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+            ) -> impl std::future::Future<Output = Result<Option<u64>, sqlx::Error>> + Send + 'c
+            {
+                max_statement_bytes(conn)
             }
         }
     };

@@ -12,12 +12,26 @@ use crate::event::LogEvent;
 
 super::impl_backend!(MySql, MySqlDriver, MySql, crate::Dialect::MySql, MySqlRow);
 
+/// Timestamps are bound as naive datetimes in UTC (the session's zone).
+fn bind_time(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+/// `max_allowed_packet`: the server drops the connection of a client that
+/// sends a larger statement.
+async fn max_statement_bytes(conn: &mut MySqlConnection) -> Result<Option<u64>, sqlx::Error> {
+    let limit: u64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+        .fetch_one(conn)
+        .await?;
+    Ok(Some(limit))
+}
+
 async fn insert(
     conn: &mut MySqlConnection,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<MySql, NaiveDateTime>(table, rows, |at| at.naive_utc());
+    let mut query = bind::values_insert::<MySql, NaiveDateTime>(table, rows, bind_time);
     query.build().execute(conn).await.map(drop)
 }
 

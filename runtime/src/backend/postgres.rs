@@ -19,6 +19,17 @@ super::impl_backend!(
     PgRow
 );
 
+/// Timestamps are bound as `TIMESTAMPTZ`.
+fn bind_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    at
+}
+
+/// PostgreSQL takes statements of any size this library writes (a single
+/// value is limited to 1 GB, which the value itself reports).
+async fn max_statement_bytes(_: &mut PgConnection) -> Result<Option<u64>, sqlx::Error> {
+    Ok(None)
+}
+
 /// Inserts `rows` with one `INSERT … SELECT * FROM UNNEST(…)`: one array
 /// parameter per column, so the statement text is the same for any number
 /// of rows. PostgreSQL then prepares and plans it once per connection, where

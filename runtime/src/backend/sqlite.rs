@@ -37,12 +37,22 @@ pub(crate) fn parse_created_at(text: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// Timestamps are bound as the text [`format_created_at`] writes.
+fn bind_time(at: DateTime<Utc>) -> String {
+    format_created_at(at)
+}
+
+/// SQLite takes statements of any size this library writes.
+async fn max_statement_bytes(_: &mut SqliteConnection) -> Result<Option<u64>, sqlx::Error> {
+    Ok(None)
+}
+
 async fn insert(
     conn: &mut SqliteConnection,
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<Sqlite, String>(table, rows, format_created_at);
+    let mut query = bind::values_insert::<Sqlite, String>(table, rows, bind_time);
     query.build().execute(conn).await.map(drop)
 }
 

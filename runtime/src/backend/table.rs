@@ -115,9 +115,16 @@ impl TableSql {
         self.known.load(Ordering::Relaxed)
     }
 
-    /// Remembers that the table exists.
+    /// Remembers that the table exists: only once its creation (or a row
+    /// in it) is committed.
     pub(crate) fn mark_known(&self) {
         self.known.store(true, Ordering::Relaxed);
+    }
+
+    /// Forgets that the table exists (it was renamed or dropped): the next
+    /// write inside a transaction takes the first-use path again.
+    pub(crate) fn forget(&self) {
+        self.known.store(false, Ordering::Relaxed);
     }
 }
 

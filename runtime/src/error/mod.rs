@@ -71,6 +71,21 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// A log row is larger than the audit database takes in one statement
+    /// (MySQL's `max_allowed_packet`); nothing of the call was written.
+    #[error(
+        "a row of `{table}` needs about {bytes} bytes, more than audit database `{alias}` takes in one statement ({limit} bytes, max_allowed_packet)"
+    )]
+    RowTooLarge {
+        /// The alias of the database.
+        alias: String,
+        /// The log table.
+        table: String,
+        /// The row's estimated size.
+        bytes: u64,
+        /// The database's limit.
+        limit: u64,
+    },
     /// A stored log row could not be read back.
     #[error("cannot decode a row of `{table}`: {message}")]
     Decode {

@@ -1,26 +1,30 @@
 //! The sink: where log rows land. It holds the databases by alias, picks
 //! the audit database (DATABASE_ALIAS), applies RAISE_ERROR_IF_DB_UNAVAILABLE
 //! and FALLBACK_TO_DEFAULT, caches each table's SQL, creates tables on first
-//! use, writes in chunks of BULK_CHUNK_SIZE rows and keeps the counters.
+//! use, writes in chunks of BULK_CHUNK_SIZE rows that fit the database's
+//! statement limit, isolates the rows a database refuses (and keeps them in
+//! the dead-letter table), and keeps the counters.
 //!
 //! Every transport and the transaction write through it; it knows nothing
 //! of them. It reaches the databases only through [`Pool::run`] and the
 //! [`Backend`](crate::backend::Backend) trait.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::backend::{Backend, Conn, Pool, PoolTask, TableSql};
+use crate::backend::{Backend, Conn, DeadLetterSql, Pool, PoolTask, TableSql};
 use crate::config::{AuditConfig, DEFAULT_ALIAS};
 use crate::error::classify::{is_unavailable, is_undefined_table};
 use crate::event::LogEvent;
 use crate::{Error, LogRecord};
 
+mod dead_letters;
 mod group;
 mod insert;
 mod stats;
 mod tables;
 
 pub(crate) use group::group_by_key;
+pub(crate) use insert::{InTransactionOutcome, OnRefused, Refused};
 pub use stats::AuditStats;
 pub(crate) use stats::Counters;
 pub(crate) use tables::Target;
@@ -40,6 +44,10 @@ pub(crate) struct Sink {
     /// Index of `default`, if configured.
     default: Option<usize>,
     tables: TableCache,
+    /// Per database: its statement size limit, asked on first use.
+    limits: Vec<OnceLock<Option<u64>>>,
+    /// Per database: its dead-letter table's SQL, built on first use.
+    dead_letters: Vec<OnceLock<DeadLetterSql>>,
     stats: Counters,
 }
 
@@ -50,6 +58,8 @@ impl Sink {
             audit: index_of(&config.database_alias),
             default: index_of(DEFAULT_ALIAS),
             tables: TableCache::new(databases.len()),
+            limits: databases.iter().map(|_| OnceLock::new()).collect(),
+            dead_letters: databases.iter().map(|_| OnceLock::new()).collect(),
             stats: Counters::default(),
             config,
             databases,
@@ -126,7 +136,9 @@ impl Sink {
 
     /// Writes `rows` of `log_table` to the audit database, falling back or
     /// skipping as configured; returns how many were stored (the rest were
-    /// skipped with a counted warning).
+    /// skipped with a counted warning). All or nothing per statement: a
+    /// refused row is an error (a row too large for one statement is found
+    /// before anything is written).
     pub(crate) async fn write(
         &self,
         target: Target,
@@ -134,8 +146,12 @@ impl Sink {
         rows: &[LogEvent],
     ) -> Result<usize, Error> {
         let outcome = match self.audit {
-            Some(index) => match self.write_to(index, target, log_table, rows).await {
-                Ok(()) => Ok(rows.len()),
+            Some(index) => match self
+                .write_to(index, target, log_table, rows, OnRefused::Fail)
+                .await
+            {
+                Ok(refused) if refused.is_empty() => Ok(rows.len()),
+                Ok(refused) => Err(self.too_large(index, log_table, &refused)),
                 Err(e) if is_unavailable(&e) => {
                     self.unavailable(target, log_table, rows, Some(e)).await
                 }
@@ -156,24 +172,42 @@ impl Sink {
         outcome
     }
 
+    /// The error for rows too large for one statement.
+    fn too_large(&self, index: usize, log_table: &str, refused: &[Refused]) -> Error {
+        let (bytes, limit) = refused
+            .iter()
+            .find_map(|refused| refused.too_large)
+            .unwrap_or_default();
+        Error::RowTooLarge {
+            alias: self.databases[index].0.clone(),
+            table: log_table.to_owned(),
+            bytes,
+            limit,
+        }
+    }
+
     /// Writes `rows` to the audit database without falling back or
-    /// skipping (retrying callers decide what to do with `Unavailable`);
-    /// counts them when stored.
+    /// skipping (retrying callers decide what to do with `Unavailable`),
+    /// isolating the rows the database refuses; counts what was stored and
+    /// returns the refused rows.
     pub(crate) async fn try_write(
         &self,
         target: Target,
         log_table: &str,
         rows: &[LogEvent],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Refused>, Error> {
         let Some(index) = self.audit else {
             return Err(Error::UnknownAlias {
                 alias: self.config.database_alias.clone(),
             });
         };
-        match self.write_to(index, target, log_table, rows).await {
-            Ok(()) => {
-                self.count_stored(target, rows.len());
-                Ok(())
+        match self
+            .write_to(index, target, log_table, rows, OnRefused::Isolate)
+            .await
+        {
+            Ok(refused) => {
+                self.count_stored(target, rows.len() - refused.len());
+                Ok(refused)
             }
             Err(source) => Err(Error::from_sqlx(
                 &self.databases[index].0,
@@ -216,8 +250,14 @@ impl Sink {
                 rows = rows.len(),
                 "audit database `{alias}` {reason}; writing to `{DEFAULT_ALIAS}` instead (FALLBACK_TO_DEFAULT)"
             );
-            return match self.write_to(index, target, log_table, rows).await {
-                Ok(()) => {
+            return match self
+                .write_to(index, target, log_table, rows, OnRefused::Fail)
+                .await
+            {
+                Ok(refused) if !refused.is_empty() => {
+                    Err(self.too_large(index, log_table, &refused))
+                }
+                Ok(_) => {
                     Counters::add(&self.stats.fallback, rows.len());
                     Ok(rows.len())
                 }
@@ -269,27 +309,33 @@ impl Sink {
     }
 
     /// Inserts `rows` into `log_table` (or the outbox for it) on the
-    /// database at `index`, in chunks, creating the table on first use. No
-    /// counting, no fallback.
+    /// database at `index`, in runs that fit the database, creating the
+    /// table on first use; returns the refused rows (see [`OnRefused`]).
+    /// No counting, no fallback.
     pub(crate) async fn write_to(
         &self,
         index: usize,
         target: Target,
         log_table: &str,
         rows: &[LogEvent],
-    ) -> Result<(), sqlx::Error> {
+        on_refused: OnRefused,
+    ) -> Result<Vec<Refused>, sqlx::Error> {
         let table = self.table(index, target, log_table);
         let insert = InsertRows {
             table: &table,
             rows,
             chunk: self.chunk_size(index),
+            limit: &self.limits[index],
+            on_refused,
         };
         self.databases[index].1.run(insert).await
     }
 
     /// Inserts `rows` into `log_table` (or the outbox for it) inside the
     /// caller's transaction on the database at `index` (see
-    /// [`insert_in_transaction`]). No counting.
+    /// [`insert_in_transaction`]). No counting. When the outcome says
+    /// `first_use`, call [`Sink::committed`] with the table once the
+    /// transaction has committed.
     pub(crate) async fn write_in<D: Backend>(
         &self,
         conn: &mut Conn<D>,
@@ -297,10 +343,27 @@ impl Sink {
         target: Target,
         log_table: &str,
         rows: &[LogEvent],
-    ) -> Result<(), sqlx::Error> {
+        on_refused: OnRefused,
+    ) -> Result<InTransactionOutcome, sqlx::Error> {
         let table = self.table(index, target, log_table);
         let pool = &self.databases[index].1;
-        insert_in_transaction::<D>(conn, pool, &table, rows, self.chunk_size(index)).await
+        insert_in_transaction::<D>(
+            conn,
+            pool,
+            &table,
+            rows,
+            self.chunk_size(index),
+            &self.limits[index],
+            on_refused,
+        )
+        .await
+    }
+
+    /// Remembers that `log_table` (or the outbox for it) exists on the
+    /// database at `index`: a transaction that created or first wrote it
+    /// has committed.
+    pub(crate) fn committed(&self, index: usize, target: Target, log_table: &str) {
+        self.table(index, target, log_table).mark_known();
     }
 
     /// The rows of one object of `log_table`, oldest first; none when the

@@ -23,6 +23,10 @@ pub struct AuditStats {
     /// Log rows dropped because the writer's queue was full and
     /// ASYNC_QUEUE_FULL is `drop` (each one also warned).
     pub dropped: u64,
+    /// Log rows the database refused, kept in the dead-letter table
+    /// `awesome_audit_log_dead_letter` with the reason (ASYNC; each one
+    /// also logged as an error).
+    pub dead_lettered: u64,
 }
 
 /// The live counters behind [`AuditStats`].
@@ -35,6 +39,7 @@ pub(crate) struct Counters {
     pub queued: AtomicU64,
     pub retried: AtomicU64,
     pub dropped: AtomicU64,
+    pub dead_lettered: AtomicU64,
 }
 
 impl Counters {
@@ -54,6 +59,7 @@ impl Counters {
             queued: load(&self.queued),
             retried: load(&self.retried),
             dropped: load(&self.dropped),
+            dead_lettered: load(&self.dead_lettered),
         }
     }
 }

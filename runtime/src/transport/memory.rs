@@ -17,14 +17,19 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use std::borrow::Cow;
+
+use awesome_audit_log_codegen::ddl::DEAD_LETTER_TABLE;
+
 use super::inline;
 use super::retry::Backoff;
 use crate::Error;
+use crate::backend::DeadLetter;
 use crate::config::{AuditConfig, QueueFull};
-use crate::error::classify::is_unavailable;
+use crate::error::classify::{Fault, fault};
 use crate::event::LogEvent;
 use crate::outcome::Delivered;
-use crate::sink::{Counters, Sink, Target, group_by_key};
+use crate::sink::{Counters, Refused, Sink, Target, group_by_key};
 
 enum Message {
     Rows(&'static str, Vec<LogEvent>),
@@ -240,15 +245,27 @@ async fn run(mut receiver: mpsc::Receiver<Message>, sink: Arc<Sink>, settings: S
     }
 }
 
-/// Writes one log table's rows, retrying while the audit database is down.
+/// Writes one log table's rows: retries with backoff while the error is
+/// transient (the database down, a lock or statement timeout, busy); rows
+/// the database refuses are isolated and kept in the dead-letter table;
+/// anything else is given up, counted and logged as an error. Every row
+/// carries an event id, so a retry after a lost answer writes nothing twice.
 async fn write_with_retry(sink: &Sink, log_table: &str, rows: &[LogEvent], settings: &Settings) {
     let mut backoff = settings.backoff.clone();
     loop {
         let error = match sink.try_write(Target::Log, log_table, rows).await {
-            Ok(()) => return,
+            Ok(refused) => {
+                dead_letter(sink, log_table, rows, refused).await;
+                return;
+            }
             Err(error) => error,
         };
-        let retry = matches!(&error, Error::Unavailable { source, .. } if is_unavailable(source))
+        let transient = match &error {
+            Error::Unavailable { .. } => true,
+            Error::Database { source, .. } => fault(source) == Fault::Transient,
+            _ => false,
+        };
+        let retry = transient
             && settings
                 .max_retries
                 .is_none_or(|max| backoff.attempts() < max);
@@ -284,8 +301,49 @@ async fn write_with_retry(sink: &Sink, log_table: &str, rows: &[LogEvent], setti
             rows = rows.len(),
             attempt = backoff.attempts(),
             retry_in_ms = delay.as_millis() as u64,
-            "audit database unavailable; the writer retries: {error}"
+            "audit log rows not written yet; the writer retries: {error}"
         );
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Keeps the rows the database refused in its dead-letter table, each
+/// counted and logged as an error with the reason.
+async fn dead_letter(sink: &Sink, log_table: &str, rows: &[LogEvent], refused: Vec<Refused>) {
+    if refused.is_empty() {
+        return;
+    }
+    for refused in &refused {
+        tracing::error!(
+            table = log_table,
+            object_pk = %rows[refused.index].object_pk,
+            "audit log row refused by the database; kept in `{DEAD_LETTER_TABLE}`: {}",
+            refused.reason
+        );
+    }
+    let count = refused.len();
+    let letters: Vec<DeadLetter<'_>> = refused
+        .into_iter()
+        .map(|refused| DeadLetter {
+            log_table,
+            event: Cow::Borrowed(&rows[refused.index]),
+            reason: refused.reason,
+        })
+        .collect();
+    let Some(index) = sink.audit_index() else {
+        return;
+    };
+    match sink.dead_letter(index, letters).await {
+        Ok(()) => {
+            Counters::add(&sink.stats().dead_lettered, count);
+        }
+        Err(error) => {
+            Counters::add(&sink.stats().failed, count);
+            tracing::error!(
+                table = log_table,
+                rows = count,
+                "audit log rows refused by the database could not be kept in `{DEAD_LETTER_TABLE}` either: {error}"
+            );
+        }
     }
 }

@@ -72,12 +72,12 @@ impl Transport {
         }
     }
 
-    /// Whether rows carry event ids: transports that deliver them later,
-    /// exactly once by their id.
+    /// Whether rows carry event ids: transports that deliver them later
+    /// (and may retry), exactly once by their id.
     pub(crate) fn event_ids(&self) -> bool {
         match self {
-            Transport::Inline | Transport::Memory(_) => false,
-            Transport::Outbox => true,
+            Transport::Inline => false,
+            Transport::Memory(_) | Transport::Outbox => true,
             #[cfg(feature = "redis")]
             Transport::Redis(_) => true,
         }

@@ -48,15 +48,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use awesome_audit_log_codegen::ddl::OUTBOX_TABLE;
+use awesome_audit_log_codegen::ddl::{DEAD_LETTER_TABLE, OUTBOX_TABLE};
 use awesome_audit_log_codegen::ident::is_log_table_name;
 
 use super::retry::{Backoff, run_until};
 use crate::Error;
-use crate::backend::{Backend, OutboxRow, OutboxSql, PoolTask};
+use crate::backend::{Backend, OutboxContent, OutboxSql, PoolTask};
 use crate::error::classify::{is_conflict, is_undefined_table};
 use crate::event::LogEvent;
-use crate::sink::{Counters, Sink, Target, group_by_key};
+use crate::sink::{Counters, OnRefused, Sink, Target, group_by_key};
 
 /// Moves rows from one database's outbox into the log tables. Cheap to
 /// clone; run as many as the database allows (one on SQLite).
@@ -145,7 +145,10 @@ impl OutboxWorker {
 const MAX_CONFLICTS: u64 = 100;
 
 /// One batch: taken from the outbox, written to the log tables and deleted
-/// from the outbox in one transaction of the outbox's database.
+/// from the outbox in one transaction of the outbox's database. Rows the
+/// log table refuses, and rows that cannot be read, are copied to the
+/// dead-letter table with the reason in the same transaction, so the queue
+/// moves on and nothing is lost.
 struct MoveBatch<'a>(&'a OutboxWorker);
 
 impl PoolTask for MoveBatch<'_> {
@@ -165,15 +168,33 @@ impl PoolTask for MoveBatch<'_> {
             return Ok(0);
         }
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        let events = rows
-            .into_iter()
-            .map(into_event)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut dead: Vec<(i64, String)> = Vec::new();
+        let mut events: Vec<(String, (i64, LogEvent))> = Vec::new();
+        for row in rows {
+            match into_event(row.id, row.content) {
+                Ok((log_table, event)) => events.push((log_table, (row.id, event))),
+                Err(reason) => dead.push((row.id, reason)),
+            }
+        }
         let same_database = sink.audit_index() == Some(worker.index);
-        for (log_table, events) in group_by_key(events) {
-            if same_database {
-                sink.write_in::<D>(&mut *tx, worker.index, Target::Log, &log_table, &events)
+        let mut first_use = Vec::new();
+        for (log_table, group) in group_by_key(events) {
+            let (group_ids, events): (Vec<i64>, Vec<LogEvent>) = group.into_iter().unzip();
+            let refused = if same_database {
+                let outcome = sink
+                    .write_in::<D>(
+                        &mut *tx,
+                        worker.index,
+                        Target::Log,
+                        &log_table,
+                        &events,
+                        OnRefused::Isolate,
+                    )
                     .await?;
+                if outcome.first_use {
+                    first_use.push(log_table.clone());
+                }
+                outcome.refused
             } else {
                 let Some(audit) = sink.audit_index() else {
                     return Err(sqlx::Error::Configuration(
@@ -184,35 +205,52 @@ impl PoolTask for MoveBatch<'_> {
                         .into(),
                     ));
                 };
-                sink.write_to(audit, Target::Log, &log_table, &events)
-                    .await?;
-            }
+                sink.write_to(audit, Target::Log, &log_table, &events, OnRefused::Isolate)
+                    .await?
+            };
+            dead.extend(
+                refused
+                    .into_iter()
+                    .map(|refused| (group_ids[refused.index], refused.reason)),
+            );
+        }
+        for (id, reason) in &dead {
+            sink.dead_letter_outbox_row::<D>(&mut *tx, worker.index, *id, reason)
+                .await?;
         }
         D::delete_outbox(&mut *tx, &worker.outbox, &ids).await?;
         tx.commit().await?;
-        Counters::add(&sink.stats().written, ids.len());
+        for log_table in &first_use {
+            sink.committed(worker.index, Target::Log, log_table);
+        }
+        for (id, reason) in &dead {
+            tracing::error!(
+                outbox_id = id,
+                table = OUTBOX_TABLE,
+                "audit outbox row moved to `{DEAD_LETTER_TABLE}`: {reason}"
+            );
+        }
+        Counters::add(&sink.stats().written, ids.len() - dead.len());
+        Counters::add(&sink.stats().dead_lettered, dead.len());
         Ok(ids.len())
     }
 }
 
-/// The log table and the event of an outbox row. The table's name comes
-/// from the database, so it is checked before it reaches SQL.
-fn into_event(row: OutboxRow) -> Result<(String, LogEvent), sqlx::Error> {
-    let invalid = |column: &str, message: String| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: message.into(),
-    };
-    if !is_log_table_name(&row.log_table) {
-        return Err(invalid(
-            "log_table",
-            format!(
-                "outbox row {}: {:?} is not a log table name",
-                row.id, row.log_table
-            ),
+/// The log table and the event of an outbox row, or why the row cannot be
+/// one. The table's name comes from the database, so it is checked before
+/// it reaches SQL.
+fn into_event(
+    id: i64,
+    content: Result<OutboxContent, String>,
+) -> Result<(String, LogEvent), String> {
+    let content = content.map_err(|reason| format!("outbox row {id} cannot be read: {reason}"))?;
+    if !is_log_table_name(&content.log_table) {
+        return Err(format!(
+            "outbox row {id}: {:?} is not a log table name",
+            content.log_table
         ));
     }
-    let id = row.id;
-    let event = LogEvent::from_record(row.record, row.event_id)
-        .map_err(|error| invalid("entry_point", format!("outbox row {id}: {error}")))?;
-    Ok((row.log_table, event))
+    let event = LogEvent::from_record(content.record, content.event_id)
+        .map_err(|error| format!("outbox row {id}: {error}"))?;
+    Ok((content.log_table, event))
 }

@@ -18,9 +18,9 @@ use super::producer::{connect, open_client};
 use super::wire::decode;
 use crate::Error;
 use crate::config::ConfigError;
-use crate::error::classify::is_unavailable;
+use crate::error::classify::{Fault, fault};
 use crate::event::LogEvent;
-use crate::sink::{Counters, Sink, Target, group_by_key};
+use crate::sink::{Counters, OnRefused, Sink, Target, group_by_key};
 use crate::transport::retry::{Backoff, run_until};
 
 /// One consumer of the stream: takes batches, writes them into the log
@@ -359,51 +359,43 @@ impl BrokerWorker {
             }
         }
 
-        let unavailable = |source| {
-            Counters::add(&sink.stats().retried, entries.len());
-            Error::Unavailable {
-                alias: sink.database(audit).0.to_owned(),
-                source,
-            }
-        };
         let mut written = 0;
         for (log_table, events) in group_by_key(decoded) {
-            let rows: Vec<LogEvent> = events.iter().map(|(_, event)| event.clone()).collect();
-            let error = match sink.write_to(audit, Target::Log, &log_table, &rows).await {
-                Ok(()) => {
-                    written += rows.len();
-                    continue;
-                }
-                Err(error) => error,
-            };
-            if is_unavailable(&error) {
-                return Err(unavailable(error));
-            }
-            // The database rejected the batch: find the rows it rejects.
-            for (index, row) in events
-                .iter()
-                .zip(&rows)
-                .map(|((index, _), row)| (*index, row))
+            let (indexes, rows): (Vec<usize>, Vec<LogEvent>) = events.into_iter().unzip();
+            // Rows the database refuses are isolated; a transient error
+            // (the database down, a lock timeout) leaves the whole batch
+            // unacknowledged, to be retried (the event ids make rows
+            // already written no-ops); any other error too, and is surfaced.
+            let refused = match sink
+                .write_to(audit, Target::Log, &log_table, &rows, OnRefused::Isolate)
+                .await
             {
-                match sink
-                    .write_to(audit, Target::Log, &log_table, std::slice::from_ref(row))
-                    .await
-                {
-                    Ok(()) => written += 1,
-                    Err(error) if is_unavailable(&error) => return Err(unavailable(error)),
-                    Err(error) => {
-                        let total = self.stats.rejected.fetch_add(1, Ordering::Relaxed) + 1;
-                        tracing::error!(
-                            stream = %self.stream,
-                            entry = %entries[index].id,
-                            table = %log_table,
-                            rejected_total = total,
-                            "audit database rejected a log row; moved to `{}`: {error}",
-                            self.dead_stream
-                        );
-                        dead.push((index, format!("rejected by the database: {error}")));
+                Ok(refused) => refused,
+                Err(error) => {
+                    if fault(&error) == Fault::Transient {
+                        Counters::add(&sink.stats().retried, entries.len());
                     }
+                    return Err(Error::from_sqlx(
+                        sink.database(audit).0,
+                        Some(&log_table),
+                        error,
+                    ));
                 }
+            };
+            written += rows.len() - refused.len();
+            for refused in refused {
+                let index = indexes[refused.index];
+                let total = self.stats.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(
+                    stream = %self.stream,
+                    entry = %entries[index].id,
+                    table = %log_table,
+                    rejected_total = total,
+                    "audit database refused a log row; moved to `{}`: {}",
+                    self.dead_stream,
+                    refused.reason
+                );
+                dead.push((index, refused.reason));
             }
         }
         Counters::add(&sink.stats().written, written);
