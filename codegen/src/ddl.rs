@@ -33,14 +33,35 @@ impl Dialect {
         }
     }
 
-    /// Quotes an identifier for this dialect. Callers only pass validated
-    /// plain identifiers (see [`crate::ident::is_plain_identifier`]); the
-    /// quoting keeps reserved words such as `before` usable as column names.
+    /// Quotes an identifier for this dialect, doubling the quote character
+    /// inside it (`"` on PostgreSQL and SQLite, `` ` `` on MySQL), so the
+    /// result is always one name whatever `ident` holds. Callers only pass
+    /// validated plain identifiers (see
+    /// [`crate::ident::is_plain_identifier`]) all the same; the quoting keeps
+    /// reserved words such as `before` usable as column names.
+    ///
+    /// ```
+    /// use awesome_audit_log_codegen::ddl::Dialect;
+    ///
+    /// assert_eq!(Dialect::Postgres.quote("before"), r#""before""#);
+    /// assert_eq!(Dialect::Sqlite.quote(r#"a"b"#), r#""a""b""#);
+    /// assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
+    /// ```
     pub fn quote(self, ident: &str) -> String {
-        match self {
-            Dialect::MySql => format!("`{ident}`"),
-            Dialect::Postgres | Dialect::Sqlite => format!("\"{ident}\""),
+        let q = match self {
+            Dialect::MySql => '`',
+            Dialect::Postgres | Dialect::Sqlite => '"',
+        };
+        let mut quoted = String::with_capacity(ident.len() + 2);
+        quoted.push(q);
+        for c in ident.chars() {
+            if c == q {
+                quoted.push(q);
+            }
+            quoted.push(c);
         }
+        quoted.push(q);
+        quoted
     }
 
     /// The table reference `schema.table` (schema only on PostgreSQL), quoted.
@@ -320,6 +341,53 @@ mod tests {
         assert!(sql.contains("`created_at` DATETIME(6) NOT NULL"));
         assert!(sql.ends_with(") ENGINE=InnoDB"));
         assert!(!sql.contains('"'));
+    }
+
+    #[test]
+    fn quoting_doubles_the_quote_character() {
+        assert_eq!(Dialect::Postgres.quote("widget_log"), "\"widget_log\"");
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(
+            Dialect::Sqlite.quote("\"; DROP TABLE x; --"),
+            "\"\"\"; DROP TABLE x; --\""
+        );
+        assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
+        // The other dialect's quote character needs no escaping.
+        assert_eq!(Dialect::MySql.quote("a\"b"), "`a\"b`");
+        assert_eq!(Dialect::Postgres.quote("a`b"), "\"a`b\"");
+        assert_eq!(
+            Dialect::Postgres.qualified(Some("s\"x"), "t\""),
+            "\"s\"\"x\".\"t\"\"\""
+        );
+    }
+
+    /// Whatever the identifier, its quoted form is one quoted name: it
+    /// starts and ends with the quote character and every quote character
+    /// inside comes in a pair.
+    #[test]
+    fn quoted_identifiers_cannot_end_early() {
+        for dialect in Dialect::ALL {
+            let q = if dialect == Dialect::MySql { '`' } else { '"' };
+            for ident in [
+                "",
+                "\"",
+                "`",
+                "\"\"",
+                "``",
+                "x\"",
+                "`x",
+                "a\"`b\"`c",
+                "ü\"🦀",
+            ] {
+                let quoted = dialect.quote(ident);
+                let inner = quoted
+                    .strip_prefix(q)
+                    .and_then(|rest| rest.strip_suffix(q))
+                    .unwrap_or_else(|| panic!("{dialect:?} {quoted}"));
+                assert_eq!(inner.replace(&format!("{q}{q}"), ""), ident.replace(q, ""));
+                assert_eq!(inner.replace(&format!("{q}{q}"), &q.to_string()), ident);
+            }
+        }
     }
 
     #[test]
