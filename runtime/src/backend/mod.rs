@@ -16,6 +16,7 @@ use crate::{Dialect, LogRecord};
 
 mod bind;
 mod decode;
+mod fit;
 mod table;
 
 #[cfg(feature = "mysql")]

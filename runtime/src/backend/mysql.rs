@@ -17,7 +17,10 @@ async fn insert(
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<MySql, NaiveDateTime>(table, rows, |at| at.naive_utc());
+    let mut query =
+        bind::values_insert::<MySql, NaiveDateTime>(crate::Dialect::MySql, table, rows, |at| {
+            at.naive_utc()
+        });
     query.build().execute(conn).await.map(drop)
 }
 

@@ -42,7 +42,12 @@ async fn insert(
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<Sqlite, String>(table, rows, format_created_at);
+    let mut query = bind::values_insert::<Sqlite, String>(
+        crate::Dialect::Sqlite,
+        table,
+        rows,
+        format_created_at,
+    );
     query.build().execute(conn).await.map(drop)
 }
 
