@@ -238,10 +238,11 @@ macro_rules! impl_backend {
             + Send
             + 'c {
                 async move {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_history.clone()))
-                        .bind(object_pk)
-                        .fetch_all(conn)
-                        .await?;
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(table.select_history.clone()));
+                    for _ in 0..table.history_key_binds {
+                        query = query.bind(object_pk);
+                    }
+                    let rows = query.fetch_all(conn).await?;
                     rows.iter()
                         .map(|row: &$row| $crate::backend::decode::record(row))
                         .collect()

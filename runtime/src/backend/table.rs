@@ -26,8 +26,11 @@ pub struct TableSql {
     insert_with_event_id: String,
     /// What makes an insert of rows with event ids skip those already there.
     on_duplicate_event: &'static str,
-    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`.
+    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`,
+    /// the key compared exactly ([`key_matches`]).
     pub select_history: String,
+    /// How many times `select_history` binds the key.
+    pub history_key_binds: usize,
     /// For the outbox: the log table its rows are meant for (bound as its
     /// last column).
     pub outbox_for: Option<String>,
@@ -40,7 +43,6 @@ impl TableSql {
     pub(crate) fn log(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, log_table);
-        let placeholder = placeholder(dialect);
         Self {
             create: create_schema(dialect, schema)
                 .into_iter()
@@ -59,12 +61,13 @@ impl TableSql {
                 Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
             },
             select_history: format!(
-                "SELECT {} FROM {qualified} WHERE {} = {placeholder} ORDER BY {}, {}",
+                "SELECT {} FROM {qualified} WHERE {} ORDER BY {}, {}",
                 quote_all(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
-                dialect.quote("object_pk"),
+                key_matches(dialect).0,
                 dialect.quote("created_at"),
                 dialect.quote("id"),
             ),
+            history_key_binds: key_matches(dialect).1,
             qualified,
             outbox_for: None,
             known: AtomicBool::new(false),
@@ -151,6 +154,27 @@ impl OutboxSql {
     }
 }
 
+/// The condition that selects the rows of one key, exactly, and how many
+/// times it binds the key. PostgreSQL and SQLite compare text exactly. On
+/// MySQL/MariaDB `=` follows the column's collation, which by default
+/// ignores case, accents and trailing spaces (as the binary `utf8mb4_bin`
+/// still ignores trailing spaces): the rows it finds (through an index on
+/// `object_pk`, if there is one) are kept only when their key has the
+/// same bytes in UTF-8, in any character set the table was created with.
+fn key_matches(dialect: Dialect) -> (String, usize) {
+    let pk = dialect.quote("object_pk");
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => (format!("{pk} = {}", placeholder(dialect)), 1),
+        Dialect::MySql => (
+            format!(
+                "{pk} = ? AND CAST(CONVERT({pk} USING utf8mb4) AS BINARY) \
+                 = CAST(CONVERT(? USING utf8mb4) AS BINARY)"
+            ),
+            2,
+        ),
+    }
+}
+
 /// The first bind placeholder of a statement.
 fn placeholder(dialect: Dialect) -> &'static str {
     match dialect {
@@ -172,4 +196,22 @@ fn quote_names<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> St
         .map(|n| dialect.quote(n))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The history statement has as many placeholders as the key is bound.
+    #[test]
+    fn history_binds_the_key_once_per_placeholder() {
+        for dialect in Dialect::ALL {
+            let table = TableSql::log(dialect, None, "widget_log");
+            let placeholders = match dialect {
+                Dialect::Postgres => table.select_history.matches("$1").count(),
+                Dialect::MySql | Dialect::Sqlite => table.select_history.matches('?').count(),
+            };
+            assert_eq!(placeholders, table.history_key_binds, "{dialect:?}");
+        }
+    }
 }

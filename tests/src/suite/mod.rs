@@ -43,6 +43,7 @@ macro_rules! suite {
             outbox_survives_sigkill,
             async_transaction_rows_wait_for_commit,
             context_values_fit_their_columns,
+            history_matches_the_key_exactly,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -114,4 +115,4 @@ pub use tables::{
 pub use transactions::{
     transaction_on_the_audit_database, transaction_with_another_audit_database,
 };
-pub use values::context_values_fit_their_columns;
+pub use values::{context_values_fit_their_columns, history_matches_the_key_exactly};

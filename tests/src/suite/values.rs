@@ -1,11 +1,11 @@
 //! What the columns hold at their limits: context values longer than their
-//! column are cut to fit and marked.
+//! column are cut to fit and marked, and a history matches its key exactly.
 
 use awesome_audit_log::AuditConfig;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 
 use super::fixtures::widget;
-use crate::models::{Widget, WidgetLog};
+use crate::models::{Account, AccountLog, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
 /// The marker that ends a value cut to fit its column.
@@ -130,5 +130,52 @@ pub async fn context_values_fit_their_columns(db: TestDb) {
             }
         }
         assert_eq!(record.user_id, ctx.user_id);
+    }
+}
+
+/// A history holds the rows of its key and only those: on MySQL/MariaDB,
+/// whose default collations ignore case, accents and trailing spaces, too;
+/// in a table we create and in one the original created (there in a
+/// Latin-1 table on MySQL, as older servers made them).
+pub async fn history_matches_the_key_exactly(db: TestDb) {
+    let keys = ["abc", "ABC", "abc ", "äbc", "Abc", " abc", "abc"];
+    for original_table in [false, true] {
+        if original_table {
+            db.exec("DROP TABLE account_log").await;
+            let ddl = match db.kind {
+                Kind::MySql => format!(
+                    "{} DEFAULT CHARSET=latin1",
+                    AccountLog::DDL_MYSQL.replace("DATETIME(6) NOT NULL", "TIMESTAMP NOT NULL")
+                ),
+                Kind::Postgres => AccountLog::DDL_POSTGRES.to_owned(),
+                Kind::Sqlite => AccountLog::DDL_SQLITE.to_owned(),
+            };
+            db.exec(&ddl).await;
+        }
+        let auditor = db.auditor(AuditConfig::default());
+        for key in keys {
+            Account::log_change(&auditor, None, Some(&Account::sample(key)))
+                .await
+                .unwrap();
+        }
+        for key in keys {
+            let rows = AccountLog::for_object(&auditor, key).await.unwrap();
+            let pks: Vec<&str> = rows.iter().map(|r| r.object_pk.as_str()).collect();
+            let expected = keys.iter().filter(|k| **k == key).count();
+            assert_eq!(
+                pks,
+                vec![key; expected],
+                "history of {key:?} (original's table: {original_table})"
+            );
+            for row in &rows {
+                assert_eq!(row.after.as_ref().unwrap()["uuid"], key);
+            }
+        }
+        assert!(
+            AccountLog::for_object(&auditor, "abc  ")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
