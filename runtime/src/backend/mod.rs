@@ -17,6 +17,7 @@ use crate::{Dialect, LogRecord};
 mod bind;
 mod decode;
 mod fit;
+mod json_text;
 mod table;
 
 #[cfg(feature = "mysql")]

@@ -111,8 +111,9 @@ fn unnest_insert(table: &TableSql, with_event_id: bool) -> String {
     )
 }
 
+/// A JSONB column, selected as `::text` ([`TableSql`]'s read lists).
 fn read_json(row: &PgRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
-    row.try_get(column)
+    super::json_text::parse_nullable(column, row.try_get(column)?)
 }
 
 fn read_timestamp(row: &PgRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {

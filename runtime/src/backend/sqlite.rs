@@ -52,9 +52,7 @@ async fn insert(
 }
 
 fn read_json(row: &SqliteRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|text| serde_json::from_str(&text).map_err(|e| decode_error(column, e)))
-        .transpose()
+    super::json_text::parse_nullable(column, row.try_get(column)?)
 }
 
 fn read_timestamp(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {

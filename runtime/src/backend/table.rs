@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use awesome_audit_log_codegen::ddl::{
-    COLUMNS, Column, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
+    COLUMNS, Column, ColumnKind, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
     insert_columns, insert_columns_with_event_id,
 };
 
@@ -62,7 +62,7 @@ impl TableSql {
             },
             select_history: format!(
                 "SELECT {} FROM {qualified} WHERE {} ORDER BY {}, {}",
-                quote_all(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
+                read_list(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
                 key_matches(dialect).0,
                 dialect.quote("created_at"),
                 dialect.quote("id"),
@@ -138,7 +138,11 @@ impl OutboxSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, OUTBOX_TABLE);
-        let columns = quote_names(dialect, COLUMNS.iter().map(|c| c.name).chain(["log_table"]));
+        let columns = format!(
+            "{}, {}",
+            read_list(dialect, &COLUMNS),
+            dialect.quote("log_table")
+        );
         let lock = match dialect {
             Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
@@ -183,6 +187,23 @@ fn placeholder(dialect: Dialect) -> &'static str {
     }
 }
 
+/// The columns a row is read with, by name: JSON columns as their text on
+/// PostgreSQL (`"before"::text AS "before"`), which the backend layer parses
+/// itself ([`super::json_text`]), every other column as it is.
+fn read_list(dialect: Dialect, columns: &[Column]) -> String {
+    columns
+        .iter()
+        .map(|column| {
+            let name = dialect.quote(column.name);
+            match (dialect, column.kind) {
+                (Dialect::Postgres, ColumnKind::Json) => format!("{name}::text AS {name}"),
+                _ => name,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
     schema.map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
 }
@@ -213,5 +234,23 @@ mod tests {
             };
             assert_eq!(placeholders, table.history_key_binds, "{dialect:?}");
         }
+    }
+
+    /// PostgreSQL's JSONB is read as text, which the backend parses.
+    #[test]
+    fn json_columns_are_read_as_text_on_postgres() {
+        let table = TableSql::log(Dialect::Postgres, None, "widget_log");
+        assert!(table.select_history.starts_with(
+            "SELECT \"id\", \"action\", \"object_pk\", \"before\"::text AS \"before\", "
+        ));
+        let outbox = OutboxSql::new(Dialect::Postgres, None);
+        assert!(
+            outbox
+                .select
+                .contains(", \"changes\"::text AS \"changes\", \"entry_point\", ")
+        );
+        assert!(outbox.select.contains("\"event_id\", \"log_table\" FROM "));
+        let sqlite = OutboxSql::new(Dialect::Sqlite, None);
+        assert!(sqlite.select.contains(", \"changes\", \"entry_point\", "));
     }
 }
