@@ -6,6 +6,11 @@
 //! `created_at` is `DATETIME(6)` holding UTC rather than `TIMESTAMP`, which
 //! keeps microseconds and does not end in 2038. Existing `TIMESTAMP` tables
 //! keep working: values are bound as real datetimes either way.
+//!
+//! Each column's type carries the most it holds in its dialect ([`Limit`]):
+//! the runtime cuts a context value that is longer to fit (see
+//! [`Column::cut_to_fit`]), so that no request's odd header keeps its change
+//! from being logged.
 
 use std::fmt::Write as _;
 
@@ -33,14 +38,35 @@ impl Dialect {
         }
     }
 
-    /// Quotes an identifier for this dialect. Callers only pass validated
-    /// plain identifiers (see [`crate::ident::is_plain_identifier`]); the
-    /// quoting keeps reserved words such as `before` usable as column names.
+    /// Quotes an identifier for this dialect, doubling the quote character
+    /// inside it (`"` on PostgreSQL and SQLite, `` ` `` on MySQL), so the
+    /// result is always one name whatever `ident` holds. Callers only pass
+    /// validated plain identifiers (see
+    /// [`crate::ident::is_plain_identifier`]) all the same; the quoting keeps
+    /// reserved words such as `before` usable as column names.
+    ///
+    /// ```
+    /// use awesome_audit_log_codegen::ddl::Dialect;
+    ///
+    /// assert_eq!(Dialect::Postgres.quote("before"), r#""before""#);
+    /// assert_eq!(Dialect::Sqlite.quote(r#"a"b"#), r#""a""b""#);
+    /// assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
+    /// ```
     pub fn quote(self, ident: &str) -> String {
-        match self {
-            Dialect::MySql => format!("`{ident}`"),
-            Dialect::Postgres | Dialect::Sqlite => format!("\"{ident}\""),
+        let q = match self {
+            Dialect::MySql => '`',
+            Dialect::Postgres | Dialect::Sqlite => '"',
+        };
+        let mut quoted = String::with_capacity(ident.len() + 2);
+        quoted.push(q);
+        for c in ident.chars() {
+            if c == q {
+                quoted.push(q);
+            }
+            quoted.push(c);
         }
+        quoted.push(q);
+        quoted
     }
 
     /// The table reference `schema.table` (schema only on PostgreSQL), quoted.
@@ -70,6 +96,58 @@ pub enum ColumnKind {
     Timestamp,
 }
 
+/// The most a value of a column holds in one dialect, as its type says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Nothing a log row holds comes near the type's limit.
+    None,
+    /// At most this many characters (`VARCHAR(n)` on PostgreSQL and MySQL).
+    Chars(usize),
+    /// At most this many bytes of UTF-8 (`TEXT` on MySQL: 65,535).
+    Bytes(usize),
+}
+
+/// A column's type in one dialect, and the most it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqlType {
+    /// The type as written in `CREATE TABLE`, with its constraints.
+    pub sql: &'static str,
+    /// The most a value of this type holds.
+    pub limit: Limit,
+}
+
+impl SqlType {
+    /// A type without a limit a log row can reach.
+    pub const fn new(sql: &'static str) -> Self {
+        Self {
+            sql,
+            limit: Limit::None,
+        }
+    }
+
+    /// `VARCHAR(chars)` (`sql` must say the same number).
+    pub const fn chars(sql: &'static str, chars: usize) -> Self {
+        Self {
+            sql,
+            limit: Limit::Chars(chars),
+        }
+    }
+
+    /// A type that holds at most `bytes` bytes.
+    pub const fn bytes(sql: &'static str, bytes: usize) -> Self {
+        Self {
+            sql,
+            limit: Limit::Bytes(bytes),
+        }
+    }
+}
+
+const TEXT: SqlType = SqlType::new("TEXT");
+/// MySQL's `TEXT` holds 65,535 bytes.
+const MYSQL_TEXT: SqlType = SqlType::bytes("TEXT", 65_535);
+const JSONB: SqlType = SqlType::new("JSONB");
+const JSON: SqlType = SqlType::new("JSON");
+
 /// One column of a log table with its type in each dialect.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
@@ -77,38 +155,61 @@ pub struct Column {
     pub name: &'static str,
     /// What the column holds.
     pub kind: ColumnKind,
+    /// Whether a value longer than the column's [`Limit`] is cut to fit it
+    /// when the row is written (the context columns), rather than written
+    /// whole and refused by the database (the key, the event id).
+    pub cut_to_fit: bool,
     /// Type on PostgreSQL.
-    pub postgres: &'static str,
+    pub postgres: SqlType,
     /// Type on MySQL/MariaDB.
-    pub mysql: &'static str,
+    pub mysql: SqlType,
     /// Type on SQLite.
-    pub sqlite: &'static str,
+    pub sqlite: SqlType,
 }
 
 impl Column {
-    /// The column's type in `dialect`.
-    pub const fn sql_type(&self, dialect: Dialect) -> &'static str {
+    /// The column's type and limit in `dialect`.
+    pub const fn of(&self, dialect: Dialect) -> SqlType {
         match dialect {
             Dialect::Postgres => self.postgres,
             Dialect::MySql => self.mysql,
             Dialect::Sqlite => self.sqlite,
         }
     }
+
+    /// The column's type in `dialect`.
+    pub const fn sql_type(&self, dialect: Dialect) -> &'static str {
+        self.of(dialect).sql
+    }
+
+    /// The most a value of the column holds in `dialect`.
+    pub const fn limit(&self, dialect: Dialect) -> Limit {
+        self.of(dialect).limit
+    }
 }
 
 const fn col(
     name: &'static str,
     kind: ColumnKind,
-    postgres: &'static str,
-    mysql: &'static str,
-    sqlite: &'static str,
+    postgres: SqlType,
+    mysql: SqlType,
+    sqlite: SqlType,
 ) -> Column {
     Column {
         name,
         kind,
+        cut_to_fit: false,
         postgres,
         mysql,
         sqlite,
+    }
+}
+
+/// A context column: a longer value is cut to fit.
+const fn context(name: &'static str, postgres: SqlType, mysql: SqlType, sqlite: SqlType) -> Column {
+    Column {
+        cut_to_fit: true,
+        ..col(name, ColumnKind::Text, postgres, mysql, sqlite)
     }
 }
 
@@ -120,60 +221,64 @@ pub const COLUMNS: [Column; 16] = [
     col(
         "id",
         ColumnKind::Id,
-        "BIGSERIAL PRIMARY KEY",
-        "BIGINT AUTO_INCREMENT PRIMARY KEY",
-        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        SqlType::new("BIGSERIAL PRIMARY KEY"),
+        SqlType::new("BIGINT AUTO_INCREMENT PRIMARY KEY"),
+        SqlType::new("INTEGER PRIMARY KEY AUTOINCREMENT"),
     ),
     col(
         "action",
         ColumnKind::Text,
-        "VARCHAR(10) NOT NULL",
-        "VARCHAR(10) NOT NULL",
-        "TEXT NOT NULL",
+        SqlType::chars("VARCHAR(10) NOT NULL", 10),
+        SqlType::chars("VARCHAR(10) NOT NULL", 10),
+        SqlType::new("TEXT NOT NULL"),
     ),
     col(
         "object_pk",
         ColumnKind::Text,
-        "TEXT NOT NULL",
-        "TEXT NOT NULL",
-        "TEXT NOT NULL",
+        SqlType::new("TEXT NOT NULL"),
+        SqlType::bytes("TEXT NOT NULL", 65_535),
+        SqlType::new("TEXT NOT NULL"),
     ),
-    col("before", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
-    col("after", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
-    col("changes", ColumnKind::Json, "JSONB", "JSON", "TEXT"),
-    col(
+    col("before", ColumnKind::Json, JSONB, JSON, TEXT),
+    col("after", ColumnKind::Json, JSONB, JSON, TEXT),
+    col("changes", ColumnKind::Json, JSONB, JSON, TEXT),
+    context(
         "entry_point",
-        ColumnKind::Text,
-        "VARCHAR(20)",
-        "VARCHAR(20)",
-        "TEXT",
+        SqlType::chars("VARCHAR(20)", 20),
+        SqlType::chars("VARCHAR(20)", 20),
+        TEXT,
     ),
-    col("route", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
-    col("path", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
-    col(
+    context("route", TEXT, MYSQL_TEXT, TEXT),
+    context("path", TEXT, MYSQL_TEXT, TEXT),
+    context(
         "method",
-        ColumnKind::Text,
-        "VARCHAR(10)",
-        "VARCHAR(10)",
-        "TEXT",
+        SqlType::chars("VARCHAR(10)", 10),
+        SqlType::chars("VARCHAR(10)", 10),
+        TEXT,
     ),
-    col("ip", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
-    col("user_id", ColumnKind::BigInt, "BIGINT", "BIGINT", "INTEGER"),
-    col("user_name", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
-    col("user_agent", ColumnKind::Text, "TEXT", "TEXT", "TEXT"),
+    context("ip", TEXT, MYSQL_TEXT, TEXT),
+    col(
+        "user_id",
+        ColumnKind::BigInt,
+        SqlType::new("BIGINT"),
+        SqlType::new("BIGINT"),
+        SqlType::new("INTEGER"),
+    ),
+    context("user_name", TEXT, MYSQL_TEXT, TEXT),
+    context("user_agent", TEXT, MYSQL_TEXT, TEXT),
     col(
         "created_at",
         ColumnKind::Timestamp,
-        "TIMESTAMPTZ NOT NULL",
-        "DATETIME(6) NOT NULL",
-        "TEXT NOT NULL",
+        SqlType::new("TIMESTAMPTZ NOT NULL"),
+        SqlType::new("DATETIME(6) NOT NULL"),
+        SqlType::new("TEXT NOT NULL"),
     ),
     col(
         "event_id",
         ColumnKind::Text,
-        "VARCHAR(36) UNIQUE",
-        "VARCHAR(36) UNIQUE",
-        "TEXT UNIQUE",
+        SqlType::chars("VARCHAR(36) UNIQUE", 36),
+        SqlType::chars("VARCHAR(36) UNIQUE", 36),
+        SqlType::new("TEXT UNIQUE"),
     ),
 ];
 
@@ -252,20 +357,20 @@ pub const OUTBOX_TABLE: &str = "awesome_audit_log_outbox";
 /// assert!(sql.contains("\"log_table\" VARCHAR(63) NOT NULL"));
 /// ```
 pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
-    let log_table = Column {
-        name: "log_table",
-        kind: ColumnKind::Text,
-        postgres: "VARCHAR(63) NOT NULL",
-        mysql: "VARCHAR(63) NOT NULL",
-        sqlite: "TEXT NOT NULL",
-    };
-    let event_id = Column {
-        name: "event_id",
-        kind: ColumnKind::Text,
-        postgres: "VARCHAR(36) NOT NULL UNIQUE",
-        mysql: "VARCHAR(36) NOT NULL UNIQUE",
-        sqlite: "TEXT NOT NULL UNIQUE",
-    };
+    let log_table = col(
+        "log_table",
+        ColumnKind::Text,
+        SqlType::chars("VARCHAR(63) NOT NULL", 63),
+        SqlType::chars("VARCHAR(63) NOT NULL", 63),
+        SqlType::new("TEXT NOT NULL"),
+    );
+    let event_id = col(
+        "event_id",
+        ColumnKind::Text,
+        SqlType::chars("VARCHAR(36) NOT NULL UNIQUE", 36),
+        SqlType::chars("VARCHAR(36) NOT NULL UNIQUE", 36),
+        SqlType::new("TEXT NOT NULL UNIQUE"),
+    );
     let columns: Vec<Column> = COLUMNS[..ORIGINAL_COLUMNS]
         .iter()
         .copied()
@@ -284,41 +389,37 @@ pub const DEAD_LETTER_TABLE: &str = "awesome_audit_log_dead_letter";
 /// The columns of the dead-letter table after its generated `id`, in order:
 /// the log row's (JSON as text), then `log_table`, `reason`, `failed_at`.
 pub fn dead_letter_columns() -> Vec<Column> {
-    let text_json = |name| Column {
-        name,
-        kind: ColumnKind::Text,
-        postgres: "TEXT",
-        mysql: "LONGTEXT",
-        sqlite: "TEXT",
+    let text = |name, sql| {
+        col(
+            name,
+            ColumnKind::Text,
+            SqlType::new(sql),
+            SqlType::new(sql),
+            SqlType::new(sql),
+        )
     };
     COLUMNS[1..]
         .iter()
         .map(|column| match column.kind {
-            ColumnKind::Json => text_json(column.name),
+            ColumnKind::Json => col(
+                column.name,
+                ColumnKind::Text,
+                SqlType::new("TEXT"),
+                SqlType::new("LONGTEXT"),
+                SqlType::new("TEXT"),
+            ),
             _ => *column,
         })
         .chain([
-            Column {
-                name: "log_table",
-                kind: ColumnKind::Text,
-                postgres: "TEXT NOT NULL",
-                mysql: "TEXT NOT NULL",
-                sqlite: "TEXT NOT NULL",
-            },
-            Column {
-                name: "reason",
-                kind: ColumnKind::Text,
-                postgres: "TEXT NOT NULL",
-                mysql: "TEXT NOT NULL",
-                sqlite: "TEXT NOT NULL",
-            },
-            Column {
-                name: "failed_at",
-                kind: ColumnKind::Timestamp,
-                postgres: "TIMESTAMPTZ NOT NULL",
-                mysql: "DATETIME(6) NOT NULL",
-                sqlite: "TEXT NOT NULL",
-            },
+            text("log_table", "TEXT NOT NULL"),
+            text("reason", "TEXT NOT NULL"),
+            col(
+                "failed_at",
+                ColumnKind::Timestamp,
+                SqlType::new("TIMESTAMPTZ NOT NULL"),
+                SqlType::new("DATETIME(6) NOT NULL"),
+                SqlType::new("TEXT NOT NULL"),
+            ),
         ])
         .collect()
 }
@@ -387,6 +488,94 @@ mod tests {
         assert!(sql.contains("`created_at` DATETIME(6) NOT NULL"));
         assert!(sql.ends_with(") ENGINE=InnoDB"));
         assert!(!sql.contains('"'));
+    }
+
+    #[test]
+    fn quoting_doubles_the_quote_character() {
+        assert_eq!(Dialect::Postgres.quote("widget_log"), "\"widget_log\"");
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(
+            Dialect::Sqlite.quote("\"; DROP TABLE x; --"),
+            "\"\"\"; DROP TABLE x; --\""
+        );
+        assert_eq!(Dialect::MySql.quote("a`b"), "`a``b`");
+        // The other dialect's quote character needs no escaping.
+        assert_eq!(Dialect::MySql.quote("a\"b"), "`a\"b`");
+        assert_eq!(Dialect::Postgres.quote("a`b"), "\"a`b\"");
+        assert_eq!(
+            Dialect::Postgres.qualified(Some("s\"x"), "t\""),
+            "\"s\"\"x\".\"t\"\"\""
+        );
+    }
+
+    /// Whatever the identifier, its quoted form is one quoted name: it
+    /// starts and ends with the quote character and every quote character
+    /// inside comes in a pair.
+    #[test]
+    fn quoted_identifiers_cannot_end_early() {
+        for dialect in Dialect::ALL {
+            let q = if dialect == Dialect::MySql { '`' } else { '"' };
+            for ident in [
+                "",
+                "\"",
+                "`",
+                "\"\"",
+                "``",
+                "x\"",
+                "`x",
+                "a\"`b\"`c",
+                "ü\"🦀",
+            ] {
+                let quoted = dialect.quote(ident);
+                let inner = quoted
+                    .strip_prefix(q)
+                    .and_then(|rest| rest.strip_suffix(q))
+                    .unwrap_or_else(|| panic!("{dialect:?} {quoted}"));
+                assert_eq!(inner.replace(&format!("{q}{q}"), ""), ident.replace(q, ""));
+                assert_eq!(inner.replace(&format!("{q}{q}"), &q.to_string()), ident);
+            }
+        }
+    }
+
+    /// Each limit is what its type says: `VARCHAR(n)` holds `n`
+    /// characters, MySQL's `TEXT` 65,535 bytes; and every context column
+    /// (cut to fit) is text with a limit somewhere.
+    #[test]
+    fn limits_follow_the_types() {
+        for column in COLUMNS {
+            for dialect in Dialect::ALL {
+                let SqlType { sql, limit } = column.of(dialect);
+                let varchar = sql
+                    .strip_prefix("VARCHAR(")
+                    .and_then(|rest| rest.split_once(')'))
+                    .and_then(|(n, _)| n.parse().ok());
+                let expected = match (varchar, dialect, column.kind) {
+                    (Some(n), _, _) => Limit::Chars(n),
+                    (None, Dialect::MySql, ColumnKind::Text) if sql.starts_with("TEXT") => {
+                        Limit::Bytes(65_535)
+                    }
+                    _ => Limit::None,
+                };
+                assert_eq!(limit, expected, "`{}` on {dialect:?}", column.name);
+            }
+        }
+        let context: Vec<_> = COLUMNS
+            .iter()
+            .filter(|c| c.cut_to_fit)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            context,
+            [
+                "entry_point",
+                "route",
+                "path",
+                "method",
+                "ip",
+                "user_name",
+                "user_agent"
+            ]
+        );
     }
 
     #[test]

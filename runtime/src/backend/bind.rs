@@ -1,11 +1,17 @@
 //! Binding log rows: a multi-row `VALUES` insert for the backends that use
 //! one (MySQL, SQLite), built from each row's [`ColumnValue`]s in column
-//! order.
+//! order, context values [fitted](super::fit) to their columns.
 
+use std::borrow::Cow;
+
+use awesome_audit_log_codegen::ddl::insert_columns;
 use chrono::{DateTime, Utc};
+use sqlx::query_builder::Separated;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::TableSql;
+use super::fit::fit_column;
+use crate::Dialect;
 use crate::event::{ColumnValue, LogEvent};
 
 /// Whether the rows of one insert carry event ids (delivered events; all
@@ -15,10 +21,12 @@ pub(crate) fn with_event_id(rows: &[LogEvent]) -> bool {
 }
 
 #[cfg_attr(not(any(feature = "sqlite", feature = "mysql")), allow(dead_code))]
-/// `INSERT INTO t (columns) VALUES (...), (...)` of `rows`, with
-/// timestamps bound as `timestamp` makes them, ending with the clause that
-/// skips event ids already in the table.
+/// `INSERT INTO t (columns) VALUES (...), (...)` of `rows` in `dialect`,
+/// with context values cut to fit their columns and timestamps bound as
+/// `timestamp` makes them, ending with the clause that skips event ids
+/// already in the table.
 pub(crate) fn values_insert<'a, DB, T>(
+    dialect: Dialect,
     table: &'a TableSql,
     rows: &'a [LogEvent],
     timestamp: fn(DateTime<Utc>) -> T,
@@ -26,19 +34,14 @@ pub(crate) fn values_insert<'a, DB, T>(
 where
     DB: Database,
     for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<Cow<'t, str>>: Encode<'t, DB> + Type<DB>,
     for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> T: Encode<'t, DB> + Type<DB>,
 {
     let with_event_id = with_event_id(rows);
     let mut query = QueryBuilder::new(table.insert_prefix(with_event_id));
     query.push_values(rows, |mut tuple, row| {
-        for value in row.values() {
-            match value {
-                ColumnValue::Text(text) | ColumnValue::Json(text) => tuple.push_bind(text),
-                ColumnValue::BigInt(number) => tuple.push_bind(number),
-                ColumnValue::Timestamp(at) => tuple.push_bind(timestamp(at)),
-            };
-        }
+        push_values(&mut tuple, dialect, row, timestamp);
         if with_event_id {
             tuple.push_bind(row.event_id.as_deref());
         }
@@ -48,4 +51,30 @@ where
     });
     query.push(table.on_duplicate(with_event_id));
     query
+}
+
+/// Binds the row's values, in insert column order, to `tuple`: context
+/// values cut to fit their columns, timestamps as `timestamp` makes them.
+pub(crate) fn push_values<DB, T>(
+    tuple: &mut Separated<'_, DB, &'static str>,
+    dialect: Dialect,
+    row: &LogEvent,
+    timestamp: fn(DateTime<Utc>) -> T,
+) where
+    DB: Database,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<Cow<'t, str>>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> T: Encode<'t, DB> + Type<DB>,
+{
+    for (value, column) in row.values().into_iter().zip(insert_columns()) {
+        match value {
+            ColumnValue::Text(text) => {
+                tuple.push_bind(text.map(|text| fit_column(column, dialect, text)))
+            }
+            ColumnValue::Json(json) => tuple.push_bind(json),
+            ColumnValue::BigInt(number) => tuple.push_bind(number),
+            ColumnValue::Timestamp(at) => tuple.push_bind(timestamp(at)),
+        };
+    }
 }

@@ -14,7 +14,7 @@ use awesome_audit_log_codegen::ddl::{
 };
 
 use crate::Dialect;
-use crate::event::{ColumnValue, LogEvent};
+use crate::event::LogEvent;
 
 /// One row for the dead-letter table.
 #[derive(Debug)]
@@ -88,6 +88,7 @@ impl DeadLetterSql {
 /// `INSERT INTO dead (columns) VALUES (...), (...)` of `rows`, failed at
 /// `failed_at`, timestamps bound as `timestamp` makes them.
 pub(crate) fn insert<DB, T>(
+    dialect: Dialect,
     sql: &DeadLetterSql,
     rows: &[DeadLetter<'_>],
     failed_at: DateTime<Utc>,
@@ -96,18 +97,13 @@ pub(crate) fn insert<DB, T>(
 where
     DB: Database,
     for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<Cow<'t, str>>: Encode<'t, DB> + Type<DB>,
     for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> T: Encode<'t, DB> + Type<DB>,
 {
     let mut query = QueryBuilder::new(&sql.insert);
     query.push_values(rows, |mut tuple, row| {
-        for value in row.event.values() {
-            match value {
-                ColumnValue::Text(text) | ColumnValue::Json(text) => tuple.push_bind(text),
-                ColumnValue::BigInt(number) => tuple.push_bind(number),
-                ColumnValue::Timestamp(at) => tuple.push_bind(timestamp(at)),
-            };
-        }
+        super::bind::push_values(&mut tuple, dialect, &row.event, timestamp);
         tuple.push_bind(row.event.event_id.as_deref());
         tuple.push_bind(Some(row.log_table));
         tuple.push_bind(Some(row.reason.as_str()));

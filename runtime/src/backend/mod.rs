@@ -19,6 +19,8 @@ use crate::{Dialect, LogRecord};
 mod bind;
 mod dead_letter;
 mod decode;
+mod fit;
+mod json_text;
 mod table;
 
 #[cfg(feature = "mysql")]
@@ -268,10 +270,11 @@ macro_rules! impl_backend {
             + Send
             + 'c {
                 async move {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_history.clone()))
-                        .bind(object_pk)
-                        .fetch_all(conn)
-                        .await?;
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(table.select_history.clone()));
+                    for _ in 0..table.history_key_binds {
+                        query = query.bind(object_pk);
+                    }
+                    let rows = query.fetch_all(conn).await?;
                     rows.iter()
                         .map(|row: &$row| $crate::backend::decode::record(row))
                         .collect()
@@ -322,7 +325,7 @@ macro_rules! impl_backend {
             ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
                 async move {
                     let mut query = $crate::backend::dead_letter::insert::<$db, _>(
-                        sql, rows, failed_at, bind_time,
+                        $dialect, sql, rows, failed_at, bind_time,
                     );
                     query.build().execute(conn).await.map(drop)
                 }

@@ -31,12 +31,16 @@ async fn insert(
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<MySql, NaiveDateTime>(table, rows, bind_time);
+    let mut query =
+        bind::values_insert::<MySql, NaiveDateTime>(crate::Dialect::MySql, table, rows, bind_time);
     query.build().execute(conn).await.map(drop)
 }
 
+/// A JSON column: text on MariaDB (`LONGTEXT`), MySQL's `JSON` type on
+/// MySQL, sent as UTF-8 text either way (hence unchecked: sqlx's `&str`
+/// does not accept the `JSON` type).
 fn read_json(row: &MySqlRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
-    row.try_get(column)
+    super::json_text::parse_nullable(column, row.try_get_unchecked(column)?)
 }
 
 /// `DATETIME(6)` (ours) or `TIMESTAMP` (the original's), both in UTC.

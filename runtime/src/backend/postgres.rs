@@ -1,5 +1,7 @@
 //! PostgreSQL: JSONB and TIMESTAMPTZ, rows inserted as column arrays.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
@@ -9,6 +11,7 @@ use awesome_audit_log_codegen::ddl::{ColumnKind, insert_columns};
 
 use super::TableSql;
 use super::bind::with_event_id;
+use super::fit::fit_column;
 use crate::event::{ColumnValue, LogEvent};
 
 super::impl_backend!(
@@ -30,8 +33,9 @@ async fn max_statement_bytes(_: &mut PgConnection) -> Result<Option<u64>, sqlx::
     Ok(None)
 }
 
-/// Inserts `rows` with one `INSERT … SELECT * FROM UNNEST(…)`: one array
-/// parameter per column, so the statement text is the same for any number
+/// Inserts `rows` with one `INSERT … SELECT * FROM UNNEST(…)`, context
+/// values [fitted](super::fit) to their columns: one array parameter per
+/// column, so the statement text is the same for any number
 /// of rows. PostgreSQL then prepares and plans it once per connection, where
 /// a multi-row `VALUES` list would be a new statement (and a costly plan of
 /// thousands of parameters) for every batch size.
@@ -66,7 +70,10 @@ async fn insert(
             ColumnKind::Id | ColumnKind::Text | ColumnKind::Json => query.bind(
                 column_of()
                     .map(|value| match value {
-                        ColumnValue::Text(text) | ColumnValue::Json(text) => text,
+                        ColumnValue::Text(text) => {
+                            text.map(|text| fit_column(column, crate::Dialect::Postgres, text))
+                        }
+                        ColumnValue::Json(json) => json.map(Cow::Borrowed),
                         _ => None,
                     })
                     .collect::<Vec<_>>(),
@@ -115,8 +122,9 @@ fn unnest_insert(table: &TableSql, with_event_id: bool) -> String {
     )
 }
 
+/// A JSONB column, selected as `::text` ([`TableSql`]'s read lists).
 fn read_json(row: &PgRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
-    row.try_get(column)
+    super::json_text::parse_nullable(column, row.try_get(column)?)
 }
 
 fn read_timestamp(row: &PgRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {

@@ -52,14 +52,13 @@ async fn insert(
     table: &TableSql,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query = bind::values_insert::<Sqlite, String>(table, rows, bind_time);
+    let mut query =
+        bind::values_insert::<Sqlite, String>(crate::Dialect::Sqlite, table, rows, bind_time);
     query.build().execute(conn).await.map(drop)
 }
 
 fn read_json(row: &SqliteRow, column: &str) -> Result<Option<Value>, sqlx::Error> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|text| serde_json::from_str(&text).map_err(|e| decode_error(column, e)))
-        .transpose()
+    super::json_text::parse_nullable(column, row.try_get(column)?)
 }
 
 fn read_timestamp(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use awesome_audit_log_codegen::ddl::{
-    COLUMNS, Column, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
+    COLUMNS, Column, ColumnKind, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
     insert_columns, insert_columns_with_event_id,
 };
 
@@ -26,8 +26,11 @@ pub struct TableSql {
     insert_with_event_id: String,
     /// What makes an insert of rows with event ids skip those already there.
     on_duplicate_event: &'static str,
-    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`.
+    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`,
+    /// the key compared exactly ([`key_matches`]).
     pub select_history: String,
+    /// How many times `select_history` binds the key.
+    pub history_key_binds: usize,
     /// For the outbox: the log table its rows are meant for (bound as its
     /// last column).
     pub outbox_for: Option<String>,
@@ -40,7 +43,6 @@ impl TableSql {
     pub(crate) fn log(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, log_table);
-        let placeholder = placeholder(dialect);
         Self {
             create: create_schema(dialect, schema)
                 .into_iter()
@@ -59,12 +61,13 @@ impl TableSql {
                 Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
             },
             select_history: format!(
-                "SELECT {} FROM {qualified} WHERE {} = {placeholder} ORDER BY {}, {}",
-                quote_all(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
-                dialect.quote("object_pk"),
+                "SELECT {} FROM {qualified} WHERE {} ORDER BY {}, {}",
+                read_list(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
+                key_matches(dialect).0,
                 dialect.quote("created_at"),
                 dialect.quote("id"),
             ),
+            history_key_binds: key_matches(dialect).1,
             qualified,
             outbox_for: None,
             known: AtomicBool::new(false),
@@ -142,7 +145,11 @@ impl OutboxSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, OUTBOX_TABLE);
-        let columns = quote_names(dialect, COLUMNS.iter().map(|c| c.name).chain(["log_table"]));
+        let columns = format!(
+            "{}, {}",
+            read_list(dialect, &COLUMNS),
+            dialect.quote("log_table")
+        );
         let lock = match dialect {
             Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
@@ -158,12 +165,50 @@ impl OutboxSql {
     }
 }
 
+/// The condition that selects the rows of one key, exactly, and how many
+/// times it binds the key. PostgreSQL and SQLite compare text exactly. On
+/// MySQL/MariaDB `=` follows the column's collation, which by default
+/// ignores case, accents and trailing spaces (as the binary `utf8mb4_bin`
+/// still ignores trailing spaces): the rows it finds (through an index on
+/// `object_pk`, if there is one) are kept only when their key has the
+/// same bytes in UTF-8, in any character set the table was created with.
+fn key_matches(dialect: Dialect) -> (String, usize) {
+    let pk = dialect.quote("object_pk");
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => (format!("{pk} = {}", placeholder(dialect)), 1),
+        Dialect::MySql => (
+            format!(
+                "{pk} = ? AND CAST(CONVERT({pk} USING utf8mb4) AS BINARY) \
+                 = CAST(CONVERT(? USING utf8mb4) AS BINARY)"
+            ),
+            2,
+        ),
+    }
+}
+
 /// The first bind placeholder of a statement.
 fn placeholder(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => "$1",
         Dialect::MySql | Dialect::Sqlite => "?",
     }
+}
+
+/// The columns a row is read with, by name: JSON columns as their text on
+/// PostgreSQL (`"before"::text AS "before"`), which the backend layer parses
+/// itself ([`super::json_text`]), every other column as it is.
+fn read_list(dialect: Dialect, columns: &[Column]) -> String {
+    columns
+        .iter()
+        .map(|column| {
+            let name = dialect.quote(column.name);
+            match (dialect, column.kind) {
+                (Dialect::Postgres, ColumnKind::Json) => format!("{name}::text AS {name}"),
+                _ => name,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
@@ -179,4 +224,40 @@ fn quote_names<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> St
         .map(|n| dialect.quote(n))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The history statement has as many placeholders as the key is bound.
+    #[test]
+    fn history_binds_the_key_once_per_placeholder() {
+        for dialect in Dialect::ALL {
+            let table = TableSql::log(dialect, None, "widget_log");
+            let placeholders = match dialect {
+                Dialect::Postgres => table.select_history.matches("$1").count(),
+                Dialect::MySql | Dialect::Sqlite => table.select_history.matches('?').count(),
+            };
+            assert_eq!(placeholders, table.history_key_binds, "{dialect:?}");
+        }
+    }
+
+    /// PostgreSQL's JSONB is read as text, which the backend parses.
+    #[test]
+    fn json_columns_are_read_as_text_on_postgres() {
+        let table = TableSql::log(Dialect::Postgres, None, "widget_log");
+        assert!(table.select_history.starts_with(
+            "SELECT \"id\", \"action\", \"object_pk\", \"before\"::text AS \"before\", "
+        ));
+        let outbox = OutboxSql::new(Dialect::Postgres, None);
+        assert!(
+            outbox
+                .select
+                .contains(", \"changes\"::text AS \"changes\", \"entry_point\", ")
+        );
+        assert!(outbox.select.contains("\"event_id\", \"log_table\" FROM "));
+        let sqlite = OutboxSql::new(Dialect::Sqlite, None);
+        assert!(sqlite.select.contains(", \"changes\", \"entry_point\", "));
+    }
 }

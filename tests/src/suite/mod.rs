@@ -42,6 +42,8 @@ macro_rules! suite {
             outbox_redelivery_is_a_no_op,
             outbox_survives_sigkill,
             async_transaction_rows_wait_for_commit,
+            context_values_fit_their_columns,
+            history_matches_the_key_exactly,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -85,6 +87,7 @@ mod rows;
 mod selection;
 mod tables;
 mod transactions;
+mod values;
 
 pub use aliases::{
     missing_alias_falls_back_to_default, missing_alias_raises, missing_alias_skips_and_counts,
@@ -112,3 +115,4 @@ pub use tables::{
 pub use transactions::{
     transaction_on_the_audit_database, transaction_with_another_audit_database,
 };
+pub use values::{context_values_fit_their_columns, history_matches_the_key_exactly};
