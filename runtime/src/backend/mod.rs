@@ -187,11 +187,7 @@ impl Pool {
     /// Rows per multi-row INSERT when BULK_CHUNK_SIZE is not set: what the
     /// backend's bind-parameter limit allows, at most 500 (the original's).
     pub(crate) fn default_chunk_size(&self) -> usize {
-        let max_binds: usize = match self.dialect() {
-            Dialect::Postgres | Dialect::MySql => 65_535,
-            Dialect::Sqlite => 32_766,
-        };
-        (max_binds / awesome_audit_log_codegen::ddl::insert_columns_with_event_id().len()).min(500)
+        crate::config::max_chunk_size(self.dialect()).min(500)
     }
 }
 

@@ -28,7 +28,7 @@
 //! | `entry_point` | `http` |
 //! | `path` | the path with its query string (`/widgets/7?dry_run=1`); with axum, the URI before any `nest` stripped it |
 //! | `route` | the route template the router matched (`/widgets/{id}`), with the `axum` feature; NULL otherwise or when no route matched |
-//! | `method` | the HTTP method (cut to the column's 10 characters) |
+//! | `method` | the HTTP method (an extension method longer than the column's 10 characters is cut to fit, ending in `…`, like every context value) |
 //! | `ip` | the client IP, see below |
 //! | `user_id`, `user_name` | the user, see below |
 //! | `user_agent` | the `User-Agent` header |

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::wire::{FORMAT, encode};
 use crate::Error;
-use crate::config::{AuditConfig, ConfigError};
+use crate::config::{AuditConfig, ConfigError, RedactedUrl};
 use crate::event::LogEvent;
 use crate::outcome::Delivered;
 use crate::sink::{Counters, Sink};
@@ -136,7 +136,7 @@ pub(super) fn open_client(config: &AuditConfig) -> Result<redis::Client, ConfigE
     redis::Client::open(url).map_err(|e| ConfigError::Invalid {
         key: "REDIS_URL",
         // Not the URL itself: it may hold a password.
-        value: url.split_once('@').map_or(url, |(_, host)| host).to_owned(),
+        value: RedactedUrl(url).to_string(),
         reason: e.to_string(),
     })
 }
