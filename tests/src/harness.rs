@@ -227,6 +227,15 @@ impl TestDb {
         result.expect("statement runs");
     }
 
+    /// The number of rows in `table`, 0 while it does not exist.
+    pub async fn count_if_exists(&self, table: &str) -> i64 {
+        if self.table_exists(None, table).await {
+            self.count(table).await
+        } else {
+            0
+        }
+    }
+
     /// The number of rows in `table` (a trusted name, optionally `schema.table`).
     pub async fn count(&self, table: &str) -> i64 {
         let quoted = table
@@ -339,11 +348,15 @@ impl Drop for TestDb {
 
 /// A TCP proxy on 127.0.0.1 in front of a database server, which the test
 /// can take down (every connection cut, new ones refused at once) and bring
-/// back, to simulate a server outage without stopping the shared server.
+/// back, to simulate a server outage without stopping the shared server;
+/// or make lose the server's answers (the request reaches the server, which
+/// does the work and commits, but the answer is dropped and the connection
+/// cut), to simulate a connection lost after a commit.
 pub struct FlakyProxy {
     /// The proxy's address.
     pub addr: std::net::SocketAddr,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    lose_answers: std::sync::Arc<std::sync::atomic::AtomicBool>,
     connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -358,19 +371,56 @@ impl FlakyProxy {
             .expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let up = Arc::new(AtomicBool::new(true));
+        let lose_answers = Arc::new(AtomicBool::new(false));
         let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
         let accept = {
             let up = Arc::clone(&up);
+            let lose_answers = Arc::clone(&lose_answers);
             let connections = Arc::clone(&connections);
             tokio::spawn(async move {
-                while let Ok((mut client, _)) = listener.accept().await {
+                while let Ok((client, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         drop(client);
                         continue;
                     }
+                    let lose_answers = Arc::clone(&lose_answers);
                     let task = tokio::spawn(async move {
-                        if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                            return;
+                        };
+                        let (mut client_read, mut client_write) = client.into_split();
+                        let (mut server_read, mut server_write) = server.into_split();
+                        // Set when a statement is executed while answers
+                        // are being lost: its answer is the one to lose.
+                        let armed = AtomicBool::new(false);
+                        let requests = async {
+                            let mut buf = vec![0u8; 64 * 1024];
+                            loop {
+                                let n = client_read.read(&mut buf).await?;
+                                if n == 0 {
+                                    return Ok::<_, std::io::Error>(());
+                                }
+                                if lose_answers.load(Ordering::SeqCst) && executes(&buf[..n]) {
+                                    armed.store(true, Ordering::SeqCst);
+                                }
+                                server_write.write_all(&buf[..n]).await?;
+                            }
+                        };
+                        let answers = async {
+                            let mut buf = vec![0u8; 64 * 1024];
+                            loop {
+                                let n = server_read.read(&mut buf).await?;
+                                if n == 0 || armed.load(Ordering::SeqCst) {
+                                    // Dropped: the connection ends here.
+                                    return Ok::<_, std::io::Error>(());
+                                }
+                                client_write.write_all(&buf[..n]).await?;
+                            }
+                        };
+                        tokio::select! {
+                            _ = requests => {}
+                            _ = answers => {}
                         }
                     });
                     connections
@@ -383,9 +433,16 @@ impl FlakyProxy {
         FlakyProxy {
             addr,
             up,
+            lose_answers,
             connections,
             accept,
         }
+    }
+
+    /// While `on`, the answer to a statement executed is dropped and its
+    /// connection cut: the work was done, the client never hears so.
+    pub fn lose_answers(&self, on: bool) {
+        self.lose_answers.store(on, Ordering::SeqCst);
     }
 
     /// Cuts every connection and refuses new ones.
@@ -402,6 +459,13 @@ impl FlakyProxy {
     }
 }
 
+/// Whether a client's request executes a statement: PostgreSQL's Bind
+/// (`B`, the extended protocol) or Query (`Q`); MySQL's COM_STMT_EXECUTE
+/// (0x17) or COM_QUERY (0x03) after the 4-byte packet header.
+fn executes(request: &[u8]) -> bool {
+    matches!(request.first(), Some(b'B' | b'Q')) || matches!(request.get(4), Some(0x17 | 0x03))
+}
+
 impl Drop for FlakyProxy {
     fn drop(&mut self) {
         self.down();
@@ -412,6 +476,17 @@ impl Drop for FlakyProxy {
 impl TestDb {
     /// This database through a [`FlakyProxy`]; `None` for SQLite.
     pub async fn behind_proxy(&self) -> Option<(FlakyProxy, Database)> {
+        self.behind_proxy_with(true).await
+    }
+
+    /// [`behind_proxy`](Self::behind_proxy), with the pool pinging each
+    /// connection it hands out (`test_before_acquire`) or not: without the
+    /// ping, a statement is the first thing sent on an idle connection, so
+    /// a lost answer is that statement's.
+    pub async fn behind_proxy_with(
+        &self,
+        test_before_acquire: bool,
+    ) -> Option<(FlakyProxy, Database)> {
         let (server, name) = self.server.as_ref()?;
         let rest = server
             .split_once("://")
@@ -432,11 +507,13 @@ impl TestDb {
         let database = match self.kind {
             Kind::Postgres => sqlx::postgres::PgPoolOptions::new()
                 .acquire_timeout(timeout)
+                .test_before_acquire(test_before_acquire)
                 .connect_lazy(&url)
                 .expect("url")
                 .into(),
             Kind::MySql => sqlx::mysql::MySqlPoolOptions::new()
                 .acquire_timeout(timeout)
+                .test_before_acquire(test_before_acquire)
                 .connect_lazy(&url)
                 .expect("url")
                 .into(),

@@ -518,3 +518,50 @@ async fn worker_retries_while_the_database_is_down() {
     }
     assert!(auditor.stats().retried > 0);
 }
+
+/// A row the database refuses, in each position of a batch in turn, goes to
+/// the dead-letter stream and the rest are written; a lock timeout (another
+/// session holds the log table) is not the rows' fault: the batch stays
+/// pending, nothing is set aside, and it is written once the lock is gone.
+#[tokio::test]
+async fn refused_rows_are_set_aside_and_lock_timeouts_retried() {
+    use awesome_audit_log_tests::suite::{locked_out, refuse_widget_13};
+    let Some(url) = redis_url() else { return };
+    for db in databases().await {
+        let stream = Stream::new(&url);
+        refuse_widget_13(&db).await;
+        let producer = db.auditor(stream.config());
+        for position in 0..5 {
+            let widgets: Vec<Widget> = (0..5)
+                .map(|i| {
+                    widget(
+                        if i == position {
+                            13
+                        } else {
+                            100 * (position + 1) + i
+                        },
+                        1,
+                    )
+                })
+                .collect();
+            Widget::log_changes(&producer, widgets.iter().map(|w| (None, Some(w))))
+                .await
+                .unwrap();
+        }
+        let (database, holder) = locked_out(&db).await;
+        let consumer = Auditor::builder(stream.config())
+            .database("default", database)
+            .build()
+            .unwrap();
+        let worker = worker(&consumer, "w1").batch_size(5);
+        let locked = worker.drain_once().await;
+        assert!(locked.is_err(), "{:?}: {locked:?}", db.kind);
+        assert_eq!(stream.len(&stream.dead()).await, 0, "{:?}", db.kind);
+        holder.release().await;
+        assert_eq!(worker.drain().await.unwrap(), 25, "{:?}", db.kind);
+        assert_eq!(db.count("widget_log").await, 20, "{:?}", db.kind);
+        assert_eq!(stream.len(&stream.dead()).await, 5, "{:?}", db.kind);
+        assert_eq!(worker.stats().rejected, 5, "{:?}", db.kind);
+        assert_eq!(stream.len(&stream.name).await, 0, "{:?}", db.kind);
+    }
+}

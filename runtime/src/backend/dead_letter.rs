@@ -66,7 +66,10 @@ impl DeadLetterSql {
         };
         let on_duplicate = match dialect {
             Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING",
-            Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
+            // Qualified: in `INSERT ... SELECT` the outbox has the column too.
+            Dialect::MySql => {
+                " ON DUPLICATE KEY UPDATE `awesome_audit_log_dead_letter`.`event_id` = `awesome_audit_log_dead_letter`.`event_id`"
+            }
         };
         Self {
             create: schema

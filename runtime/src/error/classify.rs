@@ -106,7 +106,7 @@ fn sqlite_fault(code: i32) -> Fault {
         // SQLITE_BUSY, SQLITE_LOCKED.
         5 | 6 => Fault::Transient,
         // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH.
-        18 | 19 | 20 => Fault::BadRow,
+        18..=20 => Fault::BadRow,
         _ => Fault::Permanent,
     }
 }

@@ -252,7 +252,17 @@ struct InTransaction<'a, D: Backend> {
 impl<D: Backend> Attempt for InTransaction<'_, D> {
     async fn insert(&mut self, rows: &[LogEvent]) -> Result<(), sqlx::Error> {
         if !self.savepoint {
-            return D::insert(self.conn, self.table, rows).await;
+            let result = D::insert(self.conn, self.table, rows).await;
+            // A table that has gone: MySQL and SQLite roll back only the
+            // statement, so it can be created again here; PostgreSQL has
+            // aborted the transaction (the caller gets the error).
+            if matches!(&result, Err(e) if is_undefined_table(e)) && D::DIALECT != Dialect::Postgres
+            {
+                self.table.forget();
+                create_in_transaction::<D>(self.conn, self.pool, &self.table.create).await?;
+                return D::insert(self.conn, self.table, rows).await;
+            }
+            return result;
         }
         D::execute(self.conn, &format!("SAVEPOINT {ATTEMPT}")).await?;
         let mut result = D::insert(self.conn, self.table, rows).await;

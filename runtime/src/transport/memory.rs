@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use std::borrow::Cow;
@@ -45,6 +45,9 @@ pub(crate) struct Writer {
     policy: QueueFull,
     settings: Settings,
     stopped: AtomicBool,
+    /// Set by the task once it has written everything after a stop (or
+    /// after every auditor is gone).
+    finished: Arc<watch::Sender<bool>>,
 }
 
 impl Writer {
@@ -56,6 +59,7 @@ impl Writer {
             policy: config.async_queue_full,
             settings: Settings::from(config),
             stopped: AtomicBool::new(false),
+            finished: Arc::new(watch::Sender::new(false)),
         }
     }
 
@@ -123,7 +127,12 @@ impl Writer {
         else {
             return;
         };
-        tokio::spawn(run(receiver, Arc::clone(sink), self.settings.clone()));
+        tokio::spawn(run(
+            receiver,
+            Arc::clone(sink),
+            self.settings.clone(),
+            Arc::clone(&self.finished),
+        ));
     }
 
     /// Waits until every row queued before this call is written (or given up).
@@ -138,16 +147,18 @@ impl Writer {
         }
     }
 
-    /// Flushes and stops the task; later rows are written inline.
+    /// Flushes and stops the task; later rows are written inline. Every
+    /// caller, the first or a concurrent one, returns once the task has
+    /// written what was queued.
     pub(crate) async fn shutdown(&self, sink: &Arc<Sink>) {
-        if self.stopped.swap(true, Ordering::AcqRel) {
-            return;
+        let mut finished = self.finished.subscribe();
+        if !self.stopped.swap(true, Ordering::AcqRel) {
+            self.start(sink);
+            let (done, _) = oneshot::channel();
+            // A closed queue means the task is ending already.
+            let _ = self.sender.send(Message::Stop(done)).await;
         }
-        self.start(sink);
-        let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Stop(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        let _ = finished.wait_for(|finished| *finished).await;
     }
 
     /// Messages still queued (approximately).
@@ -186,8 +197,13 @@ impl From<&AuditConfig> for Settings {
     }
 }
 
-/// The writer task.
-async fn run(mut receiver: mpsc::Receiver<Message>, sink: Arc<Sink>, settings: Settings) {
+/// The writer task; says `finished` when it has written everything.
+async fn run(
+    mut receiver: mpsc::Receiver<Message>,
+    sink: Arc<Sink>,
+    settings: Settings,
+    finished: Arc<watch::Sender<bool>>,
+) {
     let mut batch: Vec<(&'static str, LogEvent)> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut stop = None;
@@ -243,6 +259,7 @@ async fn run(mut receiver: mpsc::Receiver<Message>, sink: Arc<Sink>, settings: S
     if let Some(done) = stop {
         let _ = done.send(());
     }
+    finished.send_replace(true);
 }
 
 /// Writes one log table's rows: retries with backoff while the error is

@@ -44,6 +44,21 @@ macro_rules! suite {
             async_transaction_rows_wait_for_commit,
             context_values_fit_their_columns,
             history_matches_the_key_exactly,
+            writer_isolates_a_refused_row_in_every_position,
+            outbox_moves_past_refused_rows,
+            writer_retries_lock_timeouts,
+            tables_are_remembered_only_once_committed,
+            writer_ends_with_its_auditor_and_shutdowns_wait,
+            rows_larger_than_a_statement,
+        );
+    };
+    // The cases above, and those that need a server reached over the
+    // network (a proxy in front of it, a pool of connections to it).
+    ($kind:expr, server) => {
+        $crate::suite!($kind);
+        $crate::suite!(@cases $kind;
+            writer_writes_once_after_lost_answers,
+            first_use_in_transactions_on_a_full_pool,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -81,6 +96,7 @@ macro_rules! for_backend {
 
 mod aliases;
 mod asynchronous;
+mod faults;
 mod fixtures;
 mod outbox;
 mod rows;
@@ -96,6 +112,13 @@ pub use aliases::{
 pub use asynchronous::{
     async_drop_policy_counts, async_flush_and_shutdown, async_rows_equal_sync_rows,
     async_transaction_rows_wait_for_commit, async_writer_survives_an_outage,
+};
+pub use faults::{
+    LockHolder, first_use_in_transactions_on_a_full_pool, locked_out,
+    outbox_moves_past_refused_rows, refuse_widget_13, rows_larger_than_a_statement,
+    tables_are_remembered_only_once_committed, writer_ends_with_its_auditor_and_shutdowns_wait,
+    writer_isolates_a_refused_row_in_every_position, writer_retries_lock_timeouts,
+    writer_writes_once_after_lost_answers,
 };
 pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
