@@ -13,6 +13,14 @@
 //!   redelivered after a crash (written to the log, but not yet deleted from
 //!   the outbox) is not logged twice. When the log tables live in the same
 //!   database as the outbox, the move is one transaction anyway.
+//! - A row the log table refuses (found by halving the batch, each attempt
+//!   under a savepoint), and a row that cannot be read back (an unknown
+//!   entry point, a log table name that is not a plain identifier ending in
+//!   `_log`), are copied as they are to the dead-letter table
+//!   `awesome_audit_log_dead_letter` with the reason, in the same
+//!   transaction, logged and counted in
+//!   [`AuditStats::dead_lettered`](crate::AuditStats::dead_lettered): one bad
+//!   row never holds back the rows behind it.
 //!
 //! Turn it on with `ASYNC = true` and `ASYNC_TRANSPORT = "outbox"`, log in
 //! transactions with `log_change_in`, and run a worker:

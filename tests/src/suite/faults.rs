@@ -549,3 +549,60 @@ pub async fn rows_larger_than_a_statement(db: TestDb) {
         }
     }
 }
+
+/// Outbox rows are read back as untrusted input: a log table name that is
+/// not a plain identifier ending in `_log` (here one that tries to close
+/// the quote and drop a table) and an unknown entry point are never used;
+/// such rows go to the dead-letter table as they were, and the rows around
+/// them are moved.
+pub async fn outbox_sets_aside_rows_it_cannot_trust(db: TestDb) {
+    let mut config = AuditConfig::default();
+    config.async_ = true;
+    config.async_transport = AsyncTransport::Outbox;
+    let auditor = db.auditor(config);
+    for_backend!(db, |DB| {
+        for id in [1, 2] {
+            let mut tx = auditor.begin::<DB>("default").await.unwrap();
+            Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+    let now = match db.kind {
+        Kind::Postgres => "now()",
+        Kind::MySql => "NOW(6)",
+        Kind::Sqlite => "'2026-11-28T00:00:00.000000+00:00'",
+    };
+    db.exec(&format!(
+        "INSERT INTO awesome_audit_log_outbox \
+         (action, object_pk, after, entry_point, created_at, event_id, log_table) VALUES \
+         ('insert', '7', '{{\"id\": 7}}', NULL, {now}, 'evil-1', \
+          'widget_log\"; DROP TABLE widget_log; -- `_log'), \
+         ('insert', '8', '{{\"id\": 8}}', 'cron', {now}, 'evil-2', 'widget_log')"
+    ))
+    .await;
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        Widget::log_change_in(&mut tx, None, Some(&widget(3, 1)))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    let worker = auditor.outbox_worker("default").unwrap();
+    let moved = tokio::time::timeout(Duration::from_secs(30), worker.drain())
+        .await
+        .expect("the worker is not stuck")
+        .unwrap();
+    assert_eq!(moved, 5);
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 0);
+    assert_eq!(db.count("widget_log").await, 3, "the log table is intact");
+    let dead = db
+        .ids(&format!(
+            "SELECT CAST(object_pk AS BIGINT) FROM {DEAD} \
+             WHERE reason LIKE '%not a log table name%' OR reason LIKE '%unknown entry point%' \
+             ORDER BY object_pk"
+        ))
+        .await;
+    assert_eq!(dead, vec![7, 8]);
+}

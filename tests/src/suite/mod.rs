@@ -50,6 +50,7 @@ macro_rules! suite {
             tables_are_remembered_only_once_committed,
             writer_ends_with_its_auditor_and_shutdowns_wait,
             rows_larger_than_a_statement,
+            outbox_sets_aside_rows_it_cannot_trust,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -115,8 +116,9 @@ pub use asynchronous::{
 };
 pub use faults::{
     LockHolder, first_use_in_transactions_on_a_full_pool, locked_out,
-    outbox_moves_past_refused_rows, refuse_widget_13, rows_larger_than_a_statement,
-    tables_are_remembered_only_once_committed, writer_ends_with_its_auditor_and_shutdowns_wait,
+    outbox_moves_past_refused_rows, outbox_sets_aside_rows_it_cannot_trust, refuse_widget_13,
+    rows_larger_than_a_statement, tables_are_remembered_only_once_committed,
+    writer_ends_with_its_auditor_and_shutdowns_wait,
     writer_isolates_a_refused_row_in_every_position, writer_retries_lock_timeouts,
     writer_writes_once_after_lost_answers,
 };

@@ -56,12 +56,15 @@
 //!
 //! **Entries that cannot be written** — malformed ones (a missing field,
 //! invalid JSON, a table name that is not a plain identifier ending in
-//! `_log`), or rows the database rejects (such as a NUL character in
-//! PostgreSQL JSONB) — would block the stream if left unacknowledged. Each is
+//! `_log`), or rows the database refuses (such as a NUL character in
+//! PostgreSQL JSONB; the batch is halved until they are found, and the rest
+//! is written) — would block the stream if left unacknowledged. Each is
 //! logged as an error, counted (in [`BrokerStats`] and in
 //! [`AuditStats::failed`](crate::AuditStats::failed)), copied with an
 //! `error` and an `original_id` field to the stream `<REDIS_STREAM>:dead`
-//! for inspection or replay, and acknowledged.
+//! for inspection or replay, and acknowledged. A transient error (the
+//! database down, a lock or statement timeout, a deadlock) is never the
+//! rows' fault: the batch stays unacknowledged and is retried.
 //!
 //! ```no_run
 //! use awesome_audit_log::config::AsyncTransport;
