@@ -4,17 +4,9 @@
 use awesome_audit_log::{AuditConfig, Auditor, LogOutcome};
 use serde_json::json;
 
-use super::fixtures::{Outage, widget, with_audit_database};
+use super::fixtures::{Outage, async_config, widget, with_audit_database};
 use crate::models::{Account, AccountLog, Widget, WidgetLog};
 use crate::{Kind, TestDb};
-
-fn async_config() -> AuditConfig {
-    let mut config = AuditConfig::default();
-    config.async_ = true;
-    config.async_retry_base_ms = 20;
-    config.async_retry_max_ms = 200;
-    config
-}
 
 /// ASYNC rows equal the rows the synchronous path writes for the same changes.
 pub async fn async_rows_equal_sync_rows(db: TestDb) {

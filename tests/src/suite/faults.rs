@@ -10,20 +10,12 @@ use std::time::Duration;
 use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::{AuditConfig, Auditor, Database, Error};
 
-use super::fixtures::{Outage, widget};
+use super::fixtures::{Outage, async_config, widget};
 use crate::models::{Gizmo, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
 /// The dead-letter table.
 const DEAD: &str = "awesome_audit_log_dead_letter";
-
-fn async_config() -> AuditConfig {
-    let mut config = AuditConfig::default();
-    config.async_ = true;
-    config.async_retry_base_ms = 20;
-    config.async_retry_max_ms = 200;
-    config
-}
 
 /// Creates `widget_log` as the auditor would, with a rule that refuses the
 /// rows of widget 13: a CHECK constraint (a trigger on SQLite, which cannot
@@ -189,11 +181,26 @@ impl LockHolder {
     }
 }
 
+/// `holder`'s lock, let go of by running `release` on it.
+fn holding<C>(mut holder: C, release: &'static str) -> LockHolder
+where
+    C: sqlx::Connection + 'static,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    use futures_util::FutureExt;
+    LockHolder(Box::new(move || {
+        async move {
+            sqlx::raw_sql(release).execute(&mut holder).await.unwrap();
+            holder.close().await.unwrap();
+        }
+        .boxed()
+    }))
+}
+
 /// A session holding a lock on `widget_log` (which must exist), and a
 /// database whose sessions give up waiting for such a lock quickly.
 pub async fn locked_out(db: &TestDb) -> (Database, LockHolder) {
-    use futures_util::FutureExt;
-    use sqlx::{ConnectOptions, Connection};
+    use sqlx::ConnectOptions;
     match db.kind {
         Kind::Postgres => {
             let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
@@ -205,17 +212,7 @@ pub async fn locked_out(db: &TestDb) -> (Database, LockHolder) {
             let pool = sqlx::PgPool::connect_with(options.options([("lock_timeout", "100ms")]))
                 .await
                 .unwrap();
-            let release = move || {
-                async move {
-                    sqlx::raw_sql("ROLLBACK")
-                        .execute(&mut holder)
-                        .await
-                        .unwrap();
-                    holder.close().await.unwrap();
-                }
-                .boxed()
-            };
-            (pool.into(), LockHolder(Box::new(release)))
+            (pool.into(), holding(holder, "ROLLBACK"))
         }
         Kind::MySql => {
             let options: sqlx::mysql::MySqlConnectOptions = db.url.parse().unwrap();
@@ -236,17 +233,7 @@ pub async fn locked_out(db: &TestDb) -> (Database, LockHolder) {
                 .connect_with(options)
                 .await
                 .unwrap();
-            let release = move || {
-                async move {
-                    sqlx::raw_sql("UNLOCK TABLES")
-                        .execute(&mut holder)
-                        .await
-                        .unwrap();
-                    holder.close().await.unwrap();
-                }
-                .boxed()
-            };
-            (pool.into(), LockHolder(Box::new(release)))
+            (pool.into(), holding(holder, "UNLOCK TABLES"))
         }
         Kind::Sqlite => {
             let options: sqlx::sqlite::SqliteConnectOptions = db.url.parse().unwrap();
@@ -259,17 +246,7 @@ pub async fn locked_out(db: &TestDb) -> (Database, LockHolder) {
                 sqlx::SqlitePool::connect_with(options.busy_timeout(Duration::from_millis(100)))
                     .await
                     .unwrap();
-            let release = move || {
-                async move {
-                    sqlx::raw_sql("ROLLBACK")
-                        .execute(&mut holder)
-                        .await
-                        .unwrap();
-                    holder.close().await.unwrap();
-                }
-                .boxed()
-            };
-            (pool.into(), LockHolder(Box::new(release)))
+            (pool.into(), holding(holder, "ROLLBACK"))
         }
     }
 }

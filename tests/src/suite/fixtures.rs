@@ -93,3 +93,12 @@ impl Outage {
         }
     }
 }
+
+/// ASYNC with the in-process writer, retrying fast (20 ms doubling to 200 ms).
+pub(super) fn async_config() -> AuditConfig {
+    let mut config = AuditConfig::default();
+    config.async_ = true;
+    config.async_retry_base_ms = 20;
+    config.async_retry_max_ms = 200;
+    config
+}
