@@ -227,6 +227,32 @@ impl TestDb {
         result.expect("statement runs");
     }
 
+    /// How many sessions the server has open on this database (its own
+    /// pool's included); `None` for SQLite.
+    pub async fn sessions(&self) -> Option<i64> {
+        match &self.pool {
+            TestPool::Sqlite(_) => None,
+            TestPool::Postgres(pool) => Some(
+                sqlx::query_scalar(
+                    "SELECT CAST(count(*) AS BIGINT) FROM pg_stat_activity \
+                     WHERE datname = current_database()",
+                )
+                .fetch_one(pool)
+                .await
+                .expect("count sessions"),
+            ),
+            TestPool::MySql(pool) => Some(
+                sqlx::query_scalar(
+                    "SELECT CAST(COUNT(*) AS SIGNED) FROM information_schema.processlist \
+                     WHERE db = DATABASE()",
+                )
+                .fetch_one(pool)
+                .await
+                .expect("count sessions"),
+            ),
+        }
+    }
+
     /// The number of rows in `table`, 0 while it does not exist.
     pub async fn count_if_exists(&self, table: &str) -> i64 {
         if self.table_exists(None, table).await {

@@ -309,6 +309,7 @@ pub async fn writer_ends_with_its_auditor_and_shutdowns_wait(db: TestDb) {
             .num_alive_tasks()
     };
     let before = alive();
+    let sessions_before = db.sessions().await;
     let auditor = Auditor::builder(async_config())
         .database("default", database.clone())
         .build()
@@ -344,6 +345,15 @@ pub async fn writer_ends_with_its_auditor_and_shutdowns_wait(db: TestDb) {
         eventually(Duration::from_secs(15), async || alive() <= before).await,
         "the writer's task ends with its last auditor: {} tasks alive, {before} before",
         alive()
+    );
+    let mut sessions = None;
+    assert!(
+        eventually(Duration::from_secs(15), async || {
+            sessions = db.sessions().await;
+            sessions <= sessions_before
+        })
+        .await,
+        "the writer's connections are closed: {sessions:?} sessions, {sessions_before:?} before"
     );
 
     // Two shutdowns at once, while the database is away.
@@ -582,4 +592,90 @@ pub async fn outbox_sets_aside_rows_it_cannot_trust(db: TestDb) {
         ))
         .await;
     assert_eq!(dead, vec![7, 8]);
+}
+
+fn outbox_config() -> AuditConfig {
+    let mut config = AuditConfig::default();
+    config.async_ = true;
+    config.async_transport = AsyncTransport::Outbox;
+    config
+}
+
+/// Logs widgets `ids` through the outbox, one transaction each.
+async fn log_through_the_outbox(db: &TestDb, auditor: &Auditor, ids: impl Iterator<Item = i64>) {
+    for_backend!(db, |DB| {
+        for id in ids {
+            let mut tx = auditor.begin::<DB>("default").await.unwrap();
+            Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    });
+}
+
+/// The outbox worker meets a lock timeout (another session holds the log
+/// table): an error, nothing set aside, every row still in the outbox; once
+/// the lock is gone, each row moves once.
+pub async fn outbox_waits_out_lock_timeouts(db: TestDb) {
+    let auditor = db.auditor(outbox_config());
+    Widget::log_change(
+        &db.auditor(AuditConfig::default()),
+        None,
+        Some(&widget(0, 0)),
+    )
+    .await
+    .unwrap();
+    log_through_the_outbox(&db, &auditor, 1..=10).await;
+    let (database, holder) = locked_out(&db).await;
+    let worker = Auditor::builder(outbox_config())
+        .database("default", database)
+        .build()
+        .unwrap()
+        .outbox_worker("default")
+        .unwrap();
+    let locked = worker.drain_once().await;
+    assert!(locked.is_err(), "{locked:?}");
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 10);
+    assert_eq!(db.count_if_exists(DEAD).await, 0);
+    holder.release().await;
+    assert_eq!(worker.drain().await.unwrap(), 10);
+    assert_eq!(db.count("widget_log").await, 11);
+    assert_eq!(db.count("awesome_audit_log_outbox").await, 0);
+}
+
+/// The outbox worker's connection loses answers (its insert or its commit
+/// was done, the answer never came): it retries, and each change lands once.
+pub async fn outbox_moves_once_through_lost_answers(db: TestDb) {
+    let auditor = db.auditor(outbox_config());
+    log_through_the_outbox(&db, &auditor, 1..=40).await;
+    let (proxy, database) = db.behind_proxy_with(false).await.expect("a server backend");
+    let worker = Auditor::builder(outbox_config())
+        .database("default", database)
+        .build()
+        .unwrap()
+        .outbox_worker("default")
+        .unwrap()
+        .batch_size(7);
+    let mut failures = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while db.count("awesome_audit_log_outbox").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the outbox drains");
+        // Every other batch loses its answers.
+        proxy.lose_answers(failures % 2 == 0);
+        match worker.drain_once().await {
+            Ok(_) => {}
+            Err(_) => {
+                failures += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    proxy.lose_answers(false);
+    assert!(failures > 0, "no answer was lost");
+    assert_eq!(db.count("widget_log").await, 40);
+    let distinct = db
+        .ids("SELECT CAST(COUNT(DISTINCT object_pk) AS BIGINT) FROM widget_log")
+        .await;
+    assert_eq!(distinct, vec![40]);
 }

@@ -51,6 +51,7 @@ macro_rules! suite {
             writer_ends_with_its_auditor_and_shutdowns_wait,
             rows_larger_than_a_statement,
             outbox_sets_aside_rows_it_cannot_trust,
+            outbox_waits_out_lock_timeouts,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -60,6 +61,7 @@ macro_rules! suite {
         $crate::suite!(@cases $kind;
             writer_writes_once_after_lost_answers,
             first_use_in_transactions_on_a_full_pool,
+            outbox_moves_once_through_lost_answers,
         );
     };
     (@cases $kind:expr; $($case:ident),* $(,)?) => {
@@ -116,7 +118,8 @@ pub use asynchronous::{
 };
 pub use faults::{
     LockHolder, first_use_in_transactions_on_a_full_pool, locked_out,
-    outbox_moves_past_refused_rows, outbox_sets_aside_rows_it_cannot_trust, refuse_widget_13,
+    outbox_moves_once_through_lost_answers, outbox_moves_past_refused_rows,
+    outbox_sets_aside_rows_it_cannot_trust, outbox_waits_out_lock_timeouts, refuse_widget_13,
     rows_larger_than_a_statement, tables_are_remembered_only_once_committed,
     writer_ends_with_its_auditor_and_shutdowns_wait,
     writer_isolates_a_refused_row_in_every_position, writer_retries_lock_timeouts,
