@@ -238,3 +238,5 @@ pub mod __private {
     pub use inventory;
     pub use serde_json::Value;
 }
+
+pub mod guide;
