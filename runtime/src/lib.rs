@@ -54,8 +54,8 @@
 //! | `redis` | no | the broker transport (`ASYNC_TRANSPORT = "redis"`) and `broker::BrokerWorker` |
 //!
 //! # Module map
-//! The runtime is built in layers; a module uses only the layers above it
-//! in this list (and the pure helpers of its own layer):
+//! The runtime is built in layers, the bottom one first; a module uses only
+//! its own layer and the layers listed before it:
 //!
 //! 1. **Model and values** (pure, no I/O): `model` (the [`Audited`] trait,
 //!    [`ModelInfo`]), [`json`] (snapshots and diffs as JSON text), `action`

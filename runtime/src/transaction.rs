@@ -221,10 +221,22 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         for (target, log_table) in first_used {
             sink.committed(index, target, log_table);
         }
+        // Every table's rows are sent on, even when one table's fail: the
+        // first error is returned, later ones are logged (all are counted).
+        let mut first_error = None;
         for (log_table, rows) in group_by_key(pending) {
-            transport.dispatch(&sink, log_table, rows).await?;
+            if let Err(error) = transport.dispatch(&sink, log_table, rows).await {
+                if first_error.is_none() {
+                    first_error = Some(error);
+                } else {
+                    tracing::error!(
+                        table = log_table,
+                        "audit log rows of a committed transaction not written: {error}"
+                    );
+                }
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Rolls the transaction back; its log rows are discarded with it.
