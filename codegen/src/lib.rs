@@ -2,9 +2,11 @@
 //!
 //! This crate is an implementation detail of
 //! [`awesome-audit-log`](https://docs.rs/awesome-audit-log). It is shared by
-//! the `#[audited]` proc-macro and the runtime's build-script helper so that
-//! both derive exactly the same log tables from the same source: the macro
-//! sees one struct at a time, the build helper scans a crate's sources.
+//! the `#[audited]` proc-macro, the runtime and the build-script crate
+//! (`awesome-audit-log-build`) so that all of them derive exactly the same
+//! log tables from the same source: the macro sees one struct at a time, the
+//! build crate scans a crate's sources, and [`migrations`] names and writes
+//! the migration files for both the runtime and the build crate.
 //!
 //! ```
 //! use awesome_audit_log_codegen::ddl::{create_table, Dialect};
@@ -15,6 +17,7 @@
 
 pub mod ddl;
 pub mod ident;
+pub mod migrations;
 
 #[cfg(feature = "parse")]
 pub mod ast;

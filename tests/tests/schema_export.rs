@@ -1,6 +1,7 @@
 //! The build-script helper (which reads sources) and the registry export
 //! (which reads the compiled models) write identical files.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use awesome_audit_log::{Dialect, build, registry, schema};
@@ -35,8 +36,8 @@ fn build_helper_and_registry_write_identical_files() {
     ] {
         let from_registry = tempfile::tempdir().unwrap();
         let from_sources = tempfile::tempdir().unwrap();
-        schema::export(dialect, pg_schema, from_registry.path()).unwrap();
-        build::export_schema_from(
+        let exported = schema::export(dialect, pg_schema, from_registry.path()).unwrap();
+        let scanned = build::export_schema_from(
             &src,
             "awesome_audit_log_tests",
             dialect,
@@ -44,15 +45,42 @@ fn build_helper_and_registry_write_identical_files() {
             from_sources.path(),
         )
         .unwrap();
+        assert!(scanned.iter().all(|m| m.status == build::Status::Created));
 
-        let exported = files(from_registry.path());
+        // The same tables with the same content; the versions are the
+        // times of the two exports, which may be a second apart.
+        let registry_files = files(from_registry.path());
         assert_eq!(
-            exported,
-            files(from_sources.path()),
+            without_versions(&registry_files),
+            without_versions(&files(from_sources.path())),
             "{dialect:?} {pg_schema:?}"
         );
-        assert_eq!(exported.len(), 3);
-        let (_, widget) = exported
+        assert_eq!(registry_files.len(), 3);
+        let versions: BTreeSet<_> = registry_files
+            .iter()
+            .map(|(name, _)| name.split_once('_').unwrap().0.to_owned())
+            .collect();
+        assert_eq!(versions.len(), 3, "unique versions: {registry_files:?}");
+        assert!(versions.iter().all(|v| v.len() == 14), "{versions:?}");
+
+        // Into the registry's directory, the helper finds every file it
+        // would write, with the same name and content, and leaves them.
+        let again = build::export_schema_from(
+            &src,
+            "awesome_audit_log_tests",
+            dialect,
+            pg_schema,
+            from_registry.path(),
+        )
+        .unwrap();
+        assert!(again.iter().all(|m| m.status == build::Status::Unchanged));
+        assert_eq!(
+            again.into_iter().map(|m| m.path).collect::<Vec<_>>(),
+            exported
+        );
+        assert_eq!(files(from_registry.path()), registry_files);
+
+        let (_, widget) = registry_files
             .iter()
             .find(|(name, _)| name.ends_with("_create_widget_log.sql"))
             .expect("widget_log file");
@@ -66,6 +94,17 @@ fn build_helper_and_registry_write_identical_files() {
         };
         assert!(widget.contains(&format!("{expected};\n")), "{widget}");
     }
+}
+
+/// The files with their names' versions cut off.
+fn without_versions(files: &[(String, String)]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|(name, content)| {
+            let (_, rest) = name.split_once('_').expect("a versioned name");
+            (rest.to_owned(), content.clone())
+        })
+        .collect()
 }
 
 #[test]

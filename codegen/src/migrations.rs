@@ -1,0 +1,521 @@
+//! The log tables' migration files: their names, their versions and how
+//! they are written. The runtime's `schema::export` and the
+//! `awesome-audit-log-build` crate both write through [`write()`], so the two
+//! always produce the same files.
+//!
+//! A log table's file is `<version>_create_<log table>.sql`, the naming of
+//! sqlx migrations (and of most other migration tools). The version is the
+//! UTC time, `YYYYMMDDHHMMSS`, at which the file was first written: the log
+//! tables' migrations sort after the migrations already in the directory
+//! that are older, such as the application's own dated ones. The version is
+//! fixed from then on: when the directory already holds a file
+//! `<version>_create_<log table>.sql`, that file is kept and its version
+//! reused. Its content is never rewritten either (sqlx refuses a migration
+//! whose checksum changed after it was applied): when it differs from what
+//! this version of the library would write, the file is left as it is and
+//! reported as [`Status::Differs`].
+//!
+//! ```
+//! use awesome_audit_log_codegen::ddl::Dialect;
+//! use awesome_audit_log_codegen::migrations::{self, Status};
+//!
+//! let dir = std::env::temp_dir().join(format!("aal-migrations-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let first = migrations::write(Dialect::Sqlite, None, ["widget_log"], &dir)?;
+//! assert_eq!(first[0].status, Status::Created);
+//! assert!(first[0].file_name().ends_with("_create_widget_log.sql"));
+//!
+//! // Exported again: same file, same version, nothing written.
+//! let again = migrations::write(Dialect::Sqlite, None, ["widget_log"], &dir)?;
+//! assert_eq!(again[0].path, first[0].path);
+//! assert_eq!(again[0].status, Status::Unchanged);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<_, migrations::MigrationError>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::ddl::{Dialect, create_table};
+use crate::ident::{MAX_IDENTIFIER_LEN, is_plain_identifier};
+
+/// What a migration file's name holds between its version and its table.
+const CREATE: &str = "_create_";
+
+/// The latest second a 14-digit version can hold: 9999-12-31 23:59:59 UTC.
+const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
+
+/// A log table's migration file, as [`write()`] left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The log table it creates.
+    pub log_table: String,
+    /// Its version, the number its name starts with.
+    pub version: u64,
+    /// The file.
+    pub path: PathBuf,
+    /// Whether it was written now, was already there, or is outdated.
+    pub status: Status,
+}
+
+impl Migration {
+    /// The file's name, `<version>_create_<log table>.sql`.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// What [`write()`] did with a log table's migration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The table had no file yet: one was written, with a new version.
+    Created,
+    /// The file was there with the expected content and was left alone.
+    Unchanged,
+    /// The file was there with another content (written by another version
+    /// of the library, or edited). It was left alone: a migration that was
+    /// applied must not change. A change to the table needs a migration of
+    /// its own.
+    Differs,
+}
+
+/// Why the migration files could not be written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MigrationError {
+    /// A file or directory could not be read or written.
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The PostgreSQL schema is not a name the log tables can live in.
+    InvalidSchema {
+        /// The schema given.
+        schema: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A log table name is not a plain SQL identifier.
+    InvalidTable(String),
+    /// The system clock is before 1970 or after 9999, so no version can be
+    /// taken from it.
+    Clock,
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigrationError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            MigrationError::InvalidSchema { schema, reason } => {
+                write!(f, "invalid PG_SCHEMA `{schema}`: {reason}")
+            }
+            MigrationError::InvalidTable(table) => write!(
+                f,
+                "invalid log table name `{table}`: expected a plain SQL identifier"
+            ),
+            MigrationError::Clock => write!(
+                f,
+                "the system clock is outside 1970-9999, so no migration version can be taken from it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MigrationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MigrationError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The name of a log table's migration file: `<version>_create_<log table>.sql`.
+///
+/// ```
+/// use awesome_audit_log_codegen::migrations::file_name;
+///
+/// assert_eq!(file_name(20260101120000, "widget_log"), "20260101120000_create_widget_log.sql");
+/// ```
+pub fn file_name(version: u64, log_table: &str) -> String {
+    format!("{version}{CREATE}{log_table}.sql")
+}
+
+/// The content of a log table's migration file: a comment line and the
+/// `CREATE TABLE IF NOT EXISTS` statement (in `pg_schema` on PostgreSQL).
+pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) -> String {
+    format!(
+        "-- Audit log table `{log_table}` ({}), generated by awesome-audit-log. Do not edit.\n{};\n",
+        dialect.name(),
+        create_table(
+            dialect,
+            pg_schema.filter(|_| dialect == Dialect::Postgres),
+            log_table
+        )
+    )
+}
+
+/// The version of the UTC second `unix_seconds`: `YYYYMMDDHHMMSS` as a number,
+/// or `None` after the year 9999.
+///
+/// ```
+/// use awesome_audit_log_codegen::migrations::version_at;
+///
+/// assert_eq!(version_at(0), Some(19700101000000));
+/// assert_eq!(version_at(1_735_689_599), Some(20241231235959));
+/// ```
+pub fn version_at(unix_seconds: u64) -> Option<u64> {
+    if unix_seconds > MAX_UNIX_SECONDS {
+        return None;
+    }
+    let (days, second_of_day) = (unix_seconds / 86_400, unix_seconds % 86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's `civil_from_days`),
+    // in unsigned arithmetic: eras start on 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let (hour, minute, second) = (
+        second_of_day / 3_600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+    );
+    Some(
+        year * 10_000_000_000
+            + month * 100_000_000
+            + day * 1_000_000
+            + hour * 10_000
+            + minute * 100
+            + second,
+    )
+}
+
+/// Checks a PostgreSQL schema name: a plain identifier of at most 63
+/// characters that does not start with `pg_` (PostgreSQL reserves those).
+pub fn check_pg_schema(schema: &str) -> Result<(), MigrationError> {
+    let invalid = |reason| MigrationError::InvalidSchema {
+        schema: schema.to_owned(),
+        reason,
+    };
+    if !is_plain_identifier(schema) || schema.len() > MAX_IDENTIFIER_LEN {
+        return Err(invalid(
+            "a schema must be a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)",
+        ));
+    }
+    if schema
+        .get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("pg_"))
+    {
+        return Err(invalid(
+            "PostgreSQL reserves schema names starting with `pg_` for the system",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes one migration file per distinct log table into `dir` (created if
+/// needed), with versions taken from the system clock; see the
+/// [module documentation](self) for the rules. Returns the files, sorted by
+/// log table.
+pub fn write<'a>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = &'a str>,
+    dir: &Path,
+) -> Result<Vec<Migration>, MigrationError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| MigrationError::Clock)?
+        .as_secs();
+    write_at(dialect, pg_schema, log_tables, dir, now)
+}
+
+/// [`write()`] with the clock given: a table without a file gets the version
+/// of `unix_seconds`, or of the first later second whose version no file in
+/// `dir` (nor another table of this call) holds.
+pub fn write_at<'a>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = &'a str>,
+    dir: &Path,
+    unix_seconds: u64,
+) -> Result<Vec<Migration>, MigrationError> {
+    if let Some(schema) = pg_schema {
+        check_pg_schema(schema)?;
+    }
+    let tables: BTreeSet<&str> = log_tables.into_iter().collect();
+    if let Some(bad) = tables
+        .iter()
+        .find(|table| !is_plain_identifier(table) || table.len() > MAX_IDENTIFIER_LEN)
+    {
+        return Err(MigrationError::InvalidTable((*bad).to_owned()));
+    }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| MigrationError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let existing = Existing::read(dir)?;
+    let mut taken = existing.versions;
+    let mut next = unix_seconds;
+    let mut migrations = Vec::with_capacity(tables.len());
+    for table in tables {
+        let content = file_content(dialect, pg_schema, table);
+        if let Some((version, path)) = existing.creates.get(table) {
+            let current = std::fs::read(path).map_err(io(path))?;
+            let status = if current == content.as_bytes() {
+                Status::Unchanged
+            } else {
+                Status::Differs
+            };
+            migrations.push(Migration {
+                log_table: table.to_owned(),
+                version: *version,
+                path: path.clone(),
+                status,
+            });
+            continue;
+        }
+        let version = loop {
+            let version = version_at(next).ok_or(MigrationError::Clock)?;
+            next += 1;
+            if taken.insert(version) {
+                break version;
+            }
+        };
+        let path = dir.join(file_name(version, table));
+        std::fs::write(&path, content).map_err(io(&path))?;
+        migrations.push(Migration {
+            log_table: table.to_owned(),
+            version,
+            path,
+            status: Status::Created,
+        });
+    }
+    Ok(migrations)
+}
+
+/// The migrations already in a directory.
+struct Existing {
+    /// Every version a `<version>_<name>.sql` file holds.
+    versions: BTreeSet<u64>,
+    /// The earliest `<version>_create_<table>.sql` of each table.
+    creates: BTreeMap<String, (u64, PathBuf)>,
+}
+
+impl Existing {
+    fn read(dir: &Path) -> Result<Existing, MigrationError> {
+        let io = |source| MigrationError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        let mut existing = Existing {
+            versions: BTreeSet::new(),
+            creates: BTreeMap::new(),
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+                continue;
+            };
+            let Some((version, rest)) = parse_name(name) else {
+                continue;
+            };
+            existing.versions.insert(version);
+            if let Some(table) = rest
+                .strip_prefix(&CREATE[1..])
+                .and_then(|rest| rest.strip_suffix(".sql"))
+            {
+                let earliest = existing
+                    .creates
+                    .entry(table.to_owned())
+                    .or_insert_with(|| (version, path.clone()));
+                if version < earliest.0 {
+                    *earliest = (version, path);
+                }
+            }
+        }
+        Ok(existing)
+    }
+}
+
+/// Splits a migration file name `<version>_<rest>` ending in `.sql`.
+fn parse_name(name: &str) -> Option<(u64, &str)> {
+    if !name.ends_with(".sql") {
+        return None;
+    }
+    let (digits, rest) = name.split_once('_')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-28 23:30:00 UTC.
+    const NOW: u64 = 1_795_908_600;
+
+    fn names(migrations: &[Migration]) -> Vec<String> {
+        migrations.iter().map(Migration::file_name).collect()
+    }
+
+    #[test]
+    fn versions_are_utc_times() {
+        assert_eq!(version_at(NOW), Some(20261128233000));
+        assert_eq!(version_at(951_782_400), Some(20000229000000));
+        assert_eq!(version_at(MAX_UNIX_SECONDS), Some(99991231235959));
+        assert_eq!(version_at(MAX_UNIX_SECONDS + 1), None);
+    }
+
+    #[test]
+    fn a_new_table_gets_the_current_time_and_tables_get_distinct_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("20261128233001_add_price.sql"), "").unwrap();
+        let written = write_at(
+            Dialect::Sqlite,
+            None,
+            ["b_log", "a_log", "c_log", "a_log"],
+            dir.path(),
+            NOW,
+        )
+        .unwrap();
+        // The user's migration holds the second second: it is skipped.
+        assert_eq!(
+            names(&written),
+            [
+                "20261128233000_create_a_log.sql",
+                "20261128233002_create_b_log.sql",
+                "20261128233003_create_c_log.sql",
+            ]
+        );
+        assert!(written.iter().all(|m| m.status == Status::Created));
+        let sql = std::fs::read_to_string(&written[0].path).unwrap();
+        assert_eq!(sql, file_content(Dialect::Sqlite, None, "a_log"));
+    }
+
+    #[test]
+    fn the_system_clock_gives_a_version_not_before_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = version_at(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        let written = write(Dialect::MySql, None, ["widget_log"], dir.path()).unwrap();
+        assert!(written[0].version >= before, "{written:?}");
+        assert_eq!(written[0].version.to_string().len(), 14);
+    }
+
+    #[test]
+    fn an_existing_file_keeps_its_version_and_is_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_at(Dialect::Postgres, None, ["widget_log"], dir.path(), NOW).unwrap();
+
+        // Later, with a new model: the old table keeps its file.
+        let later = write_at(
+            Dialect::Postgres,
+            None,
+            ["widget_log", "gizmo_log"],
+            dir.path(),
+            NOW + 86_400,
+        )
+        .unwrap();
+        assert_eq!(
+            names(&later),
+            [
+                "20261129233000_create_gizmo_log.sql",
+                "20261128233000_create_widget_log.sql",
+            ]
+        );
+        assert_eq!(
+            later[1],
+            Migration {
+                status: Status::Unchanged,
+                ..first[0].clone()
+            }
+        );
+
+        // A file with other content (say, in another schema) is left alone.
+        let other = write_at(
+            Dialect::Postgres,
+            Some("audit"),
+            ["widget_log"],
+            dir.path(),
+            NOW + 2 * 86_400,
+        )
+        .unwrap();
+        assert_eq!(other[0].status, Status::Differs);
+        assert_eq!(other[0].path, first[0].path);
+        assert_eq!(
+            std::fs::read_to_string(&first[0].path).unwrap(),
+            file_content(Dialect::Postgres, None, "widget_log")
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_file_of_another_naming_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("007968123456789_create_widget_log.sql");
+        std::fs::write(&old, file_content(Dialect::Sqlite, None, "widget_log")).unwrap();
+        let written = write_at(Dialect::Sqlite, None, ["widget_log"], dir.path(), NOW).unwrap();
+        assert_eq!(written[0].path, old);
+        assert_eq!(written[0].version, 7_968_123_456_789);
+        assert_eq!(written[0].status, Status::Unchanged);
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        for (schema, table) in [
+            (Some("a-b"), "widget_log"),
+            (Some("pg_audit"), "widget_log"),
+            (None, "../widget_log"),
+        ] {
+            let err = write_at(Dialect::Postgres, schema, [table], &out, NOW).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    MigrationError::InvalidSchema { .. } | MigrationError::InvalidTable(_)
+                ),
+                "{err}"
+            );
+        }
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn other_files_are_ignored() {
+        assert_eq!(
+            parse_name("20250101000000_init.sql"),
+            Some((20250101000000, "init.sql"))
+        );
+        assert_eq!(parse_name("1_x.up.sql"), Some((1, "x.up.sql")));
+        for name in [
+            "README.md",
+            "_create_a.sql",
+            "v1_create_a.sql",
+            "20250101.sql",
+        ] {
+            assert_eq!(parse_name(name), None, "{name}");
+        }
+    }
+}
