@@ -47,7 +47,7 @@
 //! | `sqlite` | yes | SQLite databases (bundled SQLite) |
 //! | `postgres` | no | PostgreSQL databases |
 //! | `mysql` | no | MySQL / MariaDB databases |
-//! | `build` | no | [`build::export_schema`] for build scripts |
+//! | `build` | no | `build`: a re-export of the `awesome-audit-log-build` crate, kept for existing build scripts (new ones depend on that crate, which needs no database driver) |
 //! | `http` | no | `http::AuditLayer`, a tower layer that fills the [`context`] from HTTP requests |
 //! | `axum` | no | `http` plus axum's matched route template, original URI and `ConnectInfo` peer address |
 //! | `clap` | no | `AuditContext::from_clap` and `context::clap_options` for command-line commands |
