@@ -236,5 +236,6 @@ pub mod __private {
     };
     pub use chrono::{DateTime, Utc};
     pub use inventory;
+    pub use serde;
     pub use serde_json::Value;
 }

@@ -113,7 +113,7 @@ pub async fn server_that_comes_back_is_used_again(db: TestDb) {
         .unwrap();
     let w = widget(1, 1);
     if outage.proxy.is_some() {
-        Widget::log_change(&auditor, None, Some(&w)).await.unwrap();
+        let _ = Widget::log_change(&auditor, None, Some(&w)).await.unwrap();
     }
     outage.down();
     let err = Widget::log_change(&auditor, Some(&w), None)

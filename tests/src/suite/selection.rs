@@ -42,7 +42,7 @@ pub async fn not_audit_models_wins(db: TestDb) {
     config.audit_models = ModelSelection::Only(only(&["shop.widget", "shop.gizmo"]));
     config.not_audit_models = ModelList(only(&["shop.gizmo"]));
     let auditor = db.auditor(config);
-    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
         .await
         .unwrap();
     let gizmo = Gizmo { id: 1, qty: 1 };
