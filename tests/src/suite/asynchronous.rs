@@ -113,14 +113,18 @@ pub async fn async_flush_and_shutdown(db: TestDb) {
     let auditor = db.auditor(async_config());
     let widgets: Vec<Widget> = (0..300).map(|i| widget(i, 1)).collect();
     for w in &widgets {
-        let _ = Widget::log_change(&auditor, None, Some(w)).await.unwrap();
+        let outcome = Widget::log_change(&auditor, None, Some(w)).await.unwrap();
+        assert_eq!(outcome, LogOutcome::Queued);
     }
     auditor.flush().await;
     assert_eq!(db.count("widget_log").await, 300);
     let clone = auditor.clone();
-    let _ = Widget::log_change(&clone, Some(&widgets[0]), None)
-        .await
-        .unwrap();
+    assert_eq!(
+        Widget::log_change(&clone, Some(&widgets[0]), None)
+            .await
+            .unwrap(),
+        LogOutcome::Queued
+    );
     auditor.shutdown().await;
     assert_eq!(db.count("widget_log").await, 301, "shutdown flushes");
     assert_eq!(
