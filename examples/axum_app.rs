@@ -22,6 +22,7 @@
 //!   `127.0.0.1` and send `-H 'x-forwarded-for: 203.0.113.9'`); every other
 //!   `AWESOME_AUDIT_LOG_*` setting is honoured as well.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -37,6 +38,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing_subscriber::EnvFilter;
 use widget_store::{AppDb, Widget, WidgetLog};
 
 #[path = "support/widget_store.rs"]
@@ -103,7 +105,7 @@ async fn create(
     };
     app.db.insert(&widget).await?;
     // The row carries this request's context: path, route, method, IP, user, agent.
-    Widget::log_change(&app.auditor, None, Some(&widget)).await?;
+    let _ = Widget::log_change(&app.auditor, None, Some(&widget)).await?;
     Ok((StatusCode::CREATED, Json(widget.to_json())))
 }
 
@@ -119,7 +121,7 @@ async fn update(
         ..old.clone()
     };
     app.db.update_qty(&new).await?;
-    Widget::log_change(&app.auditor, Some(&old), Some(&new)).await?;
+    let _ = Widget::log_change(&app.auditor, Some(&old), Some(&new)).await?;
     Ok(Json(new.to_json()))
 }
 
@@ -127,36 +129,17 @@ async fn update(
 async fn remove(State(app): Shared, Path(id): Path<i64>) -> Result<StatusCode, AppError> {
     let old = app.db.get(id).await?.ok_or(AppError::NotFound)?;
     app.db.delete(id).await?;
-    Widget::log_change(&app.auditor, Some(&old), None).await?;
+    let _ = Widget::log_change(&app.auditor, Some(&old), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /widgets/{id}/log`: the widget's history, every column of `widget_log`.
-async fn history(State(app): Shared, Path(id): Path<i64>) -> Result<Json<Value>, AppError> {
-    let rows = WidgetLog::for_object(&app.auditor, &id).await?;
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|row| {
-            json!({
-                "id": row.id,
-                "action": row.action.as_str(),
-                "object_pk": row.object_pk,
-                "before": row.before,
-                "after": row.after,
-                "changes": row.changes,
-                "entry_point": row.entry_point,
-                "route": row.route,
-                "path": row.path,
-                "method": row.method,
-                "ip": row.ip,
-                "user_id": row.user_id,
-                "user_name": row.user_name,
-                "user_agent": row.user_agent,
-                "created_at": row.created_at.to_rfc3339(),
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(rows)))
+/// `GET /widgets/{id}/log`: the widget's history, every column of
+/// `widget_log` (the generated row type is `Serialize`).
+async fn history(
+    State(app): Shared,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<WidgetLog>>, AppError> {
+    Ok(Json(WidgetLog::for_object(&app.auditor, &id).await?))
 }
 
 /// TOY AUTHENTICATION, FOR THIS EXAMPLE ONLY: it believes whatever the
@@ -183,6 +166,16 @@ async fn toy_auth(mut request: Request, next: Next) -> Response {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The library reports rows it skips (audit database down) or drops
+    // (full queue) as warnings; RUST_LOG overrides this filter.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,awesome_audit_log=info")),
+        )
+        .init();
     let addr: SocketAddr = std::env::var("AUDIT_EXAMPLE_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;

@@ -11,9 +11,12 @@
 //! `DATABASE_URL` defaults to an SQLite file in the current directory;
 //! every `AWESOME_AUDIT_LOG_*` variable is honoured.
 
+use std::io::IsTerminal as _;
+
 use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 use awesome_audit_log::{AuditConfig, Auditor};
+use tracing_subscriber::EnvFilter;
 use widget_store::{AppDb, Widget, WidgetLog};
 
 #[path = "support/widget_store.rs"]
@@ -21,6 +24,16 @@ mod widget_store;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The library reports rows it skips (audit database down) or drops
+    // (full queue) as warnings, on stderr; RUST_LOG overrides this filter.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,awesome_audit_log=info")),
+        )
+        .init();
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "sqlite://awesome_audit_log_quickstart.db".to_owned());
     let db = AppDb::connect(&url).await?;
@@ -51,17 +64,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             qty: 2,
         };
         db.insert(&created).await?;
-        Widget::log_change(&auditor, None, Some(&created)).await?;
+        // The outcome says whether the row was written, queued, or skipped
+        // (the audit database is down; warned on stderr).
+        let _ = Widget::log_change(&auditor, None, Some(&created)).await?;
 
         let updated = Widget {
             qty: 5,
             ..created.clone()
         };
         db.update_qty(&updated).await?;
-        Widget::log_change(&auditor, Some(&created), Some(&updated)).await?;
+        let _ = Widget::log_change(&auditor, Some(&created), Some(&updated)).await?;
 
         db.delete(updated.id).await?;
-        Widget::log_change(&auditor, Some(&updated), None).await?;
+        let _ = Widget::log_change(&auditor, Some(&updated), None).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })
     .await?;

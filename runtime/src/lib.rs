@@ -236,6 +236,7 @@ pub mod __private {
     };
     pub use chrono::{DateTime, Utc};
     pub use inventory;
+    pub use serde;
     pub use serde_json::Value;
 }
 

@@ -2,7 +2,11 @@
 //! many, and the one mapping from where a transport put the rows to them.
 
 /// What `log_change` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serialised in snake case (`"written"`, `"not_audited"`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[must_use = "a LogOutcome says whether the row was written, queued, skipped or dropped"]
 pub enum LogOutcome {
     /// The row was written.
     Written,
@@ -24,7 +28,8 @@ pub enum LogOutcome {
 }
 
 /// What `log_changes` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[must_use = "a BatchOutcome says how many rows were written, queued, skipped or dropped"]
 pub struct BatchOutcome {
     /// Rows written.
     pub written: usize,
@@ -108,5 +113,24 @@ mod tests {
             (batch.written, batch.skipped, batch.queued, batch.dropped),
             (2, 1, 3, 0)
         );
+    }
+
+    #[test]
+    fn outcomes_serialise_in_snake_case_and_back() {
+        let json = serde_json::to_string(&[LogOutcome::Written, LogOutcome::NotAudited]).unwrap();
+        assert_eq!(json, r#"["written","not_audited"]"#);
+        let back: Vec<LogOutcome> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [LogOutcome::Written, LogOutcome::NotAudited]);
+
+        let batch = BatchOutcome {
+            written: 2,
+            skipped: 1,
+            ..BatchOutcome::default()
+        };
+        let json = serde_json::to_value(batch).unwrap();
+        assert_eq!(json["written"], 2);
+        assert_eq!(json["skipped"], 1);
+        assert_eq!(json["dropped"], 0);
+        assert_eq!(serde_json::from_value::<BatchOutcome>(json).unwrap(), batch);
     }
 }

@@ -7,7 +7,7 @@ use crate::Action;
 
 /// One row of a log table, decoded the same way from every database.
 /// Each model's generated `<Struct>Log` converts from it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct LogRecord {
     /// The log row's own id.
@@ -80,5 +80,7 @@ mod tests {
             .map(|c| json.find(&format!("\"{}\":", c.name)).unwrap())
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        let back: LogRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
     }
 }

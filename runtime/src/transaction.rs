@@ -50,6 +50,7 @@ use crate::{Audited, Auditor, Dialect, Error};
 /// The application's sqlx transaction together with the log rows of the
 /// changes made in it; see the [module docs](self). Dereferences to the
 /// connection, so `query.execute(&mut *tx)` works as with a sqlx transaction.
+#[must_use = "an AuditTransaction rolls back, with its log rows, when dropped without `commit`"]
 pub struct AuditTransaction<'c, DB: AuditDatabase> {
     sink: Arc<Sink>,
     transport: Arc<Transport>,

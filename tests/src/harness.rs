@@ -61,7 +61,10 @@ pub struct TestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Says, once per test binary and variable, that tests were skipped. It
+/// Says, once per test binary and variable, that tests were skipped: the
+/// tests that need nothing else are marked ignored at build time
+/// (`tests/build.rs`) and get here only when run with `--include-ignored`;
+/// tests that also run on SQLite get here for their server part. It
 /// writes to the process's stderr directly: the test harness captures
 /// `eprintln!` of passing tests, and a skip must be visible.
 pub fn say_skipped(var: &str) {
@@ -74,7 +77,7 @@ pub fn say_skipped(var: &str) {
         said.push(var.to_owned());
         let _ = writeln!(
             std::io::stderr(),
-            "skipped: {var} is not set; the tests that need it pass without running (set it, or AUDIT_TEST_REQUIRE_ALL=1 to fail instead)"
+            "skipped: {var} is not set; what needs it did not run (set it, or AUDIT_TEST_REQUIRE_ALL=1 to fail instead)"
         );
     }
 }

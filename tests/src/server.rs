@@ -116,7 +116,7 @@ async fn after_request(State(state): State<AppState>, request: Request, next: Ne
     if let Some(id) = after_id {
         // Same task, right after the audited request: there must be no context.
         assert!(context::current().is_none(), "context left after request");
-        Gizmo::log_change(&state.auditor, None, Some(&Gizmo { id, qty: 0 }))
+        let _ = Gizmo::log_change(&state.auditor, None, Some(&Gizmo { id, qty: 0 }))
             .await
             .expect("log after request");
     }
@@ -146,28 +146,28 @@ fn widget(id: i64, qty: i32) -> Widget {
 }
 
 async fn create(State(state): State<AppState>, Path(id): Path<i64>) -> StatusCode {
-    Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
+    let _ = Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
         .await
         .expect("log insert");
     StatusCode::CREATED
 }
 
 async fn update(State(state): State<AppState>, Path(id): Path<i64>) -> StatusCode {
-    Widget::log_change(&state.auditor, Some(&widget(id, 1)), Some(&widget(id, 2)))
+    let _ = Widget::log_change(&state.auditor, Some(&widget(id, 1)), Some(&widget(id, 2)))
         .await
         .expect("log update");
     StatusCode::OK
 }
 
 async fn fail(State(state): State<AppState>, Path(id): Path<i64>) -> Result<(), StatusCode> {
-    Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
+    let _ = Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
         .await
         .expect("log insert");
     Err(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 async fn panic(State(state): State<AppState>, Path(id): Path<i64>) -> StatusCode {
-    Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
+    let _ = Widget::log_change(&state.auditor, None, Some(&widget(id, 1)))
         .await
         .expect("log insert");
     panic!("handler failed on purpose");
@@ -181,23 +181,27 @@ async fn concurrent_request(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, String> {
     let auditor = &state.auditor;
-    Widget::log_change(auditor, None, Some(&widget(id, 1)))
+    let _ = Widget::log_change(auditor, None, Some(&widget(id, 1)))
         .await
         .map_err(|e| e.to_string())?;
     tokio::time::timeout(Duration::from_secs(60), state.barrier.wait())
         .await
         .map_err(|_| "not every concurrent request arrived".to_owned())?;
-    Widget::log_change(auditor, Some(&widget(id, 1)), Some(&widget(id, 2)))
+    let _ = Widget::log_change(auditor, Some(&widget(id, 1)), Some(&widget(id, 2)))
         .await
         .map_err(|e| e.to_string())?;
 
     let child = auditor.clone();
-    context::spawn(async move { Widget::log_change(&child, Some(&widget(id, 2)), None).await })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let _ =
+        context::spawn(async move { Widget::log_change(&child, Some(&widget(id, 2)), None).await })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     let plain = auditor.clone();
-    tokio::spawn(async move { Gizmo::log_change(&plain, None, Some(&Gizmo { id, qty: 0 })).await })
+    let _ =
+        tokio::spawn(
+            async move { Gizmo::log_change(&plain, None, Some(&Gizmo { id, qty: 0 })).await },
+        )
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;

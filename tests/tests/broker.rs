@@ -2,8 +2,9 @@
 //! server at `AUDIT_TEST_REDIS_URL`, writing into SQLite, and into
 //! PostgreSQL and MySQL / MariaDB when their URLs are set. Each test uses
 //! streams of its own and deletes them afterwards. Without
-//! `AUDIT_TEST_REDIS_URL` the tests print that they were skipped; with
-//! `AUDIT_TEST_REQUIRE_ALL=1` a missing URL is a failure.
+//! `AUDIT_TEST_REDIS_URL` at build time the tests that need Redis are
+//! ignored (`tests/build.rs`), and print that they were skipped if run
+//! anyway; with `AUDIT_TEST_REQUIRE_ALL=1` a missing URL is a failure.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -121,6 +122,10 @@ fn widget(id: i64, qty: i32) -> Widget {
 /// The rows of the broker equal the rows the synchronous path writes for the
 /// same changes, context columns included (the worker has none of its own).
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn broker_rows_equal_sync_rows() {
     let Some(url) = redis_url() else { return };
     for db in databases().await {
@@ -139,8 +144,8 @@ async fn broker_rows_equal_sync_rows() {
                     note: Some("ünïcode \"quoted\"".to_owned()),
                     ..a.clone()
                 };
-                Account::log_change(auditor, None, Some(&a)).await.unwrap();
-                Account::log_change(auditor, Some(&a), Some(&b))
+                let _ = Account::log_change(auditor, None, Some(&a)).await.unwrap();
+                let _ = Account::log_change(auditor, Some(&a), Some(&b))
                     .await
                     .unwrap();
                 let outcome = Account::log_changes(auditor, [(Some(&b), None)])
@@ -200,6 +205,10 @@ async fn broker_rows_equal_sync_rows() {
 /// `created_at` is the time of `log_change`, not the time the worker
 /// writes the row (here more than a second later).
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn created_at_is_the_event_time() {
     let Some(url) = redis_url() else { return };
     for db in databases().await {
@@ -232,6 +241,10 @@ async fn created_at_is_the_event_time() {
 /// commit and the XACK) is skipped by its event id; two live consumers
 /// share the rest. Exactly one row per event in the end.
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn killed_consumer_is_reclaimed_and_each_event_logged_once() {
     let Some(url) = redis_url() else { return };
     for db in databases().await {
@@ -303,7 +316,7 @@ async fn killed_consumer_is_reclaimed_and_each_event_logged_once() {
         }
         // More events, shared by two live consumers running at once.
         let more: Vec<Widget> = (31..=130).map(|id| widget(id, 1)).collect();
-        Widget::log_changes(&auditor, more.iter().map(|w| (None, Some(w))))
+        let _ = Widget::log_changes(&auditor, more.iter().map(|w| (None, Some(w))))
             .await
             .unwrap();
         let other = worker(&auditor, "live-2").batch_size(9);
@@ -327,6 +340,10 @@ async fn killed_consumer_is_reclaimed_and_each_event_logged_once() {
 /// In a transaction whose audit database is another one, the events are
 /// published only when it commits: a rollback publishes nothing.
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn rollback_publishes_nothing() {
     let Some(url) = redis_url() else { return };
     for db in databases().await {
@@ -349,7 +366,7 @@ async fn rollback_publishes_nothing() {
         assert_eq!(stream.len(&stream.name).await, 0, "nothing published");
 
         let mut tx = auditor.begin::<sqlx::Sqlite>("default").await.unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
             .await
             .unwrap();
         assert_eq!(stream.len(&stream.name).await, 0, "not before the commit");
@@ -409,6 +426,10 @@ async fn unreachable_redis_is_an_error_or_a_counted_skip() {
 /// and rows the database rejects (PostgreSQL JSONB refuses NUL), are logged,
 /// counted, moved to `<stream>:dead` and acknowledged.
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn malformed_and_rejected_entries_are_set_aside() {
     let Some(url) = redis_url() else { return };
     for db in databases().await {
@@ -429,17 +450,17 @@ async fn malformed_and_rejected_entries_are_set_aside() {
             .query_async(&mut redis)
             .await
             .unwrap();
-        Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
             .await
             .unwrap();
         let nul = Widget {
             name: "nul\0byte".to_owned(),
             ..widget(2, 1)
         };
-        Widget::log_change(&auditor, None, Some(&nul))
+        let _ = Widget::log_change(&auditor, None, Some(&nul))
             .await
             .unwrap();
-        Widget::log_change(&auditor, None, Some(&widget(3, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(3, 1)))
             .await
             .unwrap();
 
@@ -468,6 +489,10 @@ async fn malformed_and_rejected_entries_are_set_aside() {
 /// While the audit database is down the worker keeps the batch
 /// unacknowledged and retries; once it is back, everything is written.
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn worker_retries_while_the_database_is_down() {
     let Some(url) = redis_url() else { return };
     let stream = Stream::new(&url);
@@ -485,7 +510,7 @@ async fn worker_retries_while_the_database_is_down() {
         .build()
         .unwrap();
     for id in 1..=5 {
-        Widget::log_change(&auditor, None, Some(&widget(id, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(id, 1)))
             .await
             .unwrap();
     }
@@ -524,6 +549,10 @@ async fn worker_retries_while_the_database_is_down() {
 /// session holds the log table) is not the rows' fault: the batch stays
 /// pending, nothing is set aside, and it is written once the lock is gone.
 #[tokio::test]
+#[cfg_attr(
+    aal_no_redis,
+    ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
+)]
 async fn refused_rows_are_set_aside_and_lock_timeouts_retried() {
     use awesome_audit_log_tests::suite::{locked_out, refuse_widget_13};
     let Some(url) = redis_url() else { return };
@@ -544,7 +573,7 @@ async fn refused_rows_are_set_aside_and_lock_timeouts_retried() {
                     )
                 })
                 .collect();
-            Widget::log_changes(&producer, widgets.iter().map(|w| (None, Some(w))))
+            let _ = Widget::log_changes(&producer, widgets.iter().map(|w| (None, Some(w))))
                 .await
                 .unwrap();
         }

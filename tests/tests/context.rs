@@ -507,7 +507,7 @@ async fn command_scope_from_clap() {
         .unwrap();
     let ctx = AuditContext::from_clap(&cli, &matches);
     context::capture(auditor.config(), ctx, async {
-        Widget::log_change(
+        let _ = Widget::log_change(
             &auditor,
             None,
             Some(&Widget {
@@ -540,7 +540,7 @@ async fn command_scope_from_clap() {
     let auditor = db.auditor(config);
     let ctx = AuditContext::from_clap(&cli, &matches);
     context::capture(auditor.config(), ctx, async {
-        Widget::log_change(
+        let _ = Widget::log_change(
             &auditor,
             None,
             Some(&Widget {
@@ -567,12 +567,12 @@ async fn job_scope_and_spawned_work() {
     };
     let ctx = AuditContext::job("shop.jobs.recount", Some("shop.jobs"));
     context::capture(auditor.config(), ctx, async {
-        Widget::log_change(&auditor, None, Some(&w(1)))
+        let _ = Widget::log_change(&auditor, None, Some(&w(1)))
             .await
             .unwrap();
         // Carried along by context::spawn ...
         let child = auditor.clone();
-        context::spawn(async move { Widget::log_change(&child, None, Some(&w(2))).await })
+        let _ = context::spawn(async move { Widget::log_change(&child, None, Some(&w(2))).await })
             .await
             .unwrap()
             .unwrap();
@@ -582,10 +582,10 @@ async fn job_scope_and_spawned_work() {
         set.spawn(context::bind(async move {
             Widget::log_change(&child, None, Some(&w(3))).await
         }));
-        set.join_next().await.unwrap().unwrap().unwrap();
+        let _ = set.join_next().await.unwrap().unwrap().unwrap();
         // ... but not by a plain tokio::spawn.
         let child = auditor.clone();
-        tokio::spawn(async move { Widget::log_change(&child, None, Some(&w(4))).await })
+        let _ = tokio::spawn(async move { Widget::log_change(&child, None, Some(&w(4))).await })
             .await
             .unwrap()
             .unwrap();
@@ -611,7 +611,7 @@ async fn job_scope_and_spawned_work() {
     let auditor = db.auditor(AuditConfig::from_toml_str("CAPTURE_JOBS = false").unwrap());
     let ctx = AuditContext::job("shop.jobs.recount", None);
     context::capture(auditor.config(), ctx, async {
-        Widget::log_change(&auditor, None, Some(&w(5)))
+        let _ = Widget::log_change(&auditor, None, Some(&w(5)))
             .await
             .unwrap();
     })
@@ -630,19 +630,19 @@ async fn scopes_end_on_error_and_panic() {
     };
 
     let failed: Result<(), &str> = context::scope(AuditContext::shell("fix-prices"), async {
-        Widget::log_change(&auditor, None, Some(&w(1)))
+        let _ = Widget::log_change(&auditor, None, Some(&w(1)))
             .await
             .unwrap();
         Err("job failed")
     })
     .await;
     assert!(failed.is_err());
-    Widget::log_change(&auditor, None, Some(&w(2)))
+    let _ = Widget::log_change(&auditor, None, Some(&w(2)))
         .await
         .unwrap();
 
     let panicked = AssertUnwindSafe(context::scope(AuditContext::job("boom", None), async {
-        Widget::log_change(&auditor, None, Some(&w(3)))
+        let _ = Widget::log_change(&auditor, None, Some(&w(3)))
             .await
             .unwrap();
         panic!("job panicked");
@@ -650,7 +650,7 @@ async fn scopes_end_on_error_and_panic() {
     .catch_unwind()
     .await;
     assert!(panicked.is_err());
-    Widget::log_change(&auditor, None, Some(&w(4)))
+    let _ = Widget::log_change(&auditor, None, Some(&w(4)))
         .await
         .unwrap();
 

@@ -150,11 +150,19 @@ fn sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    aal_no_postgres,
+    ignore = "set AUDIT_TEST_POSTGRES_URL to run the PostgreSQL case"
+)]
 fn postgres() {
     on_big_stacks(Kind::Postgres);
 }
 
 #[test]
+#[cfg_attr(
+    aal_no_mysql,
+    ignore = "set AUDIT_TEST_MYSQL_URL to run the MySQL / MariaDB case"
+)]
 fn mysql() {
     on_big_stacks(Kind::MySql);
 }

@@ -1,2 +1,2 @@
 //! The behavioural suite on MySQL / MariaDB (`AUDIT_TEST_MYSQL_URL`).
-awesome_audit_log_tests::suite!(awesome_audit_log_tests::Kind::MySql, server);
+awesome_audit_log_tests::suite!(mysql);

@@ -1,2 +1,2 @@
 //! The behavioural suite on PostgreSQL (`AUDIT_TEST_POSTGRES_URL`).
-awesome_audit_log_tests::suite!(awesome_audit_log_tests::Kind::Postgres, server);
+awesome_audit_log_tests::suite!(postgres);

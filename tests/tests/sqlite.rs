@@ -1,2 +1,2 @@
 //! The behavioural suite on SQLite.
-awesome_audit_log_tests::suite!(awesome_audit_log_tests::Kind::Sqlite);
+awesome_audit_log_tests::suite!(sqlite);

@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .database("default", pool)
         .build()?;
     let invoice = Invoice { id: 1, cents: 1200 };
-    Invoice::log_change(&auditor, None, Some(&invoice)).await?;
+    let _ = Invoice::log_change(&auditor, None, Some(&invoice)).await?;
     let rows = InvoiceLog::for_object(&auditor, &1).await?;
     println!(
         "{} row(s) in {}: {:?}",

@@ -102,6 +102,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
     let api = Api {
         item,
         private: &private,
+        krate,
         log_table,
         stub: false,
     }

@@ -14,6 +14,7 @@ pub(super) fn fallback(item: &DeriveInput, krate: &syn::Path) -> TokenStream {
     let api = Api {
         item,
         private: &private,
+        krate,
         log_table: "",
         stub: true,
     }

@@ -73,7 +73,24 @@ mod tests {
             out.contains("reexport :: audit :: __private :: Audited"),
             "{out}"
         );
+        assert!(
+            out.contains(r#"serde (crate = "reexport::audit::__private::serde")"#),
+            "{out}"
+        );
         assert!(!out.contains("awesome_audit_log"), "{out}");
+    }
+
+    #[test]
+    fn serde_finds_itself_through_the_runtime() {
+        let out = expand(quote!());
+        assert!(
+            out.contains(r#"serde (crate = "::awesome_audit_log::__private::serde")"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: awesome_audit_log :: __private :: serde :: Serialize"),
+            "{out}"
+        );
     }
 
     #[test]

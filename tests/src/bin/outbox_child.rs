@@ -29,7 +29,7 @@ where
     sqlx::raw_sql(sqlx::AssertSqlSafe(insert))
         .execute(&mut *tx)
         .await?;
-    Widget::log_change_in(&mut tx, None, Some(&widget)).await?;
+    let _ = Widget::log_change_in(&mut tx, None, Some(&widget)).await?;
     if id % 4 == 3 {
         tx.rollback().await?;
         Ok(false)

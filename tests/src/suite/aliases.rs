@@ -113,7 +113,8 @@ pub async fn server_that_comes_back_is_used_again(db: TestDb) {
         .unwrap();
     let w = widget(1, 1);
     if outage.proxy.is_some() {
-        Widget::log_change(&auditor, None, Some(&w)).await.unwrap();
+        let outcome = Widget::log_change(&auditor, None, Some(&w)).await.unwrap();
+        assert_eq!(outcome, LogOutcome::Written);
     }
     outage.down();
     let err = Widget::log_change(&auditor, Some(&w), None)

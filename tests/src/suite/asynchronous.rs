@@ -24,11 +24,11 @@ pub async fn async_rows_equal_sync_rows(db: TestDb) {
     let (a1, b1) = changes(1);
     let (a2, b2) = changes(2);
     for (auditor, a, b) in [(&sync, &a1, &b1), (&background, &a2, &b2)] {
-        Account::log_change(auditor, None, Some(a)).await.unwrap();
-        Account::log_change(auditor, Some(a), Some(b))
+        let _ = Account::log_change(auditor, None, Some(a)).await.unwrap();
+        let _ = Account::log_change(auditor, Some(a), Some(b))
             .await
             .unwrap();
-        Account::log_changes(auditor, [(Some(b), None)])
+        let _ = Account::log_changes(auditor, [(Some(b), None)])
             .await
             .unwrap();
     }
@@ -67,7 +67,7 @@ pub async fn async_writer_survives_an_outage(db: TestDb) {
         .unwrap();
     if outage.proxy.is_some() {
         // Make the table exist, so the outage is the only obstacle.
-        Widget::log_change(&auditor, None, Some(&widget(0, 0)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(0, 0)))
             .await
             .unwrap();
         auditor.flush().await;
@@ -113,14 +113,18 @@ pub async fn async_flush_and_shutdown(db: TestDb) {
     let auditor = db.auditor(async_config());
     let widgets: Vec<Widget> = (0..300).map(|i| widget(i, 1)).collect();
     for w in &widgets {
-        Widget::log_change(&auditor, None, Some(w)).await.unwrap();
+        let outcome = Widget::log_change(&auditor, None, Some(w)).await.unwrap();
+        assert_eq!(outcome, LogOutcome::Queued);
     }
     auditor.flush().await;
     assert_eq!(db.count("widget_log").await, 300);
     let clone = auditor.clone();
-    Widget::log_change(&clone, Some(&widgets[0]), None)
-        .await
-        .unwrap();
+    assert_eq!(
+        Widget::log_change(&clone, Some(&widgets[0]), None)
+            .await
+            .unwrap(),
+        LogOutcome::Queued
+    );
     auditor.shutdown().await;
     assert_eq!(db.count("widget_log").await, 301, "shutdown flushes");
     assert_eq!(
@@ -181,7 +185,7 @@ pub async fn async_transaction_rows_wait_for_commit(db: TestDb) {
         assert_eq!(auditor.stats().queued, 0, "nothing queued for a rollback");
 
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
             .await
             .unwrap();
         assert_eq!(

@@ -117,7 +117,7 @@ pub async fn outbox_moves_past_refused_rows(db: TestDb) {
     for_backend!(db, |DB| {
         for id in &ids {
             let mut tx = auditor.begin::<DB>("default").await.unwrap();
-            Widget::log_change_in(&mut tx, None, Some(&widget(*id, 1)))
+            let _ = Widget::log_change_in(&mut tx, None, Some(&widget(*id, 1)))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -147,7 +147,7 @@ pub async fn outbox_moves_past_refused_rows(db: TestDb) {
 pub async fn writer_retries_lock_timeouts(db: TestDb) {
     // The table exists before the lock is taken.
     let warm = db.auditor(AuditConfig::default());
-    Widget::log_change(&warm, None, Some(&widget(0, 0)))
+    let _ = Widget::log_change(&warm, None, Some(&widget(0, 0)))
         .await
         .unwrap();
     let (database, holder) = locked_out(&db).await;
@@ -156,7 +156,7 @@ pub async fn writer_retries_lock_timeouts(db: TestDb) {
         .build()
         .unwrap();
     for id in 1..=30 {
-        Widget::log_change(&auditor, None, Some(&widget(id, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(id, 1)))
             .await
             .unwrap();
     }
@@ -258,12 +258,12 @@ pub async fn tables_are_remembered_only_once_committed(db: TestDb) {
     let auditor = db.auditor(AuditConfig::default());
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&widget(1, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(1, 1)))
             .await
             .unwrap();
         tx.rollback().await.unwrap();
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(2, 1)))
             .await
             .expect("a table whose creation rolled back is created again");
         tx.commit().await.unwrap();
@@ -273,7 +273,7 @@ pub async fn tables_are_remembered_only_once_committed(db: TestDb) {
         // renamed away as a rotation would: the first write inside a
         // transaction may fail (PostgreSQL aborts the transaction at the
         // missing table), the next ones create it again.
-        Widget::log_change(&auditor, None, Some(&widget(6, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(6, 1)))
             .await
             .unwrap();
         db.exec("ALTER TABLE widget_log RENAME TO widget_log_old")
@@ -287,7 +287,7 @@ pub async fn tables_are_remembered_only_once_committed(db: TestDb) {
         }
         for id in 4..=5 {
             let mut tx = auditor.begin::<DB>("default").await.unwrap();
-            Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+            let _ = Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
                 .await
                 .expect("a table that has gone is created again");
             tx.commit().await.unwrap();
@@ -316,7 +316,7 @@ pub async fn writer_ends_with_its_auditor_and_shutdowns_wait(db: TestDb) {
         .unwrap();
     outage.down();
     for id in 1..=10 {
-        Widget::log_change(&auditor, None, Some(&widget(id, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(id, 1)))
             .await
             .unwrap();
     }
@@ -364,7 +364,7 @@ pub async fn writer_ends_with_its_auditor_and_shutdowns_wait(db: TestDb) {
         .unwrap();
     outage.down();
     for id in 11..=20 {
-        Widget::log_change(&auditor, None, Some(&widget(id, 1)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(id, 1)))
             .await
             .unwrap();
     }
@@ -402,14 +402,14 @@ pub async fn writer_writes_once_after_lost_answers(db: TestDb) {
         .database("default", database)
         .build()
         .unwrap();
-    Widget::log_change(&auditor, None, Some(&widget(0, 0)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(0, 0)))
         .await
         .unwrap();
     auditor.flush().await;
     for round in 0..4 {
         proxy.lose_answers(true);
         for id in 1..=25 {
-            Widget::log_change(&auditor, None, Some(&widget(round * 100 + id, 1)))
+            let _ = Widget::log_change(&auditor, None, Some(&widget(round * 100 + id, 1)))
                 .await
                 .unwrap();
         }
@@ -462,7 +462,7 @@ pub async fn first_use_in_transactions_on_a_full_pool(db: TestDb) {
                 tokio::spawn(async move {
                     let mut tx = auditor.begin::<DB>("default").await.unwrap();
                     barrier.wait().await;
-                    Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id, qty: 1 }))
+                    let _ = Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id, qty: 1 }))
                         .await
                         .unwrap();
                     tx.commit().await.unwrap();
@@ -501,7 +501,7 @@ pub async fn rows_larger_than_a_statement(db: TestDb) {
     let result = Widget::log_change(&sync, None, Some(&big)).await;
     let background = db.auditor(async_config());
     let (small1, small3) = (widget(1, 1), widget(3, 1));
-    Widget::log_changes(
+    let _ = Widget::log_changes(
         &background,
         [
             (None, Some(&small1)),
@@ -531,7 +531,7 @@ pub async fn rows_larger_than_a_statement(db: TestDb) {
             assert_eq!(dead, vec![2]);
         }
         _ => {
-            result.unwrap();
+            let _ = result.unwrap();
             assert_eq!(db.count("widget_log").await, 4);
         }
     }
@@ -550,7 +550,7 @@ pub async fn outbox_sets_aside_rows_it_cannot_trust(db: TestDb) {
     for_backend!(db, |DB| {
         for id in [1, 2] {
             let mut tx = auditor.begin::<DB>("default").await.unwrap();
-            Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+            let _ = Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -571,7 +571,7 @@ pub async fn outbox_sets_aside_rows_it_cannot_trust(db: TestDb) {
     .await;
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&widget(3, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(3, 1)))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -606,7 +606,7 @@ async fn log_through_the_outbox(db: &TestDb, auditor: &Auditor, ids: impl Iterat
     for_backend!(db, |DB| {
         for id in ids {
             let mut tx = auditor.begin::<DB>("default").await.unwrap();
-            Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+            let _ = Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -619,7 +619,7 @@ async fn log_through_the_outbox(db: &TestDb, auditor: &Auditor, ids: impl Iterat
 /// the lock is gone, each row moves once.
 pub async fn outbox_waits_out_lock_timeouts(db: TestDb) {
     let auditor = db.auditor(outbox_config());
-    Widget::log_change(
+    let _ = Widget::log_change(
         &db.auditor(AuditConfig::default()),
         None,
         Some(&widget(0, 0)),

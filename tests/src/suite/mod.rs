@@ -6,11 +6,37 @@
 //! The cases are grouped by concern in the submodules and re-exported here,
 //! where [`crate::suite!`] finds them by name.
 
-/// Generates one `#[tokio::test]` per case of the suite for a backend.
+/// Generates one `#[tokio::test]` per case of the suite for a backend:
+/// `suite!(sqlite)`, `suite!(postgres)` or `suite!(mysql)`.
+///
+/// The server backends also get the cases that need a server reached over
+/// the network. When a server's URL was not set at build time (and
+/// `AUDIT_TEST_REQUIRE_ALL` was not `1`), `tests/build.rs` sets the cfg
+/// `aal_no_postgres` / `aal_no_mysql` and their cases are marked
+/// `#[ignore]`, so the test runner counts them as ignored, with the reason.
 #[macro_export]
 macro_rules! suite {
-    ($kind:expr) => {
-        $crate::suite!(@cases $kind;
+    (sqlite) => {
+        $crate::suite!(@local $crate::Kind::Sqlite;);
+    };
+    (postgres) => {
+        $crate::suite!(@server $crate::Kind::Postgres;
+            #[cfg_attr(
+                aal_no_postgres,
+                ignore = "set AUDIT_TEST_POSTGRES_URL to run the PostgreSQL suite"
+            )]
+        );
+    };
+    (mysql) => {
+        $crate::suite!(@server $crate::Kind::MySql;
+            #[cfg_attr(
+                aal_no_mysql,
+                ignore = "set AUDIT_TEST_MYSQL_URL to run the MySQL / MariaDB suite"
+            )]
+        );
+    };
+    (@local $kind:expr; $(#[$attr:meta])*) => {
+        $crate::suite!(@cases $kind; [$(#[$attr])*];
             log_table_created_on_first_use,
             insert_update_delete_rows,
             only_changed_fields_in_changes,
@@ -27,6 +53,7 @@ macro_rules! suite {
             batch_logging_in_chunks,
             odd_values_do_not_panic,
             history_is_oldest_first,
+            history_rows_as_json,
             concurrent_first_use_loses_nothing,
             unknown_labels_are_rejected,
             transaction_on_the_audit_database,
@@ -56,24 +83,26 @@ macro_rules! suite {
     };
     // The cases above, and those that need a server reached over the
     // network (a proxy in front of it, a pool of connections to it).
-    ($kind:expr, server) => {
-        $crate::suite!($kind);
-        $crate::suite!(@cases $kind;
+    (@server $kind:expr; $(#[$attr:meta])*) => {
+        $crate::suite!(@local $kind; $(#[$attr])*);
+        $crate::suite!(@cases $kind; [$(#[$attr])*];
             writer_writes_once_after_lost_answers,
             first_use_in_transactions_on_a_full_pool,
             outbox_moves_once_through_lost_answers,
         );
     };
-    (@cases $kind:expr; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                if let Some(db) = $crate::TestDb::new($kind).await {
-                    $crate::suite::$case(db).await;
-                }
+    // One case at a time, so that the attributes repeat with each.
+    (@cases $kind:expr; [$($attrs:tt)*]; $case:ident $(, $rest:ident)* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($attrs)*
+        async fn $case() {
+            if let Some(db) = $crate::TestDb::new($kind).await {
+                $crate::suite::$case(db).await;
             }
-        )*
+        }
+        $crate::suite!(@cases $kind; [$($attrs)*]; $($rest),*);
     };
+    (@cases $kind:expr; [$($attrs:tt)*];) => {};
 }
 
 /// Runs `$body` with `$DB` the sqlx database type of `$db`'s backend.
@@ -129,9 +158,9 @@ pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
 };
 pub use rows::{
-    batch_logging_in_chunks, history_is_oldest_first, insert_update_delete_rows,
-    odd_values_do_not_panic, only_changed_fields_in_changes, redact_skip_and_rename,
-    timestamps_within_the_call, unchanged_updates,
+    batch_logging_in_chunks, history_is_oldest_first, history_rows_as_json,
+    insert_update_delete_rows, odd_values_do_not_panic, only_changed_fields_in_changes,
+    redact_skip_and_rename, timestamps_within_the_call, unchanged_updates,
 };
 pub use selection::{
     audit_models_list, disabled_logs_nothing, not_audit_models_wins, unknown_labels_are_rejected,

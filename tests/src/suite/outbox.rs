@@ -81,7 +81,7 @@ pub async fn outbox_redelivery_is_a_no_op(db: TestDb) {
     };
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Widget::log_changes_in(
+        let _ = Widget::log_changes_in(
             &mut tx,
             [(None, Some(&widget(1, 1))), (None, Some(&widget(2, 1)))],
         )

@@ -14,15 +14,14 @@ pub async fn insert_update_delete_rows(db: TestDb) {
     let auditor = db.auditor(AuditConfig::default());
     let created = widget(7, 2);
     let updated = widget(7, 5);
-    Widget::log_change(&auditor, None, Some(&created))
-        .await
-        .unwrap();
-    Widget::log_change(&auditor, Some(&created), Some(&updated))
-        .await
-        .unwrap();
-    Widget::log_change(&auditor, Some(&updated), None)
-        .await
-        .unwrap();
+    for (before, after) in [
+        (None, Some(&created)),
+        (Some(&created), Some(&updated)),
+        (Some(&updated), None),
+    ] {
+        let outcome = Widget::log_change(&auditor, before, after).await.unwrap();
+        assert_eq!(outcome, LogOutcome::Written);
+    }
 
     let rows = WidgetLog::for_object(&auditor, &7).await.unwrap();
     let actions: Vec<Action> = rows.iter().map(|r| r.action).collect();
@@ -78,7 +77,7 @@ pub async fn only_changed_fields_in_changes(db: TestDb) {
         balance: 11.0,
         ..before.clone()
     };
-    Account::log_change(&auditor, Some(&before), Some(&after))
+    let _ = Account::log_change(&auditor, Some(&before), Some(&after))
         .await
         .unwrap();
     let after2 = Account {
@@ -86,7 +85,7 @@ pub async fn only_changed_fields_in_changes(db: TestDb) {
         tags: vec![],
         ..after.clone()
     };
-    Account::log_change(&auditor, Some(&after), Some(&after2))
+    let _ = Account::log_change(&auditor, Some(&after), Some(&after2))
         .await
         .unwrap();
 
@@ -149,7 +148,7 @@ pub async fn redact_skip_and_rename(db: TestDb) {
         api_key: "n3w".into(),
         ..a.clone()
     };
-    Account::log_change(&auditor, None, Some(&a)).await.unwrap();
+    let _ = Account::log_change(&auditor, None, Some(&a)).await.unwrap();
     assert_eq!(
         Account::log_change(&auditor, Some(&a), Some(&b))
             .await
@@ -190,14 +189,14 @@ pub async fn odd_values_do_not_panic(db: TestDb) {
         tags: vec![String::new(), "\u{1F600}".to_owned()],
         ..Account::sample("odd")
     };
-    Account::log_change(&auditor, None, Some(&odd))
+    let _ = Account::log_change(&auditor, None, Some(&odd))
         .await
         .unwrap();
     let inf = Account {
         balance: f64::INFINITY,
         ..odd.clone()
     };
-    Account::log_change(&auditor, Some(&odd), Some(&inf))
+    let _ = Account::log_change(&auditor, Some(&odd), Some(&inf))
         .await
         .unwrap();
     let rows = AccountLog::for_object(&auditor, "odd").await.unwrap();
@@ -225,7 +224,7 @@ pub async fn odd_values_do_not_panic(db: TestDb) {
     match db.kind {
         Kind::Postgres => assert!(matches!(result, Err(Error::Database { .. })), "{result:?}"),
         Kind::Sqlite | Kind::MySql => {
-            result.unwrap();
+            let _ = result.unwrap();
             let rows = AccountLog::for_object(&auditor, "nul").await.unwrap();
             assert_eq!(
                 rows[0].after.as_ref().unwrap()["display_name"],
@@ -239,7 +238,7 @@ pub async fn odd_values_do_not_panic(db: TestDb) {
 pub async fn timestamps_within_the_call(db: TestDb) {
     let auditor = db.auditor(AuditConfig::default());
     let start = chrono::Utc::now();
-    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
         .await
         .unwrap();
     let end = chrono::Utc::now();
@@ -297,10 +296,10 @@ pub async fn history_is_oldest_first(db: TestDb) {
     for qty in 1..=5 {
         let old = widget(1, qty - 1);
         let new = widget(1, qty);
-        Widget::log_change(&auditor, (qty > 1).then_some(&old), Some(&new))
+        let _ = Widget::log_change(&auditor, (qty > 1).then_some(&old), Some(&new))
             .await
             .unwrap();
-        Widget::log_change(&auditor, None, Some(&widget(2, qty)))
+        let _ = Widget::log_change(&auditor, None, Some(&widget(2, qty)))
             .await
             .unwrap();
     }
@@ -314,4 +313,81 @@ pub async fn history_is_oldest_first(db: TestDb) {
         rows.windows(2)
             .all(|w| w[0].created_at <= w[1].created_at && w[0].id < w[1].id)
     );
+}
+
+/// The rows read back serialise as JSON objects keyed by the log table's
+/// columns, `action` in lower case and `created_at` in RFC 3339 (what an
+/// HTTP handler returns as `Json(history)`), and deserialise back equal.
+pub async fn history_rows_as_json(db: TestDb) {
+    const COLUMNS: [&str; 15] = [
+        "id",
+        "action",
+        "object_pk",
+        "before",
+        "after",
+        "changes",
+        "entry_point",
+        "route",
+        "path",
+        "method",
+        "ip",
+        "user_id",
+        "user_name",
+        "user_agent",
+        "created_at",
+    ];
+    let auditor = db.auditor(AuditConfig::default());
+    let created = widget(9, 2);
+    let updated = widget(9, 5);
+    let ctx = awesome_audit_log::context::AuditContext::job("shop.jobs.recount", Some("recount"))
+        .with_user(Some(7), Some("ada".to_owned()));
+    awesome_audit_log::context::scope(ctx, async {
+        assert_eq!(
+            Widget::log_change(&auditor, None, Some(&created))
+                .await
+                .unwrap(),
+            LogOutcome::Written
+        );
+        assert_eq!(
+            Widget::log_change(&auditor, Some(&created), Some(&updated))
+                .await
+                .unwrap(),
+            LogOutcome::Written
+        );
+    })
+    .await;
+
+    let rows = WidgetLog::for_object(&auditor, &9).await.unwrap();
+    let text = serde_json::to_string(&rows).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let [insert, update] = json.as_array().expect("an array").as_slice() else {
+        panic!("two rows: {text}")
+    };
+    for (object, row) in [insert, update].into_iter().zip(&rows) {
+        let object = object.as_object().expect("an object");
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let mut columns = COLUMNS.to_vec();
+        keys.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(keys, columns, "{text}");
+        assert_eq!(object["id"], row.id);
+        assert_eq!(object["object_pk"], "9");
+        assert_eq!(object["user_id"], 7);
+        assert_eq!(object["user_name"], "ada");
+        assert_eq!(object["ip"], serde_json::Value::Null);
+        let created_at = object["created_at"].as_str().expect("a string");
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(created_at).expect("RFC 3339"),
+            row.created_at,
+            "{created_at}"
+        );
+    }
+    assert_eq!(insert["action"], "insert");
+    assert_eq!(update["action"], "update");
+    assert_eq!(insert["before"], serde_json::Value::Null);
+    assert_eq!(insert["after"], json!({"id": 9, "name": "B", "qty": 2}));
+    assert_eq!(update["changes"], json!({"qty": {"from": 2, "to": 5}}));
+
+    let back: Vec<WidgetLog> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, rows);
 }

@@ -42,9 +42,12 @@ pub async fn not_audit_models_wins(db: TestDb) {
     config.audit_models = ModelSelection::Only(only(&["shop.widget", "shop.gizmo"]));
     config.not_audit_models = ModelList(only(&["shop.gizmo"]));
     let auditor = db.auditor(config);
-    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
-        .await
-        .unwrap();
+    assert_eq!(
+        Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+            .await
+            .unwrap(),
+        LogOutcome::Written
+    );
     let gizmo = Gizmo { id: 1, qty: 1 };
     assert_eq!(
         Gizmo::log_change(&auditor, None, Some(&gizmo))

@@ -18,7 +18,7 @@ pub async fn log_table_created_on_first_use(db: TestDb) {
     assert_eq!(outcome, LogOutcome::Written);
     assert!(db.table_exists(None, "widget_log").await);
     assert_eq!(db.count("widget_log").await, 1);
-    Widget::log_change(&auditor, None, Some(&widget(2, 2)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(2, 2)))
         .await
         .unwrap();
     assert_eq!(db.count("widget_log").await, 2);
@@ -40,7 +40,8 @@ pub async fn concurrent_first_use_loses_nothing(db: TestDb) {
                 let auditor = auditor.clone();
                 tokio::spawn(async move {
                     for j in 0..5 {
-                        Widget::log_change(&auditor, None, Some(&widget(i * 100 + j, 1))).await?;
+                        let _ = Widget::log_change(&auditor, None, Some(&widget(i * 100 + j, 1)))
+                            .await?;
                     }
                     Ok::<_, Error>(())
                 })
@@ -59,13 +60,13 @@ pub async fn pg_schema_holds_the_log_tables(db: TestDb) {
     let mut config = AuditConfig::default();
     config.pg_schema = Some("audit_logs".to_owned());
     let auditor = db.auditor(config);
-    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
         .await
         .unwrap();
     let mut tx_rows = 0;
     for_backend!(db, |DB| {
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
+        let _ = Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -113,7 +114,7 @@ pub async fn writes_into_tables_the_original_created(db: TestDb) {
     }
     let auditor = db.auditor(AuditConfig::default());
     let start = chrono::Utc::now();
-    Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+    let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
         .await
         .unwrap();
     let row = &WidgetLog::for_object(&auditor, &1).await.unwrap()[0];

@@ -45,7 +45,7 @@ pub async fn transaction_on_the_audit_database(db: TestDb) {
             .execute(&mut *tx)
             .await
             .unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&w1))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&w1))
             .await
             .unwrap();
         let w1b = widget(1, 2);
@@ -64,7 +64,7 @@ pub async fn transaction_on_the_audit_database(db: TestDb) {
             .execute(&mut *tx)
             .await
             .unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&w3))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&w3))
             .await
             .unwrap();
         drop(tx);
@@ -80,7 +80,7 @@ pub async fn transaction_on_the_audit_database(db: TestDb) {
         // A transaction the application began itself can be wrapped.
         let own = auditor.begin::<DB>("default").await.unwrap().into_inner();
         let mut tx = auditor.transaction("default", own).unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&w3))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&w3))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -109,7 +109,7 @@ pub async fn transaction_with_another_audit_database(db: TestDb) {
             LogOutcome::Deferred
         );
         let gizmo = Gizmo { id: 1, qty: 1 };
-        Gizmo::log_change_in(&mut tx, None, Some(&gizmo))
+        let _ = Gizmo::log_change_in(&mut tx, None, Some(&gizmo))
             .await
             .unwrap();
         assert!(
@@ -127,7 +127,7 @@ pub async fn transaction_with_another_audit_database(db: TestDb) {
             .execute(&mut *tx)
             .await
             .unwrap();
-        Widget::log_change_in(&mut tx, None, Some(&w2))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&w2))
             .await
             .unwrap();
         tx.rollback().await.unwrap();
@@ -146,7 +146,7 @@ pub async fn transaction_with_another_audit_database(db: TestDb) {
         // The created_at of a deferred row is still the time of the call.
         let mut tx = auditor.begin::<DB>("default").await.unwrap();
         let before_call = chrono::Utc::now();
-        Widget::log_change_in(&mut tx, None, Some(&widget(5, 1)))
+        let _ = Widget::log_change_in(&mut tx, None, Some(&widget(5, 1)))
             .await
             .unwrap();
         let after_call = chrono::Utc::now();

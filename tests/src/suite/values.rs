@@ -90,7 +90,7 @@ pub async fn context_values_fit_their_columns(db: TestDb) {
             .with_path(format!("{}é", "c".repeat(65_533))),
     ];
     for (id, ctx) in (1..).zip(&contexts) {
-        context::scope(ctx.clone(), async {
+        let _ = context::scope(ctx.clone(), async {
             Widget::log_change(&auditor, None, Some(&widget(id, 1))).await
         })
         .await
@@ -154,7 +154,7 @@ pub async fn history_matches_the_key_exactly(db: TestDb) {
         }
         let auditor = db.auditor(AuditConfig::default());
         for key in keys {
-            Account::log_change(&auditor, None, Some(&Account::sample(key)))
+            let _ = Account::log_change(&auditor, None, Some(&Account::sample(key)))
                 .await
                 .unwrap();
         }
