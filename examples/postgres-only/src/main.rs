@@ -1,6 +1,6 @@
 //! A PostgreSQL-only axum service with an audited model, built the way the
-//! README's Install section says. It serves `PATCH /widgets/{id}` (set the
-//! quantity) and `GET /widgets/{id}/log`, and with `--once` it makes one
+//! README's Install section says. It serves `PATCH /items/{id}` (set the
+//! quantity) and `GET /items/{id}/log`, and with `--once` it makes one
 //! change through its own router, prints the log rows and exits.
 //!
 //! ```text
@@ -17,10 +17,10 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use sqlx::PgPool;
 
-/// The audited model: a row of the service's `widget` table.
-#[audited(table = "widget", label = "shop.widget")]
+/// The audited model: a row of the service's `stock_item` table.
+#[audited(table = "stock_item", label = "shop.stockitem")]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Widget {
+pub struct StockItem {
     /// Primary key.
     pub id: i64,
     /// Quantity in stock.
@@ -38,34 +38,35 @@ struct SetQty {
     qty: i32,
 }
 
-/// Sets a widget's quantity and logs the change in the same transaction.
+/// Sets an item's quantity and logs the change in the same transaction.
 async fn set_qty(
     State(app): State<Arc<App>>,
     Path(id): Path<i64>,
     Json(body): Json<SetQty>,
-) -> Result<Json<Widget>, (StatusCode, String)> {
+) -> Result<Json<StockItem>, (StatusCode, String)> {
     let fail = |e: &dyn std::fmt::Display| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let mut tx = app
         .auditor
         .begin::<sqlx::Postgres>("default")
         .await
         .map_err(|e| fail(&e))?;
-    let before: Option<(i32,)> = sqlx::query_as("SELECT qty FROM widget WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| fail(&e))?;
-    let before = before.map(|(qty,)| Widget { id, qty });
-    let after = Widget { id, qty: body.qty };
+    let before: Option<(i32,)> =
+        sqlx::query_as("SELECT qty FROM stock_item WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| fail(&e))?;
+    let before = before.map(|(qty,)| StockItem { id, qty });
+    let after = StockItem { id, qty: body.qty };
     sqlx::query(
-        "INSERT INTO widget (id, qty) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET qty = $2",
+        "INSERT INTO stock_item (id, qty) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET qty = $2",
     )
     .bind(id)
     .bind(body.qty)
     .execute(&mut *tx)
     .await
     .map_err(|e| fail(&e))?;
-    let outcome = Widget::log_change_in(&mut tx, before.as_ref(), Some(&after))
+    let outcome = StockItem::log_change_in(&mut tx, before.as_ref(), Some(&after))
         .await
         .map_err(|e| fail(&e))?;
     tx.commit().await.map_err(|e| fail(&e))?;
@@ -73,12 +74,12 @@ async fn set_qty(
     Ok(Json(after))
 }
 
-/// The widget's audit log, oldest first.
+/// The item's audit log, oldest first.
 async fn log(
     State(app): State<Arc<App>>,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<String>>, (StatusCode, String)> {
-    let rows = WidgetLog::for_object(&app.auditor, &id)
+    let rows = StockItemLog::for_object(&app.auditor, &id)
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(
@@ -103,7 +104,7 @@ async fn log(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL")?;
     let pool = PgPool::connect(&url).await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS widget (id BIGINT PRIMARY KEY, qty INT NOT NULL)")
+    sqlx::query("CREATE TABLE IF NOT EXISTS stock_item (id BIGINT PRIMARY KEY, qty INT NOT NULL)")
         .execute(&pool)
         .await?;
     let config = AuditConfig::from_env()?;
@@ -112,8 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let app = Arc::new(App { pool, auditor });
     let router = Router::new()
-        .route("/widgets/{id}", patch(set_qty))
-        .route("/widgets/{id}/log", get(log))
+        .route("/items/{id}", patch(set_qty))
+        .route("/items/{id}/log", get(log))
         .layer(AuditLayer::new(&config))
         .with_state(Arc::clone(&app));
 
@@ -121,12 +122,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // One change through the router, as a client would make it.
         use tower::ServiceExt as _;
         let id = std::process::id() as i64;
-        let request = axum::http::Request::patch(format!("/widgets/{id}"))
+        let request = axum::http::Request::patch(format!("/items/{id}"))
             .header("content-type", "application/json")
             .body(axum::body::Body::from(r#"{"qty": 5}"#))?;
         let response = router.clone().oneshot(request).await?;
-        assert_eq!(response.status(), StatusCode::OK, "PATCH /widgets/{id}");
-        for row in WidgetLog::for_object(&app.auditor, &id).await? {
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await?;
+            return Err(format!(
+                "PATCH /items/{id}: {status} {}",
+                String::from_utf8_lossy(&body)
+            )
+            .into());
+        }
+        for row in StockItemLog::for_object(&app.auditor, &id).await? {
             println!(
                 "{} {} changes={}",
                 row.action,
@@ -134,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 row.changes.map_or("null".into(), |c| c.to_string())
             );
         }
-        sqlx::query("DELETE FROM widget WHERE id = $1")
+        sqlx::query("DELETE FROM stock_item WHERE id = $1")
             .bind(id)
             .execute(&app.pool)
             .await?;
