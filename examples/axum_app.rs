@@ -22,7 +22,6 @@
 //!   `127.0.0.1` and send `-H 'x-forwarded-for: 203.0.113.9'`); every other
 //!   `AWESOME_AUDIT_LOG_*` setting is honoured as well.
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -38,9 +37,10 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracing_subscriber::EnvFilter;
 use widget_store::{AppDb, Widget, WidgetLog};
 
+#[path = "support/logging.rs"]
+mod logging;
 #[path = "support/widget_store.rs"]
 mod widget_store;
 
@@ -166,16 +166,7 @@ async fn toy_auth(mut request: Request, next: Next) -> Response {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The library reports rows it skips (audit database down) or drops
-    // (full queue) as warnings; RUST_LOG overrides this filter.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,awesome_audit_log=info")),
-        )
-        .init();
+    logging::init();
     let addr: SocketAddr = std::env::var("AUDIT_EXAMPLE_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;

@@ -11,29 +11,19 @@
 //! `DATABASE_URL` defaults to an SQLite file in the current directory;
 //! every `AWESOME_AUDIT_LOG_*` variable is honoured.
 
-use std::io::IsTerminal as _;
-
 use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 use awesome_audit_log::{AuditConfig, Auditor};
-use tracing_subscriber::EnvFilter;
 use widget_store::{AppDb, Widget, WidgetLog};
 
+#[path = "support/logging.rs"]
+mod logging;
 #[path = "support/widget_store.rs"]
 mod widget_store;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The library reports rows it skips (audit database down) or drops
-    // (full queue) as warnings, on stderr; RUST_LOG overrides this filter.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,awesome_audit_log=info")),
-        )
-        .init();
+    logging::init();
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "sqlite://awesome_audit_log_quickstart.db".to_owned());
     let db = AppDb::connect(&url).await?;

@@ -28,6 +28,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("build", 6),
     ("schema", 6),
     ("transaction", 6),
+    // The guide's chapters: documentation only, about every layer.
+    ("guide", 6),
     ("http", 1),
     ("context::scope", 1),
 ];
