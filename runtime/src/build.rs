@@ -19,5 +19,5 @@
 //! ```
 
 pub use awesome_audit_log_build::{
-    Error, Migration, MigrationError, Status, export_schema, export_schema_from,
+    Dialect, Error, Migration, MigrationError, Status, export_schema, export_schema_from,
 };
