@@ -7,7 +7,7 @@
 //! awesome-audit-log-django, so services written with either share them.
 //!
 //! ```
-//! use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+//! use awesome_audit_log::{AuditConfig, Auditor, Database, LogOutcome, audited};
 //!
 //! #[audited(table = "widget")]
 //! #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +29,11 @@
 //!
 //! let w = Widget { id: 1, name: "B".into(), qty: 2, cache: vec![], api_key: "s3cret".into() };
 //! let w2 = Widget { qty: 5, ..w.clone() };
-//! Widget::log_change(&auditor, None, Some(&w)).await?;        // insert
-//! Widget::log_change(&auditor, Some(&w), Some(&w2)).await?;   // update: only `qty` in `changes`
-//! Widget::log_change(&auditor, Some(&w2), None).await?;       // delete
+//! // Each call says what became of its row (`LogOutcome` is `#[must_use]`).
+//! let insert = Widget::log_change(&auditor, None, Some(&w)).await?;
+//! let update = Widget::log_change(&auditor, Some(&w), Some(&w2)).await?; // only `qty` in `changes`
+//! let delete = Widget::log_change(&auditor, Some(&w2), None).await?;
+//! assert!([insert, update, delete].iter().all(|o| *o == LogOutcome::Written));
 //!
 //! let rows: Vec<WidgetLog> = WidgetLog::for_object(&auditor, &w.id).await?;
 //! assert_eq!(rows.len(), 3);
