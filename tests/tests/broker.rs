@@ -554,25 +554,14 @@ async fn worker_retries_while_the_database_is_down() {
     ignore = "set AUDIT_TEST_REDIS_URL to run the broker tests"
 )]
 async fn refused_rows_are_set_aside_and_lock_timeouts_retried() {
-    use awesome_audit_log_tests::suite::{locked_out, refuse_widget_13};
+    use awesome_audit_log_tests::suite::{batch_refused_at, locked_out, refuse_widget_13};
     let Some(url) = redis_url() else { return };
     for db in databases().await {
         let stream = Stream::new(&url);
         refuse_widget_13(&db).await;
         let producer = db.auditor(stream.config());
         for position in 0..5 {
-            let widgets: Vec<Widget> = (0..5)
-                .map(|i| {
-                    widget(
-                        if i == position {
-                            13
-                        } else {
-                            100 * (position + 1) + i
-                        },
-                        1,
-                    )
-                })
-                .collect();
+            let widgets = batch_refused_at(5, position);
             let _ = Widget::log_changes(&producer, widgets.iter().map(|w| (None, Some(w))))
                 .await
                 .unwrap();

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use awesome_audit_log_codegen::ddl::{
-    COLUMNS, ColumnKind, DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table,
-    dead_letter_columns,
+    COLUMNS, DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table, dead_letter_columns,
 };
+
+use super::table::{create_schema, on_duplicate_event, quote_all, read_list};
 
 use crate::Dialect;
 use crate::event::LogEvent;
@@ -35,7 +36,7 @@ pub struct DeadLetterSql {
     /// `INSERT INTO dead (columns) ` (the values follow).
     insert: String,
     /// Skips rows whose event id is already there (a retried dead-letter).
-    on_duplicate: &'static str,
+    on_duplicate: String,
     /// Copies one outbox row, by id, with a reason and a time.
     pub copy_from_outbox: String,
 }
@@ -44,46 +45,28 @@ impl DeadLetterSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
         let qualified = dialect.qualified(schema, DEAD_LETTER_TABLE);
-        let columns = dead_letter_columns();
-        let names = columns
-            .iter()
-            .map(|c| dialect.quote(c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // The outbox's columns, JSON read as text, then the reason and the time.
-        let copied = COLUMNS[1..]
-            .iter()
-            .map(|c| match (c.kind, dialect) {
-                (ColumnKind::Json, Dialect::Postgres) => format!("{}::text", dialect.quote(c.name)),
-                _ => dialect.quote(c.name),
-            })
-            .chain([dialect.quote("log_table")])
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = quote_all(dialect, &dead_letter_columns());
+        // The outbox's columns (JSON read as text), its log table, then the
+        // reason and the time.
+        let copied = read_list(dialect, &COLUMNS[1..]);
         let [reason, failed_at, id] = match dialect {
             Dialect::Postgres => ["$1", "$2", "$3"],
             Dialect::MySql | Dialect::Sqlite => ["?", "?", "?"],
         };
-        let on_duplicate = match dialect {
-            Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING",
-            // Qualified: in `INSERT ... SELECT` the outbox has the column too.
-            Dialect::MySql => {
-                " ON DUPLICATE KEY UPDATE `awesome_audit_log_dead_letter`.`event_id` = `awesome_audit_log_dead_letter`.`event_id`"
-            }
-        };
+        let on_duplicate = on_duplicate_event(dialect, DEAD_LETTER_TABLE);
         Self {
-            create: schema
-                .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
+            create: create_schema(dialect, schema)
                 .into_iter()
                 .chain([create_dead_letter_table(dialect, schema)])
                 .collect(),
             insert: format!("INSERT INTO {qualified} ({names}) "),
-            on_duplicate,
             copy_from_outbox: format!(
-                "INSERT INTO {qualified} ({names}) SELECT {copied}, {reason}, {failed_at} FROM {} WHERE {} = {id}{on_duplicate}",
+                "INSERT INTO {qualified} ({names}) SELECT {copied}, {}, {reason}, {failed_at} FROM {} WHERE {} = {id}{on_duplicate}",
+                dialect.quote("log_table"),
                 dialect.qualified(schema, OUTBOX_TABLE),
                 dialect.quote("id"),
             ),
+            on_duplicate,
         }
     }
 }
@@ -112,6 +95,6 @@ where
         tuple.push_bind(Some(row.reason.as_str()));
         tuple.push_bind(timestamp(failed_at));
     });
-    query.push(sql.on_duplicate);
+    query.push(&sql.on_duplicate);
     query
 }

@@ -25,7 +25,7 @@ pub struct TableSql {
     /// The same with the `event_id` column, for rows that carry event ids.
     insert_with_event_id: String,
     /// What makes an insert of rows with event ids skip those already there.
-    on_duplicate_event: &'static str,
+    on_duplicate_event: String,
     /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`,
     /// the key compared exactly ([`key_matches`]).
     pub select_history: String,
@@ -56,10 +56,7 @@ impl TableSql {
                 "INSERT INTO {qualified} ({}) ",
                 quote_all(dialect, insert_columns_with_event_id())
             ),
-            on_duplicate_event: match dialect {
-                Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING",
-                Dialect::MySql => " ON DUPLICATE KEY UPDATE `event_id` = `event_id`",
-            },
+            on_duplicate_event: on_duplicate_event(dialect, log_table),
             select_history: format!(
                 "SELECT {} FROM {qualified} WHERE {} ORDER BY {}, {}",
                 read_list(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
@@ -88,7 +85,7 @@ impl TableSql {
             .chain([create_outbox_table(dialect, schema)])
             .collect();
         table.insert_with_event_id = format!("INSERT INTO {} ({insert}) ", table.qualified);
-        table.on_duplicate_event = "";
+        table.on_duplicate_event = String::new();
         table.outbox_for = Some(log_table.to_owned());
         table
     }
@@ -105,9 +102,9 @@ impl TableSql {
 
     /// What ends an INSERT of `with_event_id` rows: rows with an event id
     /// already in the table are skipped.
-    pub(crate) fn on_duplicate(&self, with_event_id: bool) -> &'static str {
+    pub(crate) fn on_duplicate(&self, with_event_id: bool) -> &str {
         if with_event_id {
-            self.on_duplicate_event
+            &self.on_duplicate_event
         } else {
             ""
         }
@@ -197,7 +194,7 @@ fn placeholder(dialect: Dialect) -> &'static str {
 /// The columns a row is read with, by name: JSON columns as their text on
 /// PostgreSQL (`"before"::text AS "before"`), which the backend layer parses
 /// itself ([`super::json_text`]), every other column as it is.
-fn read_list(dialect: Dialect, columns: &[Column]) -> String {
+pub(super) fn read_list(dialect: Dialect, columns: &[Column]) -> String {
     columns
         .iter()
         .map(|column| {
@@ -211,11 +208,25 @@ fn read_list(dialect: Dialect, columns: &[Column]) -> String {
         .join(", ")
 }
 
-fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
+/// What makes an insert into `table` skip rows whose event id is already
+/// there. On MySQL the column is qualified with the table, so that the
+/// clause also reads right after `INSERT ... SELECT` from another table
+/// with an `event_id` column.
+pub(super) fn on_duplicate_event(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => " ON CONFLICT (\"event_id\") DO NOTHING".to_owned(),
+        Dialect::MySql => {
+            let column = format!("{}.{}", dialect.quote(table), dialect.quote("event_id"));
+            format!(" ON DUPLICATE KEY UPDATE {column} = {column}")
+        }
+    }
+}
+
+pub(super) fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
     schema.map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
 }
 
-fn quote_all(dialect: Dialect, columns: &[Column]) -> String {
+pub(super) fn quote_all(dialect: Dialect, columns: &[Column]) -> String {
     quote_names(dialect, columns.iter().map(|c| c.name))
 }
 

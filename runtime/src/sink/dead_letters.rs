@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::Sink;
-use super::insert::{create_in_transaction, create_table, statement_limit};
+use super::insert::{create_in_transaction, create_table, statement_budget, statement_limit};
 use crate::backend::{Backend, Conn, DeadLetter, DeadLetterSql, PoolTask};
 use crate::error::classify::{Fault, fault, is_undefined_table};
 use crate::event::{LogEvent, now};
@@ -99,7 +99,10 @@ impl PoolTask for DeadLetters<'_> {
             .rows
             .iter()
             .map(|row| match limit {
-                Some(limit) if row.event.estimated_bytes() > limit / 2 => {
+                Some(limit)
+                    if row.event.estimated_bytes() + row.reason.len() as u64
+                        > statement_budget(limit) =>
+                {
                     without_json(row, "too large for one statement")
                 }
                 _ => DeadLetter {

@@ -54,17 +54,23 @@ fn plan(
     max_bytes: Option<u64>,
 ) -> (Vec<Range<usize>>, Vec<Refused>) {
     let max_rows = max_rows.max(1);
-    // Leave room for the statement text and the protocol's own framing.
-    let budget = max_bytes.map(|limit| limit.saturating_sub(limit / 10).saturating_sub(1024));
+    let Some(limit) = max_bytes else {
+        // No statement limit (PostgreSQL, SQLite): rows alone decide, and
+        // the hot path sizes nothing.
+        let runs = (0..rows.len())
+            .step_by(max_rows)
+            .map(|start| start..(start + max_rows).min(rows.len()))
+            .collect();
+        return (runs, Vec::new());
+    };
+    let budget = statement_budget(limit);
     let mut runs = Vec::new();
     let mut refused = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;
     for (index, row) in rows.iter().enumerate() {
         let size = row.estimated_bytes();
-        if let (Some(budget), Some(limit)) = (budget, max_bytes)
-            && size > budget
-        {
+        if size > budget {
             if start < index {
                 runs.push(start..index);
             }
@@ -79,8 +85,7 @@ fn plan(
             bytes = 0;
             continue;
         }
-        let over_bytes = budget.is_some_and(|budget| bytes + size > budget);
-        if index > start && (index - start >= max_rows || over_bytes) {
+        if index > start && (index - start >= max_rows || bytes + size > budget) {
             runs.push(start..index);
             start = index;
             bytes = 0;
@@ -91,6 +96,12 @@ fn plan(
         runs.push(start..rows.len());
     }
     (runs, refused)
+}
+
+/// The bytes of values one statement may carry under the database's
+/// `limit`: room is left for the statement text and the protocol's framing.
+pub(crate) fn statement_budget(limit: u64) -> u64 {
+    limit.saturating_sub(limit / 10).saturating_sub(1024)
 }
 
 /// One way of trying an insert: on a pool connection, or under a savepoint

@@ -41,6 +41,22 @@ pub async fn refuse_widget_13(db: &TestDb) {
     }
 }
 
+/// `len` new widgets, the one at `position` widget 13 (which
+/// [`refuse_widget_13`] makes the database refuse), the others with ids
+/// of their own for each position.
+pub fn batch_refused_at(len: i64, position: i64) -> Vec<Widget> {
+    (0..len)
+        .map(|i| {
+            let id = if i == position {
+                13
+            } else {
+                100 * (position + 1) + i
+            };
+            widget(id, 1)
+        })
+        .collect()
+}
+
 /// Waits up to `limit` for `check` to hold.
 async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
@@ -63,18 +79,7 @@ pub async fn writer_isolates_a_refused_row_in_every_position(db: TestDb) {
     let auditor = db.auditor(config);
     const BATCH: i64 = 9;
     for position in 0..BATCH {
-        let widgets: Vec<Widget> = (0..BATCH)
-            .map(|i| {
-                widget(
-                    if i == position {
-                        13
-                    } else {
-                        100 * (position + 1) + i
-                    },
-                    1,
-                )
-            })
-            .collect();
+        let widgets = batch_refused_at(BATCH, position);
         let changes = widgets.iter().map(|w| (None, Some(w)));
         let outcome = Widget::log_changes(&auditor, changes).await.unwrap();
         assert_eq!(outcome.queued, BATCH as usize);

@@ -146,7 +146,7 @@ pub use asynchronous::{
     async_transaction_rows_wait_for_commit, async_writer_survives_an_outage,
 };
 pub use faults::{
-    LockHolder, first_use_in_transactions_on_a_full_pool, locked_out,
+    LockHolder, batch_refused_at, first_use_in_transactions_on_a_full_pool, locked_out,
     outbox_moves_once_through_lost_answers, outbox_moves_past_refused_rows,
     outbox_sets_aside_rows_it_cannot_trust, outbox_waits_out_lock_timeouts, refuse_widget_13,
     rows_larger_than_a_statement, tables_are_remembered_only_once_committed,
