@@ -40,6 +40,12 @@ pub struct LogRecord {
     pub user_agent: Option<String>,
     /// When the change happened (UTC).
     pub created_at: DateTime<Utc>,
+    /// What one request, command or job did shares this id: a UUIDv7 taken
+    /// when its audit scope began, or the request id a trusted proxy sent.
+    /// `None` for rows written outside a scope, and for tables without the
+    /// column (created by the Django original or by an older version).
+    #[serde(default)]
+    pub correlation_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -47,7 +53,8 @@ mod tests {
     use super::*;
     use awesome_audit_log_codegen::ddl::{COLUMNS, ORIGINAL_COLUMNS};
 
-    /// A record holds the original's columns, by name and in order.
+    /// A record holds the original's columns, by name and in order, then
+    /// the correlation id.
     #[test]
     fn fields_are_the_original_columns() {
         let record = LogRecord {
@@ -66,18 +73,25 @@ mod tests {
             user_name: None,
             user_agent: None,
             created_at: Utc::now(),
+            correlation_id: None,
         };
         let json = serde_json::to_string(&record).unwrap();
         let value: serde_json::Map<String, Value> = serde_json::from_str(&json).unwrap();
         let mut keys: Vec<&str> = value.keys().map(String::as_str).collect();
         // serde_json's map sorts keys; compare as sets, then order by the JSON text.
         keys.sort_unstable();
-        let mut columns: Vec<&str> = COLUMNS[..ORIGINAL_COLUMNS].iter().map(|c| c.name).collect();
+        let mut columns: Vec<&str> = COLUMNS[..ORIGINAL_COLUMNS]
+            .iter()
+            .map(|c| c.name)
+            .chain(["correlation_id"])
+            .collect();
         columns.sort_unstable();
         assert_eq!(keys, columns);
         let positions: Vec<usize> = COLUMNS[..ORIGINAL_COLUMNS]
             .iter()
-            .map(|c| json.find(&format!("\"{}\":", c.name)).unwrap())
+            .map(|c| c.name)
+            .chain(["correlation_id"])
+            .map(|name| json.find(&format!("\"{name}\":")).unwrap())
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
         let back: LogRecord = serde_json::from_str(&json).unwrap();

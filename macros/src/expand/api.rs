@@ -128,6 +128,10 @@ impl Api<'_> {
                 pub user_agent: ::core::option::Option<::std::string::String>,
                 /// When the change happened (taken by the application, UTC).
                 pub created_at: #private::DateTime<#private::Utc>,
+                /// What one request, command or job did shares this id; `None` outside
+                /// an audit scope and in tables without the column.
+                #[serde(default)]
+                pub correlation_id: ::core::option::Option<::std::string::String>,
             }
 
             #[automatically_derived]
@@ -156,11 +160,12 @@ impl Api<'_> {
                 fn from(record: #private::LogRecord) -> Self {
                     let #private::LogRecord {
                         id, action, object_pk, before, after, changes, entry_point, route,
-                        path, method, ip, user_id, user_name, user_agent, created_at, ..
+                        path, method, ip, user_id, user_name, user_agent, created_at, correlation_id, ..
                     } = record;
                     Self {
                         id, action, object_pk, before, after, changes, entry_point, route,
                         path, method, ip, user_id, user_name, user_agent, created_at,
+                        correlation_id,
                     }
                 }
             }

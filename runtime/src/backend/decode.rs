@@ -61,6 +61,7 @@ pub(crate) fn record(row: &impl ReadColumns) -> Result<LogRecord, sqlx::Error> {
         user_name: row.text("user_name")?,
         user_agent: row.text("user_agent")?,
         created_at: row.timestamp("created_at")?,
+        correlation_id: optional(row.text("correlation_id"))?,
     })
 }
 
@@ -77,6 +78,15 @@ pub(crate) fn outbox_row(row: &impl ReadColumns) -> Result<OutboxRow, sqlx::Erro
     })()
     .map_err(|e| e.to_string());
     Ok(OutboxRow { id, content })
+}
+
+/// A column that tables made by the Django original or by older versions
+/// do not have: read as `None` when the row has no such column.
+fn optional<T>(value: Result<Option<T>, sqlx::Error>) -> Result<Option<T>, sqlx::Error> {
+    match value {
+        Err(sqlx::Error::ColumnNotFound(_)) => Ok(None),
+        other => other,
+    }
 }
 
 fn required<T>(value: Option<T>, column: &str) -> Result<T, sqlx::Error> {

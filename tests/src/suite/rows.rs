@@ -319,7 +319,7 @@ pub async fn history_is_oldest_first(db: TestDb) {
 /// columns, `action` in lower case and `created_at` in RFC 3339 (what an
 /// HTTP handler returns as `Json(history)`), and deserialise back equal.
 pub async fn history_rows_as_json(db: TestDb) {
-    const COLUMNS: [&str; 15] = [
+    const COLUMNS: [&str; 16] = [
         "id",
         "action",
         "object_pk",
@@ -335,6 +335,7 @@ pub async fn history_rows_as_json(db: TestDb) {
         "user_name",
         "user_agent",
         "created_at",
+        "correlation_id",
     ];
     let auditor = db.auditor(AuditConfig::default());
     let created = widget(9, 2);
