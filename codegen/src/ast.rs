@@ -7,7 +7,7 @@ use syn::{Data, DeriveInput, Fields, Ident};
 use crate::attr::{Container, FieldAttrs};
 use crate::check;
 use crate::ctxt::Ctxt;
-use crate::ident::{log_table_name, snake_case};
+use crate::ident::{log_table_name, pascal_case, snake_case};
 
 /// An audited struct, parsed and checked.
 pub struct Model {
@@ -182,6 +182,7 @@ impl Model {
             None
         };
         check::distinct_keys(cx, &fields);
+        check::distinct_variants(cx, &fields);
 
         if cx.has_errors() {
             return None;
@@ -207,6 +208,14 @@ impl Model {
     /// The fields that appear in snapshots and diffs (all but skipped ones).
     pub fn stored_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.kind != FieldKind::Skip)
+    }
+}
+
+impl Field {
+    /// The field's variant in the generated `<Struct>Field` enum: its name
+    /// in PascalCase, spanned at the field.
+    pub fn variant(&self) -> Ident {
+        Ident::new(&pascal_case(&unraw(&self.ident)), self.ident.span())
     }
 }
 

@@ -167,6 +167,27 @@ pub fn distinct_keys(cx: &Ctxt, fields: &[Field]) {
     }
 }
 
+/// Each stored field names a variant of the generated `<Struct>Field` enum
+/// (its name in PascalCase); two fields must not name the same one.
+pub fn distinct_variants(cx: &Ctxt, fields: &[Field]) {
+    let mut seen: HashMap<String, &Ident> = HashMap::new();
+    for field in fields
+        .iter()
+        .filter(|f| f.kind != crate::ast::FieldKind::Skip)
+    {
+        let variant = field.variant();
+        if let Some(first) = seen.insert(variant.to_string(), &field.ident) {
+            cx.error_spanned_by(
+                &field.ident,
+                format!(
+                    "`{first}` and `{}` would both be the variant `{variant}` of the generated field enum; rename one of the fields",
+                    field.ident
+                ),
+            );
+        }
+    }
+}
+
 /// `#[audit(...)]` belongs on fields; on the struct it is a misplaced
 /// container option.
 pub fn container_attrs(cx: &Ctxt, attrs: &[Attribute]) {

@@ -91,6 +91,30 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
+/// A field name as an enum variant: `qty` → `Qty`, `api_key` → `ApiKey`,
+/// `r#type` → `Type`.
+///
+/// ```
+/// use awesome_audit_log_codegen::ident::pascal_case;
+///
+/// assert_eq!(pascal_case("qty"), "Qty");
+/// assert_eq!(pascal_case("api_key"), "ApiKey");
+/// assert_eq!(pascal_case("r#type"), "Type");
+/// assert_eq!(pascal_case("_x2_y"), "X2Y");
+/// ```
+pub fn pascal_case(name: &str) -> String {
+    let name = name.strip_prefix("r#").unwrap_or(name);
+    let mut out = String::with_capacity(name.len());
+    for part in name.split('_').filter(|part| !part.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
 /// Whether `label` is a model label as AUDIT_MODELS lists them: `app.model`,
 /// both parts lower-case identifiers.
 ///

@@ -106,6 +106,7 @@ pub mod json;
 mod model;
 mod record;
 pub mod registry;
+mod restore;
 // 2. Event.
 mod event;
 mod outcome;
@@ -121,6 +122,7 @@ mod auditor;
 #[cfg(feature = "build")]
 #[cfg_attr(docsrs, doc(cfg(feature = "build")))]
 pub mod build;
+pub mod history;
 pub mod schema;
 pub mod transaction;
 // Beside them.
@@ -216,9 +218,9 @@ pub use config::{AuditConfig, ConfigError};
 pub use db::Database;
 pub use error::{Error, SnapshotError};
 pub use json::REDACTED;
-pub use model::{AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
+pub use model::{AuditField, AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};
 pub use outcome::{BatchOutcome, LogOutcome};
-pub use record::LogRecord;
+pub use record::{LogRecord, LogRow};
 pub use sink::AuditStats;
 pub use transaction::{AuditDatabase, AuditTransaction};
 
@@ -230,15 +232,21 @@ pub use serde_json;
 /// Items the generated code names. Not public API: no stability guarantees.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::history::{
+        AsOf, AsOfAll, At, Diff, History, Unrestorable, UnrestorableField, as_of, as_of_all,
+        restore,
+    };
     pub use crate::model::{DiffVisitor, FieldVisitor, differs, differs_redacted, pk_to_string};
     pub use crate::registry::Registration;
+    pub use crate::restore::Restoring;
     pub use crate::{
-        Action, AuditDatabase, AuditTransaction, Audited, Auditor, BatchOutcome, Error, FieldInfo,
-        LogOutcome, LogRecord, ModelInfo, SnapshotError,
+        Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
+        FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,
     };
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde;
+    pub use serde_json::Map;
     pub use serde_json::Value;
 }
 

@@ -29,7 +29,11 @@ use crate::error::SnapshotError;
 /// ```
 pub trait Audited: Send + Sync + 'static {
     /// The typed row of this model's log table (`<Struct>Log`).
-    type Log: From<crate::LogRecord> + Send;
+    type Log: From<crate::LogRecord> + crate::LogRow + std::fmt::Debug + Clone + Send + Sync;
+
+    /// The model's stored fields (`<Struct>Field`), for history filters and
+    /// diffs.
+    type Field: AuditField;
 
     /// Names, fields and DDL of the model's log table.
     const MODEL: &'static ModelInfo;
@@ -49,6 +53,56 @@ pub trait Audited: Send + Sync + 'static {
         after: &Self,
         visitor: &mut V,
     ) -> Result<(), SnapshotError>;
+
+    /// Rebuilds a value from a logged snapshot; the fields the snapshot
+    /// cannot give (skipped, redacted, missing, or no longer of the
+    /// field's type) are taken from `base`, or listed when there is none.
+    #[doc(hidden)]
+    fn restore(
+        snapshot: &serde_json::Map<String, serde_json::Value>,
+        base: Option<Self>,
+    ) -> Result<Self, Vec<crate::restore::UnrestorableField>>
+    where
+        Self: Sized;
+}
+
+/// The stored fields of one audited model: the enum `#[audited]`
+/// generates (`<Struct>Field`, a variant per stored field in PascalCase),
+/// so that a history filter or a diff names a field the compiler checks.
+///
+/// ```
+/// use awesome_audit_log::{AuditField, audited};
+///
+/// #[audited(table = "widget")]
+/// struct Widget {
+///     id: i64,
+///     #[audit(rename = "quantity")]
+///     qty: i32,
+///     #[audit(skip)]
+///     cache: Vec<u8>,
+/// }
+///
+/// assert_eq!(WidgetField::Qty.key(), "quantity");
+/// assert_eq!(WidgetField::Qty.name(), "qty");
+/// assert_eq!(WidgetField::from_key("quantity"), Some(WidgetField::Qty));
+/// assert_eq!(WidgetField::ALL, [WidgetField::Id, WidgetField::Qty]);
+/// ```
+pub trait AuditField:
+    Copy + Eq + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
+{
+    /// Every stored field, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The key in the log's JSON objects.
+    fn key(self) -> &'static str;
+
+    /// The Rust field name.
+    fn name(self) -> &'static str;
+
+    /// The field stored under `key`, if the model has one.
+    fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|field| field.key() == key)
+    }
 }
 
 /// Static description of an audited model, generated at compile time.

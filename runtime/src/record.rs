@@ -48,6 +48,63 @@ pub struct LogRecord {
     pub correlation_id: Option<String>,
 }
 
+/// What every log row type gives: the generated `<Struct>Log` rows and
+/// [`LogRecord`] alike, so that history, diffs and restores work on either.
+pub trait LogRow {
+    /// The log row's own id.
+    fn id(&self) -> i64;
+    /// `insert`, `update` or `delete`.
+    fn action(&self) -> Action;
+    /// The changed object's primary key, as text.
+    fn object_pk(&self) -> &str;
+    /// Every stored field before the change.
+    fn before(&self) -> Option<&Value>;
+    /// Every stored field after the change.
+    fn after(&self) -> Option<&Value>;
+    /// The changed fields.
+    fn changes(&self) -> Option<&Value>;
+    /// The acting user's id.
+    fn user_id(&self) -> Option<i64>;
+    /// When the change happened.
+    fn created_at(&self) -> DateTime<Utc>;
+
+    /// The object's state this row leaves: `after` of an insert or an
+    /// update; `None` after a delete.
+    fn state(&self) -> Option<&Value> {
+        match self.action() {
+            Action::Delete => None,
+            Action::Insert | Action::Update => self.after(),
+        }
+    }
+}
+
+impl LogRow for LogRecord {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn action(&self) -> Action {
+        self.action
+    }
+    fn object_pk(&self) -> &str {
+        &self.object_pk
+    }
+    fn before(&self) -> Option<&Value> {
+        self.before.as_ref()
+    }
+    fn after(&self) -> Option<&Value> {
+        self.after.as_ref()
+    }
+    fn changes(&self) -> Option<&Value> {
+        self.changes.as_ref()
+    }
+    fn user_id(&self) -> Option<i64> {
+        self.user_id
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

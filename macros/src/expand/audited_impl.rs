@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::DeriveInput;
 
-use super::api::{Api, api_log_ident};
+use super::api::{Api, ApiField, api_field_ident, api_log_ident};
 use super::spans::{TypeSpans, respan};
 
 /// The API and the `Audited` impl of a valid model; `item` is the struct
@@ -99,15 +99,26 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
         }
     });
 
+    let restore = restore_body(model, &private);
+
     let api = Api {
         item,
         private: &private,
         krate,
         log_table,
+        fields: model
+            .stored_fields()
+            .map(|field| ApiField {
+                variant: field.variant(),
+                name: field.ident.to_string(),
+                key: field.key.clone(),
+            })
+            .collect(),
         stub: false,
     }
     .generate();
     let log_ident = api_log_ident(item);
+    let field_ident = api_field_ident(item);
     let model_info = syn::Ident::new("MODEL_INFO", Span::mixed_site());
 
     quote! {
@@ -128,6 +139,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
             #[automatically_derived]
             impl #private::Audited for #ident {
                 type Log = #log_ident;
+                type Field = #field_ident;
 
                 const MODEL: &'static #private::ModelInfo = #model_info;
 
@@ -153,6 +165,13 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                     #(#diffs)*
                     ::core::result::Result::Ok(())
                 }
+
+                fn restore(
+                    snapshot: &#private::Map<::std::string::String, #private::Value>,
+                    base: ::core::option::Option<Self>,
+                ) -> ::core::result::Result<Self, ::std::vec::Vec<#private::UnrestorableField>> {
+                    #restore
+                }
             }
 
             // Registered without naming `<Struct as Audited>`, so that a struct
@@ -161,5 +180,52 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                 #private::Registration::new(#model_info)
             }
         };
+    }
+}
+
+/// The body of `Audited::restore`: each plain field read back from the
+/// snapshot (its `Deserialize` bound spanned at the field's type), the
+/// others taken from `base`; the value only if every field was found.
+fn restore_body(model: &Model, private: &TokenStream) -> TokenStream {
+    let vars: Vec<syn::Ident> = (0..model.fields.len())
+        .map(|i| syn::Ident::new(&format!("__field{i}"), Span::mixed_site()))
+        .collect();
+    let members: Vec<&syn::Ident> = model.fields.iter().map(|field| &field.ident).collect();
+    let types: Vec<&syn::Type> = model.fields.iter().map(|field| &field.ty).collect();
+    let restoring = syn::Ident::new("restoring", Span::mixed_site());
+    let reads = model.fields.iter().zip(&vars).map(|(field, var)| {
+        let name = field.ident.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name);
+        let key = &field.key;
+        let ty = &field.ty;
+        match field.kind {
+            FieldKind::Plain => {
+                let at = TypeSpans::of(field);
+                let plain = at.path(private, "Restoring::plain");
+                quote_spanned! {at.first=>
+                    let #var = #plain::<#ty>(&mut #restoring, snapshot, #name, #key, #var);
+                }
+            }
+            FieldKind::Redact => quote! {
+                let #var = #restoring.kept(#name, #private::Unrestorable::Redacted, #var);
+            },
+            FieldKind::Skip => quote! {
+                let #var = #restoring.kept(#name, #private::Unrestorable::Skipped, #var);
+            },
+        }
+    });
+    quote! {
+        let mut #restoring = #private::Restoring::default();
+        let (#(#vars,)*) = match base {
+            ::core::option::Option::Some(Self { #(#members: #vars),* }) => {
+                (#(::core::option::Option::Some(#vars),)*)
+            }
+            ::core::option::Option::None => (#(::core::option::Option::<#types>::None,)*),
+        };
+        #(#reads)*
+        let (#(::core::option::Option::Some(#vars),)*) = (#(#vars,)*) else {
+            return ::core::result::Result::Err(#restoring.finish());
+        };
+        ::core::result::Result::Ok(Self { #(#members: #vars),* })
     }
 }

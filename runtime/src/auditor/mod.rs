@@ -107,19 +107,6 @@ impl Auditor {
         Ok(outcome)
     }
 
-    /// The history of one object of `M`, oldest first; the generated
-    /// `<Struct>Log::for_object` calls this.
-    pub async fn history<M: Audited>(
-        &self,
-        pk: &(impl fmt::Display + ?Sized),
-    ) -> Result<Vec<M::Log>, Error> {
-        let rows = self
-            .sink
-            .history(M::MODEL.log_table(), &pk.to_string())
-            .await?;
-        Ok(rows.into_iter().map(M::Log::from).collect())
-    }
-
     /// A worker draining the outbox of the database registered as `alias`
     /// into the audit database (DATABASE_ALIAS). The worker sets no audit
     /// context of its own: rows keep the context of the change.

@@ -21,6 +21,7 @@ mod dead_letter;
 mod decode;
 mod fit;
 mod json_text;
+mod select;
 mod table;
 
 #[cfg(feature = "mysql")]
@@ -32,6 +33,7 @@ mod sqlite;
 
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
+pub(crate) use select::{Order, Param, Position, Select, UpTo};
 pub(crate) use table::{OutboxSql, TableSql};
 
 /// A connection pool of one of the supported databases.
@@ -91,12 +93,12 @@ pub trait Backend: Send + Sync + 'static {
         sql: &'c str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 
-    /// The rows of one object, oldest first.
+    /// The log rows a read statement ([`Select::sql`]) returns.
     #[doc(hidden)]
-    fn history<'c>(
+    fn select<'c>(
         conn: &'c mut Conn<Self>,
-        table: &'c TableSql,
-        object_pk: &'c str,
+        sql: &'c str,
+        params: &'c [Param],
     ) -> impl Future<Output = Result<Vec<LogRecord>, sqlx::Error>> + Send + 'c;
 
     /// The oldest `limit` outbox rows, locked for this transaction where
@@ -258,17 +260,21 @@ macro_rules! impl_backend {
                 }
             }
 
-            fn history<'c>(
+            fn select<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
-                table: &'c $crate::backend::TableSql,
-                object_pk: &'c str,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
             ) -> impl std::future::Future<Output = Result<Vec<$crate::LogRecord>, sqlx::Error>>
             + Send
             + 'c {
                 async move {
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(table.select_history.clone()));
-                    for _ in 0..table.history_key_binds {
-                        query = query.bind(object_pk);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+                    for param in params {
+                        query = match param {
+                            $crate::backend::Param::Text(text) => query.bind(text.as_str()),
+                            $crate::backend::Param::Int(int) => query.bind(*int),
+                            $crate::backend::Param::Time(at) => query.bind(bind_time(*at)),
+                        };
                     }
                     let rows = query.fetch_all(conn).await?;
                     rows.iter()

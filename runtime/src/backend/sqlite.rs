@@ -17,10 +17,14 @@ super::impl_backend!(
     SqliteRow
 );
 
-/// `created_at` as stored: ISO 8601 with microseconds and a UTC offset, as
-/// the original writes it (sorts as text in time order).
+/// `created_at` as stored: ISO 8601 with a space between date and time,
+/// microseconds and a UTC offset (`2026-11-28 06:18:28.123456+00:00`), the
+/// form Python's sqlite3 gives the original's datetimes. SQLite compares
+/// the text, so the history reads order and filter rows by it: ours and the
+/// original's (with or without microseconds and offset) sort together in
+/// time order.
 pub(crate) fn format_created_at(ts: DateTime<Utc>) -> String {
-    ts.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    ts.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
 }
 
 /// Parses `created_at` as we write it, as RFC 3339 with any offset, or as a
@@ -77,7 +81,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let text = format_created_at(ts);
-        assert_eq!(text, "2026-11-28T06:18:28.123456+00:00");
+        assert_eq!(text, "2026-11-28 06:18:28.123456+00:00");
         assert_eq!(parse_created_at(&text), Some(ts));
         assert_eq!(
             parse_created_at("2026-11-28 06:18:28.123456"),

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use awesome_audit_log_codegen::ddl::{
-    COLUMNS, Column, ColumnKind, ORIGINAL_COLUMNS, OUTBOX_TABLE, create_outbox_table, create_table,
-    insert_columns, insert_columns_with_event_id,
+    COLUMNS, Column, ColumnKind, OUTBOX_TABLE, create_outbox_table, create_table, insert_columns,
+    insert_columns_with_event_id,
 };
 
 use crate::Dialect;
@@ -26,11 +26,6 @@ pub struct TableSql {
     insert_with_event_id: String,
     /// What makes an insert of rows with event ids skip those already there.
     on_duplicate_event: String,
-    /// `SELECT columns FROM t WHERE object_pk = ? ORDER BY created_at, id`,
-    /// the key compared exactly ([`key_matches`]).
-    pub select_history: String,
-    /// How many times `select_history` binds the key.
-    pub history_key_binds: usize,
     /// For the outbox: the log table its rows are meant for (bound as its
     /// last column).
     pub outbox_for: Option<String>,
@@ -57,14 +52,6 @@ impl TableSql {
                 quote_all(dialect, insert_columns_with_event_id())
             ),
             on_duplicate_event: on_duplicate_event(dialect, log_table),
-            select_history: format!(
-                "SELECT {} FROM {qualified} WHERE {} ORDER BY {}, {}",
-                read_list(dialect, &COLUMNS[..ORIGINAL_COLUMNS]),
-                key_matches(dialect).0,
-                dialect.quote("created_at"),
-                dialect.quote("id"),
-            ),
-            history_key_binds: key_matches(dialect).1,
             qualified,
             outbox_for: None,
             known: AtomicBool::new(false),
@@ -162,27 +149,6 @@ impl OutboxSql {
     }
 }
 
-/// The condition that selects the rows of one key, exactly, and how many
-/// times it binds the key. PostgreSQL and SQLite compare text exactly. On
-/// MySQL/MariaDB `=` follows the column's collation, which by default
-/// ignores case, accents and trailing spaces (as the binary `utf8mb4_bin`
-/// still ignores trailing spaces): the rows it finds (through an index on
-/// `object_pk`, if there is one) are kept only when their key has the
-/// same bytes in UTF-8, in any character set the table was created with.
-fn key_matches(dialect: Dialect) -> (String, usize) {
-    let pk = dialect.quote("object_pk");
-    match dialect {
-        Dialect::Postgres | Dialect::Sqlite => (format!("{pk} = {}", placeholder(dialect)), 1),
-        Dialect::MySql => (
-            format!(
-                "{pk} = ? AND CAST(CONVERT({pk} USING utf8mb4) AS BINARY) \
-                 = CAST(CONVERT(? USING utf8mb4) AS BINARY)"
-            ),
-            2,
-        ),
-    }
-}
-
 /// The first bind placeholder of a statement.
 fn placeholder(dialect: Dialect) -> &'static str {
     match dialect {
@@ -241,26 +207,13 @@ fn quote_names<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> St
 mod tests {
     use super::*;
 
-    /// The history statement has as many placeholders as the key is bound.
-    #[test]
-    fn history_binds_the_key_once_per_placeholder() {
-        for dialect in Dialect::ALL {
-            let table = TableSql::log(dialect, None, "widget_log");
-            let placeholders = match dialect {
-                Dialect::Postgres => table.select_history.matches("$1").count(),
-                Dialect::MySql | Dialect::Sqlite => table.select_history.matches('?').count(),
-            };
-            assert_eq!(placeholders, table.history_key_binds, "{dialect:?}");
-        }
-    }
-
     /// PostgreSQL's JSONB is read as text, which the backend parses.
     #[test]
     fn json_columns_are_read_as_text_on_postgres() {
-        let table = TableSql::log(Dialect::Postgres, None, "widget_log");
-        assert!(table.select_history.starts_with(
-            "SELECT \"id\", \"action\", \"object_pk\", \"before\"::text AS \"before\", "
-        ));
+        assert!(
+            read_list(Dialect::Postgres, &COLUMNS)
+                .starts_with("\"id\", \"action\", \"object_pk\", \"before\"::text AS \"before\", ")
+        );
         let outbox = OutboxSql::new(Dialect::Postgres, None);
         assert!(
             outbox

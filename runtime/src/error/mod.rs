@@ -94,6 +94,42 @@ pub enum Error {
         /// What was wrong with the row.
         message: String,
     },
+    /// A restore found the object changed since the caller read it: the
+    /// state the log's last row left differs from the one the caller gave.
+    #[error(
+        "`{table}` object {object_pk:?} changed since it was read (last log row: {}); read it again before restoring",
+        last_row.map_or_else(|| "none".to_owned(), |id| id.to_string())
+    )]
+    Stale {
+        /// The log table.
+        table: String,
+        /// The object's primary key.
+        object_pk: String,
+        /// The id of the object's last log row, if it has any.
+        last_row: Option<i64>,
+    },
+    /// A past version cannot be rebuilt: some fields are not in the log and
+    /// no current value gave them.
+    #[error(
+        "`{table}` object {object_pk:?} cannot be restored: {}",
+        fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Unrestorable {
+        /// The log table.
+        table: String,
+        /// The object's primary key.
+        object_pk: String,
+        /// The fields that cannot be rebuilt, and why.
+        fields: Vec<crate::restore::UnrestorableField>,
+    },
+    /// No row of the log table has this id.
+    #[error("`{table}` has no row with id {id}")]
+    UnknownLogRow {
+        /// The log table.
+        table: String,
+        /// The id asked for.
+        id: i64,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

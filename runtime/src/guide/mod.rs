@@ -18,8 +18,10 @@
 //!    scopes, the HTTP layer, commands, jobs, spawned work.
 //! 7. [Schema export and migrations](schema_export): the log tables' DDL
 //!    as migration files.
-//! 8. [Reading history](reading_history): `<Struct>Log::for_object` and
-//!    what reads back exactly.
+//! 8. [Reading history](reading_history): one object's history with
+//!    filters and keyset pages, its state at any moment, every object's
+//!    state, diffs and JSON Patch, restores, what one request did across
+//!    models, and what reads back exactly.
 //! 9. [Operations](operations): counters, the dead-letter table, the outbox
 //!    and the stream, inspected and replayed with SQL and `redis-cli`.
 //! 10. [Compatibility with the Django original](compatibility): the shared

@@ -11,15 +11,16 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::backend::{Backend, Conn, DeadLetterSql, Pool, PoolTask, TableSql};
+use crate::Error;
+use crate::backend::{Backend, Conn, DeadLetterSql, Pool, TableSql};
 use crate::config::{AuditConfig, DEFAULT_ALIAS};
-use crate::error::classify::{is_unavailable, is_undefined_table};
+use crate::error::classify::is_unavailable;
 use crate::event::LogEvent;
-use crate::{Error, LogRecord};
 
 mod dead_letters;
 mod group;
 mod insert;
+mod read;
 mod stats;
 mod tables;
 
@@ -364,47 +365,5 @@ impl Sink {
     /// has committed.
     pub(crate) fn committed(&self, index: usize, target: Target, log_table: &str) {
         self.table(index, target, log_table).mark_known();
-    }
-
-    /// The rows of one object of `log_table`, oldest first; none when the
-    /// table does not exist yet.
-    pub(crate) async fn history(
-        &self,
-        log_table: &str,
-        object_pk: &str,
-    ) -> Result<Vec<LogRecord>, Error> {
-        let index = self.read_index()?;
-        let table = self.table(index, Target::Log, log_table);
-        let (alias, pool) = self.database(index);
-        match pool
-            .run(History {
-                table: &table,
-                object_pk,
-            })
-            .await
-        {
-            Ok(rows) => Ok(rows),
-            Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
-            Err(sqlx::Error::ColumnDecode { index, source }) => Err(Error::Decode {
-                table: log_table.to_owned(),
-                message: format!("column `{index}`: {source}"),
-            }),
-            Err(e) => Err(Error::from_sqlx(alias, Some(log_table), e)),
-        }
-    }
-}
-
-/// Reads one object's rows on a pool connection.
-struct History<'a> {
-    table: &'a TableSql,
-    object_pk: &'a str,
-}
-
-impl PoolTask for History<'_> {
-    type Output = Result<Vec<LogRecord>, sqlx::Error>;
-
-    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
-        let mut conn = pool.acquire().await?;
-        D::history(&mut conn, self.table, self.object_pk).await
     }
 }

@@ -79,6 +79,14 @@ macro_rules! suite {
             rows_larger_than_a_statement,
             outbox_sets_aside_rows_it_cannot_trust,
             outbox_waits_out_lock_timeouts,
+            history_filters_agree_with_a_plain_reading,
+            as_of_every_moment,
+            as_of_all_objects,
+            unrestorable_fields_are_named,
+            diffs_between_any_versions,
+            restore_refuses_a_lost_update,
+            rows_the_original_wrote_read_back,
+            queries_across_models,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -130,6 +138,7 @@ mod aliases;
 mod asynchronous;
 mod faults;
 mod fixtures;
+mod history;
 mod outbox;
 mod rows;
 mod selection;
@@ -153,6 +162,12 @@ pub use faults::{
     writer_ends_with_its_auditor_and_shutdowns_wait,
     writer_isolates_a_refused_row_in_every_position, writer_retries_lock_timeouts,
     writer_writes_once_after_lost_answers,
+};
+pub use history::{
+    as_of_all_objects, as_of_every_moment, diffs_between_any_versions,
+    history_filters_agree_with_a_plain_reading, queries_across_models,
+    restore_refuses_a_lost_update, rows_the_original_wrote_read_back,
+    unrestorable_fields_are_named,
 };
 pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,

@@ -34,10 +34,21 @@ fn main() {
         user_name: None,
         user_agent: None,
         created_at: reexport::audit::chrono::DateTime::UNIX_EPOCH,
+        correlation_id: Some("c-1".to_owned()),
     };
     let json = reexport::audit::serde_json::to_value(&row).unwrap();
     assert_eq!(json["action"], "insert");
     assert_eq!(json["created_at"], "1970-01-01T00:00:00Z");
-    let back: WidgetLog = reexport::audit::serde_json::from_value(json).unwrap();
+    let mut json = json;
+    let back: WidgetLog = reexport::audit::serde_json::from_value(json.clone()).unwrap();
     assert_eq!(back, row);
+    // A row serialised before the column existed still reads.
+    json.as_object_mut().unwrap().remove("correlation_id");
+    let old: WidgetLog = reexport::audit::serde_json::from_value(json).unwrap();
+    assert_eq!(old.correlation_id, None);
+
+    // The field enum and the diff go through the re-export too.
+    use reexport::audit::AuditField as _;
+    assert_eq!(WidgetField::Name.key(), "name");
+    assert!(row.diff(&row).is_empty());
 }

@@ -1,7 +1,7 @@
 use awesome_audit_log::audited;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Dimensions {
     width: u32,
     height: u32,

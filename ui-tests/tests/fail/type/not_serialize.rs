@@ -1,6 +1,6 @@
 use awesome_audit_log::audited;
 
-#[derive(PartialEq)]
+#[derive(PartialEq, serde::Deserialize)]
 struct Dimensions {
     width: u32,
     height: u32,

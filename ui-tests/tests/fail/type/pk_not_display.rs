@@ -1,7 +1,7 @@
 use awesome_audit_log::audited;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, PartialEq)]
+#[derive(Serialize, Deserialize, PartialEq)]
 struct WidgetId(u64);
 
 #[audited]

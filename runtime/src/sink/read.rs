@@ -1,0 +1,70 @@
+//! Reading log rows back: a [`Select`] on the database history is read
+//! from (the audit database, or `default` where FALLBACK_TO_DEFAULT
+//! applies), with the table's shape taken into account.
+
+use std::time::Duration;
+
+use crate::backend::{Backend, PoolTask, Select};
+use crate::error::classify::{Fault, fault, is_unavailable, is_undefined_table};
+use crate::{Error, LogRecord};
+
+use super::{Sink, Target};
+
+impl Sink {
+    /// The rows of `log_table` that `select` asks for; none when the table
+    /// does not exist yet. Rows are untrusted: one that cannot be decoded
+    /// is an error naming the table and the column.
+    pub(crate) async fn select(
+        &self,
+        log_table: &str,
+        select: &Select,
+    ) -> Result<Vec<LogRecord>, Error> {
+        let index = self.read_index()?;
+        let table = self.table(index, Target::Log, log_table);
+        let (alias, pool) = self.database(index);
+        let has_correlation_id = false;
+        let Some((sql, params)) = select.sql(pool.dialect(), &table.qualified, has_correlation_id)
+        else {
+            return Ok(Vec::new());
+        };
+        match pool
+            .run(Read {
+                sql: &sql,
+                params: &params,
+            })
+            .await
+        {
+            Ok(rows) => Ok(rows),
+            Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
+            Err(sqlx::Error::ColumnDecode { index, source }) => Err(Error::Decode {
+                table: log_table.to_owned(),
+                message: format!("column `{index}`: {source}"),
+            }),
+            Err(e) => Err(Error::from_sqlx(alias, Some(log_table), e)),
+        }
+    }
+}
+
+/// How many times a read that lost a race is tried again (after 40, 160
+/// and 640 ms).
+const READ_RETRIES: u32 = 3;
+
+/// A lock, a busy database, a timeout or a deadlock: not an outage.
+fn lost_a_race(error: &sqlx::Error) -> bool {
+    fault(error) == Fault::Transient && !is_unavailable(error)
+}
+
+/// Runs one read statement on a pool connection.
+struct Read<'a> {
+    sql: &'a str,
+    params: &'a [crate::backend::Param],
+}
+
+impl PoolTask for Read<'_> {
+    type Output = Result<Vec<LogRecord>, sqlx::Error>;
+
+    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
+        let mut conn = pool.acquire().await?;
+        D::select(&mut conn, self.sql, self.params).await
+    }
+}
