@@ -27,13 +27,23 @@ impl Sink {
         else {
             return Ok(Vec::new());
         };
-        match pool
-            .run(Read {
+        let mut attempt = 0;
+        let result = loop {
+            let read = Read {
                 sql: &sql,
                 params: &params,
-            })
-            .await
-        {
+            };
+            match pool.run(read).await {
+                // A lock or a busy database (a table being created in
+                // another transaction, say): the read can win shortly.
+                Err(e) if attempt < READ_RETRIES && lost_a_race(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10 << (2 * attempt))).await;
+                }
+                other => break other,
+            }
+        };
+        match result {
             Ok(rows) => Ok(rows),
             Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
             Err(sqlx::Error::ColumnDecode { index, source }) => Err(Error::Decode {
