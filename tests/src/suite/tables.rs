@@ -4,7 +4,7 @@
 use awesome_audit_log::{AuditConfig, Error, LogOutcome};
 use serde_json::json;
 
-use super::fixtures::widget;
+use super::fixtures::{original_widget_log, widget};
 use crate::models::{Gizmo, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
@@ -87,20 +87,10 @@ pub async fn pg_schema_holds_the_log_tables(db: TestDb) {
     }
 }
 
-/// A log table created by the original (MySQL: `TIMESTAMP` created_at)
-/// keeps receiving rows, in strict mode.
+/// A log table created by the original (its 15 columns; MySQL:
+/// `TIMESTAMP` created_at) keeps receiving rows, in strict mode.
 pub async fn writes_into_tables_the_original_created(db: TestDb) {
-    let original_created_at = match db.kind {
-        Kind::MySql => "TIMESTAMP NOT NULL",
-        Kind::Postgres => "TIMESTAMPTZ NOT NULL",
-        Kind::Sqlite => "TEXT NOT NULL",
-    };
-    let ddl = WidgetLog::DDL_SQLITE.to_owned();
-    let ddl = match db.kind {
-        Kind::MySql => WidgetLog::DDL_MYSQL.replace("DATETIME(6) NOT NULL", original_created_at),
-        Kind::Postgres => WidgetLog::DDL_POSTGRES.to_owned(),
-        Kind::Sqlite => ddl,
-    };
+    let ddl = original_widget_log(db.kind);
     db.exec(&ddl).await;
     if let crate::harness::TestPool::MySql(pool) = &db.pool {
         let mode: String = sqlx::query_scalar("SELECT @@SESSION.sql_mode")
