@@ -156,6 +156,16 @@ impl TableDef {
         }
     }
 
+    /// The outbox table.
+    fn outbox(dialect: Dialect, schema: Option<&str>) -> Self {
+        Self::new(
+            dialect,
+            schema,
+            OUTBOX_TABLE,
+            vec![create_outbox_table(dialect, schema)],
+        )
+    }
+
     /// The table's shape, if it was learned.
     pub(crate) fn shape(&self) -> Option<TableShape> {
         TableShape::decode(self.shape.load(Ordering::Relaxed))
@@ -228,12 +238,7 @@ impl TableSql {
     /// event id, and the log table's name is bound as the last column.
     pub(crate) fn outbox(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let def = TableDef::new(
-            dialect,
-            schema,
-            OUTBOX_TABLE,
-            vec![create_outbox_table(dialect, schema)],
-        );
+        let def = TableDef::outbox(dialect, schema);
         let qualified = &def.qualified;
         Self {
             inserts: per_shape(|shape| insert_prefix(dialect, qualified, shape, &["log_table"])),
@@ -313,12 +318,7 @@ pub struct OutboxSql {
 impl OutboxSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let def = TableDef::new(
-            dialect,
-            schema,
-            OUTBOX_TABLE,
-            vec![create_outbox_table(dialect, schema)],
-        );
+        let def = TableDef::outbox(dialect, schema);
         let qualified = &def.qualified;
         let lock = match dialect {
             Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",

@@ -11,7 +11,8 @@ use awesome_audit_log_codegen::ddl::{
 };
 
 use super::fixtures::{
-    async_config, earlier_gizmo_log, original_widget_log, widget, without_columns,
+    async_config, earlier_gizmo_log, first_use_inline_and_in_a_transaction, original_widget_log,
+    widget, without_columns,
 };
 use crate::models::{Gizmo, GizmoLog, Widget, WidgetLog};
 use crate::{Kind, TestDb};
@@ -95,17 +96,7 @@ pub async fn new_log_tables_get_their_indexes(db: TestDb) {
     config.pg_schema = Some("audit_logs".to_owned());
     let schema = (db.kind == Kind::Postgres).then_some("audit_logs");
     let auditor = db.auditor(config);
-    let outcome = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
-        .await
-        .unwrap();
-    assert_eq!(outcome, LogOutcome::Written);
-    for_backend!(db, |DB| {
-        let mut tx = auditor.begin::<DB>("default").await.unwrap();
-        let _ = Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    });
+    first_use_inline_and_in_a_transaction(&db, &auditor).await;
     let object_pk = match db.kind {
         Kind::MySql => "object_pk(191)",
         Kind::Postgres | Kind::Sqlite => "object_pk",
@@ -183,23 +174,20 @@ pub async fn tables_of_the_original_and_earlier_versions_stay_writable(db: TestD
                 log_inline().await;
             }
             for_backend!(db, |DB| {
-                let mut tx = auditor.begin::<DB>("default").await.unwrap();
-                let _ = Widget::log_change_in(&mut tx, None, Some(&widget(in_tx, 1)))
-                    .await
-                    .unwrap();
-                let _ = Gizmo::log_change_in(&mut tx, None, Some(&gizmo(in_tx)))
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-
-                let mut tx = auditor.begin::<DB>("default").await.unwrap();
-                let _ = Widget::log_change_in(&mut tx, None, Some(&widget(99, 1)))
-                    .await
-                    .unwrap();
-                let _ = Gizmo::log_change_in(&mut tx, None, Some(&gizmo(99)))
-                    .await
-                    .unwrap();
-                tx.rollback().await.unwrap();
+                for (id, commit) in [(in_tx, true), (99, false)] {
+                    let mut tx = auditor.begin::<DB>("default").await.unwrap();
+                    let _ = Widget::log_change_in(&mut tx, None, Some(&widget(id, 1)))
+                        .await
+                        .unwrap();
+                    let _ = Gizmo::log_change_in(&mut tx, None, Some(&gizmo(id)))
+                        .await
+                        .unwrap();
+                    if commit {
+                        tx.commit().await.unwrap();
+                    } else {
+                        tx.rollback().await.unwrap();
+                    }
+                }
             });
             if round == 1 {
                 log_inline().await;

@@ -4,7 +4,7 @@
 
 use awesome_audit_log::{AuditConfig, Auditor};
 
-use crate::models::{GizmoLog, Widget, WidgetLog};
+use crate::models::{Gizmo, GizmoLog, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
 pub(super) fn widget(id: i64, qty: i32) -> Widget {
@@ -158,4 +158,21 @@ pub(super) fn earlier_gizmo_log(kind: Kind) -> String {
         Kind::Sqlite => GizmoLog::DDL_SQLITE,
     };
     without_columns(ddl, &["correlation_id"])
+}
+
+/// Logs widget 1 inline and gizmo 1 inside a committed transaction: the
+/// first use of `widget_log` on a pool connection, of `gizmo_log` inside a
+/// transaction.
+pub(super) async fn first_use_inline_and_in_a_transaction(db: &TestDb, auditor: &Auditor) {
+    let outcome = Widget::log_change(auditor, None, Some(&widget(1, 1)))
+        .await
+        .unwrap();
+    assert_eq!(outcome, awesome_audit_log::LogOutcome::Written);
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        let _ = Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
 }

@@ -34,6 +34,7 @@ fn main() {
         user_name: None,
         user_agent: None,
         created_at: reexport::audit::chrono::DateTime::UNIX_EPOCH,
+        correlation_id: None,
     };
     let json = reexport::audit::serde_json::to_value(&row).unwrap();
     assert_eq!(json["action"], "insert");
