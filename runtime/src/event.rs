@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use awesome_audit_log_codegen::ddl::COLUMNS;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::config::AuditConfig;
@@ -145,7 +146,7 @@ where
 /// generated `id`, in
 /// [`all_insert_columns`](awesome_audit_log_codegen::ddl::all_insert_columns)
 /// order. An insert binds those its table has.
-pub(crate) const ROW_VALUES: usize = 16;
+pub(crate) const ROW_VALUES: usize = COLUMNS.len() - 1;
 
 /// One value of a log row, as every backend binds it. The kinds follow the
 /// columns' [`ColumnKind`](awesome_audit_log_codegen::ddl::ColumnKind)s.
