@@ -38,10 +38,12 @@ fn outbox_config() -> AuditConfig {
 }
 
 /// Every row logged in one scope (inline, in a batch, in a nested scope,
-/// in a transaction) has the scope's id, a UUID v7; the next scope has
-/// another; a row logged outside any scope has none.
+/// in a transaction, through the in-process writer) has the scope's id, a
+/// UUID v7; the next scope has another; a row logged outside any scope has
+/// none.
 pub async fn rows_of_one_scope_share_a_correlation_id(db: TestDb) {
     let auditor = db.auditor(AuditConfig::default());
+    let background = db.auditor(async_config());
     let written = |outcome: Result<LogOutcome, _>| {
         assert_eq!(outcome.unwrap(), LogOutcome::Written);
     };
@@ -64,15 +66,20 @@ pub async fn rows_of_one_scope_share_a_correlation_id(db: TestDb) {
             written(Widget::log_change_in(&mut tx, None, Some(&widget(5, 1))).await);
             tx.commit().await.unwrap();
         });
+        let queued = Widget::log_change(&background, None, Some(&widget(7, 1)))
+            .await
+            .unwrap();
+        assert_eq!(queued, LogOutcome::Queued);
     })
     .await;
     context::scope(AuditContext::shell("fix-prices"), async {
         written(Widget::log_change(&auditor, None, Some(&widget(6, 1))).await);
     })
     .await;
+    background.flush().await;
 
     let ids = correlation_ids(&db, "widget_log").await;
-    assert_eq!(ids.len(), 7, "{ids:?}");
+    assert_eq!(ids.len(), 8, "{ids:?}");
     assert_eq!(ids[0], None, "outside a scope");
     let first = ids[1].clone().unwrap();
     assert!(is_uuid_v7(&first), "{first}");
@@ -84,6 +91,7 @@ pub async fn rows_of_one_scope_share_a_correlation_id(db: TestDb) {
     );
     let second = ids[6].clone().unwrap();
     assert!(is_uuid_v7(&second) && second != first, "{ids:?}");
+    assert_eq!(ids[7].as_deref(), Some(first.as_str()), "the writer's row");
 }
 
 /// A new log table, created on a pool connection or inside a transaction
