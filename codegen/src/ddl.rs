@@ -1,4 +1,5 @@
-//! The log table's columns and its `CREATE TABLE` statement per SQL dialect.
+//! The log table's columns, its indexes and the statements that create it,
+//! per SQL dialect.
 //!
 //! The columns, their order and their types are those of the Django original
 //! (awesome-audit-log-django), so that services written with either library
@@ -216,8 +217,14 @@ const fn context(name: &'static str, postgres: SqlType, mysql: SqlType, sqlite: 
 /// The columns of every log table, in table order: the original's 15, then
 /// ours. `event_id` (nullable, unique) identifies an event delivered through
 /// the outbox or a broker, so a redelivery is a no-op; rows written without
-/// it (inline, or by the Django original) leave it NULL.
-pub const COLUMNS: [Column; 16] = [
+/// it (inline, or by the Django original) leave it NULL. `correlation_id`
+/// (nullable) is shared by every row of one unit of work (a request, a
+/// command, a job); rows written outside one leave it NULL.
+///
+/// Tables created by the Django original lack both of ours, tables created
+/// by earlier versions of this library lack `correlation_id`: the runtime
+/// writes only the columns a table has.
+pub const COLUMNS: [Column; 17] = [
     col(
         "id",
         ColumnKind::Id,
@@ -274,29 +281,53 @@ pub const COLUMNS: [Column; 16] = [
         SqlType::new("TEXT NOT NULL"),
     ),
     col(
-        "event_id",
+        EVENT_ID,
         ColumnKind::Text,
         SqlType::chars("VARCHAR(36) UNIQUE", 36),
         SqlType::chars("VARCHAR(36) UNIQUE", 36),
         SqlType::new("TEXT UNIQUE"),
+    ),
+    context(
+        CORRELATION_ID,
+        SqlType::chars("VARCHAR(64)", 64),
+        SqlType::chars("VARCHAR(64)", 64),
+        TEXT,
     ),
 ];
 
 /// How many of [`COLUMNS`] the original has (the ones a row is read with).
 pub const ORIGINAL_COLUMNS: usize = 15;
 
-/// The columns an inline log row writes: the original's, but the generated `id`.
+/// The name of our column that identifies a delivered event.
+pub const EVENT_ID: &str = "event_id";
+
+/// The name of our column that groups the rows of one unit of work.
+pub const CORRELATION_ID: &str = "correlation_id";
+
+/// The columns of the original a log row writes: all but the generated `id`.
 pub fn insert_columns() -> &'static [Column] {
     &COLUMNS[1..ORIGINAL_COLUMNS]
 }
 
-/// The columns a row delivered with an event id writes.
-pub fn insert_columns_with_event_id() -> &'static [Column] {
+/// Every column a log row can write, in table order: all but the generated
+/// `id`. A table that lacks one of ours ([`EVENT_ID`], [`CORRELATION_ID`])
+/// is written without it.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::all_insert_columns;
+///
+/// let names: Vec<_> = all_insert_columns().iter().map(|c| c.name).collect();
+/// assert_eq!(names.first(), Some(&"action"));
+/// assert_eq!(names[names.len() - 3..], ["created_at", "event_id", "correlation_id"]);
+/// ```
+pub fn all_insert_columns() -> &'static [Column] {
     &COLUMNS[1..]
 }
 
-/// `CREATE TABLE IF NOT EXISTS` for the log table `log_table`, in
-/// `schema` when the dialect has schemas (PostgreSQL) and one is given.
+/// `CREATE TABLE IF NOT EXISTS` for the log table `log_table` alone,
+/// without its indexes, in `schema` when the dialect has schemas
+/// (PostgreSQL) and one is given. A new log table is created with
+/// [`create_table_statements`], which adds the indexes.
 ///
 /// `schema` and `log_table` must be plain identifiers
 /// ([`crate::ident::is_plain_identifier`]); the macro and the runtime's
@@ -314,7 +345,178 @@ pub fn insert_columns_with_event_id() -> &'static [Column] {
 /// assert!(my.ends_with(") ENGINE=InnoDB"));
 /// ```
 pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
-    create_table_with(dialect, schema, log_table, &COLUMNS)
+    create_table_with(dialect, schema, log_table, &COLUMNS, &[])
+}
+
+/// The statements that create the log table `log_table` with its
+/// [`INDEXES`], in order. On MySQL/MariaDB the indexes are part of the one
+/// `CREATE TABLE`; on PostgreSQL and SQLite each is a `CREATE INDEX IF NOT
+/// EXISTS` after it (on PostgreSQL an index lives in its table's schema).
+/// Every statement may run again on an existing table without effect.
+///
+/// `schema` and `log_table` must be plain identifiers, as for
+/// [`create_table`].
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_table_statements, Dialect};
+///
+/// let pg = create_table_statements(Dialect::Postgres, Some("audit"), "widget_log");
+/// assert_eq!(pg.len(), 5);
+/// assert!(pg[0].starts_with("CREATE TABLE IF NOT EXISTS \"audit\".\"widget_log\""));
+/// assert_eq!(
+///     pg[1],
+///     "CREATE INDEX IF NOT EXISTS \"widget_log_object_idx\" \
+///      ON \"audit\".\"widget_log\" (\"object_pk\", \"created_at\", \"id\")"
+/// );
+///
+/// let my = create_table_statements(Dialect::MySql, None, "widget_log");
+/// assert_eq!(my.len(), 1);
+/// assert!(my[0].contains("INDEX `widget_log_object_idx` (`object_pk`(191), `created_at`, `id`)"));
+/// ```
+pub fn create_table_statements(
+    dialect: Dialect,
+    schema: Option<&str>,
+    log_table: &str,
+) -> Vec<String> {
+    match dialect {
+        Dialect::MySql => vec![create_table_with(
+            dialect, schema, log_table, &COLUMNS, &INDEXES,
+        )],
+        Dialect::Postgres | Dialect::Sqlite => {
+            std::iter::once(create_table(dialect, schema, log_table))
+                .chain(
+                    INDEXES
+                        .iter()
+                        .map(|index| create_index(dialect, schema, log_table, index)),
+                )
+                .collect()
+        }
+    }
+}
+
+/// [`create_table_statements`] as one script: the statements joined by
+/// `;\n`, without a final `;`. What the macro's `DDL_*` constants and the
+/// exported migration files hold.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_table_script, Dialect};
+///
+/// let script = create_table_script(Dialect::Sqlite, None, "widget_log");
+/// assert_eq!(script.matches(";\n").count(), 4);
+/// assert!(script.ends_with("(\"correlation_id\")"));
+/// ```
+pub fn create_table_script(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
+    create_table_statements(dialect, schema, log_table).join(";\n")
+}
+
+/// An index every new log table has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    /// What its name ends with, after the table's name (see [`index_name`]).
+    pub suffix: &'static str,
+    /// Its columns, in order.
+    pub columns: &'static [&'static str],
+}
+
+/// The indexes of a new log table: one object's history in order
+/// (`for_object`), rows by time (retention, "what changed since"), one
+/// user's rows by time, and the rows of one unit of work.
+pub const INDEXES: [Index; 4] = [
+    Index {
+        suffix: "object",
+        columns: &["object_pk", "created_at", "id"],
+    },
+    Index {
+        suffix: "created",
+        columns: &["created_at"],
+    },
+    Index {
+        suffix: "user",
+        columns: &["user_id", "created_at"],
+    },
+    Index {
+        suffix: "correlation",
+        columns: &[CORRELATION_ID],
+    },
+];
+
+/// The longest index name: PostgreSQL cuts longer names to 63 bytes (so
+/// two cut names could clash, and `IF NOT EXISTS` would then skip the
+/// second index); MySQL takes 64 characters.
+pub const MAX_INDEX_NAME_LEN: usize = 63;
+
+/// The name of the index of `table` that ends in `suffix`:
+/// `<table>_<suffix>_idx`. An index name is unique per schema on
+/// PostgreSQL and per database on SQLite, hence the table's name in it.
+/// When that is longer than [`MAX_INDEX_NAME_LEN`] bytes, the table's name
+/// is cut and followed by a hash of the whole name (64-bit FNV-1a, in hex),
+/// so that two long table names with the same beginning get different
+/// index names, the same in every version and on every platform.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{MAX_INDEX_NAME_LEN, index_name};
+///
+/// assert_eq!(index_name("widget_log", "object"), "widget_log_object_idx");
+///
+/// let a = index_name(&format!("{}_a_log", "x".repeat(52)), "correlation");
+/// let b = index_name(&format!("{}_b_log", "x".repeat(52)), "correlation");
+/// assert_ne!(a, b);
+/// assert!(a.len() <= MAX_INDEX_NAME_LEN && a.ends_with("_correlation_idx"));
+/// ```
+pub fn index_name(table: &str, suffix: &str) -> String {
+    let name = format!("{table}_{suffix}_idx");
+    if name.len() <= MAX_INDEX_NAME_LEN {
+        return name;
+    }
+    let hash = format!("{:016x}", fnv1a(table.as_bytes()));
+    let tail = format!("_{hash}_{suffix}_idx");
+    let mut end = MAX_INDEX_NAME_LEN
+        .saturating_sub(tail.len())
+        .min(table.len());
+    while !table.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{tail}", &table[..end])
+}
+
+/// 64-bit FNV-1a: a small hash whose value never changes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// `CREATE INDEX IF NOT EXISTS` of `index` on `table` (PostgreSQL, SQLite).
+fn create_index(dialect: Dialect, schema: Option<&str>, table: &str, index: &Index) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+        dialect.quote(&index_name(table, index.suffix)),
+        dialect.qualified(schema, table),
+        index_columns(dialect, index)
+    )
+}
+
+/// The columns of `index`, quoted. On MySQL a `TEXT` column is indexed by
+/// its first 191 characters (767 bytes in utf8mb4, the most an older
+/// InnoDB row format indexes of one column).
+fn index_columns(dialect: Dialect, index: &Index) -> String {
+    index
+        .columns
+        .iter()
+        .map(|&name| {
+            let quoted = dialect.quote(name);
+            let text = COLUMNS
+                .iter()
+                .find(|column| column.name == name)
+                .is_some_and(|column| column.sql_type(dialect).starts_with("TEXT"));
+            if dialect == Dialect::MySql && text {
+                format!("{quoted}(191)")
+            } else {
+                quoted
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn create_table_with(
@@ -322,19 +524,32 @@ fn create_table_with(
     schema: Option<&str>,
     table: &str,
     columns: &[Column],
+    inline_indexes: &[Index],
 ) -> String {
     let mut sql = format!(
         "CREATE TABLE IF NOT EXISTS {} (\n",
         dialect.qualified(schema, table)
     );
-    for (i, column) in columns.iter().enumerate() {
-        let sep = if i + 1 == columns.len() { "" } else { "," };
-        let _ = writeln!(
-            sql,
-            "    {} {}{sep}",
-            dialect.quote(column.name),
-            column.sql_type(dialect)
-        );
+    let mut lines: Vec<String> = columns
+        .iter()
+        .map(|column| {
+            format!(
+                "{} {}",
+                dialect.quote(column.name),
+                column.sql_type(dialect)
+            )
+        })
+        .collect();
+    lines.extend(inline_indexes.iter().map(|index| {
+        format!(
+            "INDEX {} ({})",
+            dialect.quote(&index_name(table, index.suffix)),
+            index_columns(dialect, index)
+        )
+    }));
+    for (i, line) in lines.iter().enumerate() {
+        let sep = if i + 1 == lines.len() { "" } else { "," };
+        let _ = writeln!(sql, "    {line}{sep}");
     }
     sql.push(')');
     if dialect == Dialect::MySql {
@@ -353,7 +568,7 @@ pub const OUTBOX_TABLE: &str = "awesome_audit_log_outbox";
 /// use awesome_audit_log_codegen::ddl::{create_outbox_table, Dialect};
 ///
 /// let sql = create_outbox_table(Dialect::Postgres, None);
-/// assert!(sql.contains("\"event_id\" VARCHAR(36) NOT NULL UNIQUE"));
+/// assert!(sql.contains("\"event_id\" VARCHAR(36) NOT NULL UNIQUE,\n    \"correlation_id\" VARCHAR(64),"));
 /// assert!(sql.contains("\"log_table\" VARCHAR(63) NOT NULL"));
 /// ```
 pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
@@ -365,18 +580,21 @@ pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
         SqlType::new("TEXT NOT NULL"),
     );
     let event_id = col(
-        "event_id",
+        EVENT_ID,
         ColumnKind::Text,
         SqlType::chars("VARCHAR(36) NOT NULL UNIQUE", 36),
         SqlType::chars("VARCHAR(36) NOT NULL UNIQUE", 36),
         SqlType::new("TEXT NOT NULL UNIQUE"),
     );
-    let columns: Vec<Column> = COLUMNS[..ORIGINAL_COLUMNS]
+    let columns: Vec<Column> = COLUMNS
         .iter()
-        .copied()
-        .chain([event_id, log_table])
+        .map(|column| match column.name {
+            EVENT_ID => event_id,
+            _ => *column,
+        })
+        .chain([log_table])
         .collect();
-    create_table_with(dialect, schema, OUTBOX_TABLE, &columns)
+    create_table_with(dialect, schema, OUTBOX_TABLE, &columns, &[])
 }
 
 /// The dead-letter table: rows that a transport could not write into their
@@ -387,7 +605,8 @@ pub fn create_outbox_table(dialect: Dialect, schema: Option<&str>) -> String {
 pub const DEAD_LETTER_TABLE: &str = "awesome_audit_log_dead_letter";
 
 /// The columns of the dead-letter table after its generated `id`, in order:
-/// the log row's (JSON as text), then `log_table`, `reason`, `failed_at`.
+/// the log row's (JSON as text; [`CORRELATION_ID`] included), then
+/// `log_table`, `reason`, `failed_at`.
 pub fn dead_letter_columns() -> Vec<Column> {
     let text = |name, sql| {
         col(
@@ -439,7 +658,7 @@ pub fn create_dead_letter_table(dialect: Dialect, schema: Option<&str>) -> Strin
         .copied()
         .chain(dead_letter_columns())
         .collect();
-    create_table_with(dialect, schema, DEAD_LETTER_TABLE, &columns)
+    create_table_with(dialect, schema, DEAD_LETTER_TABLE, &columns, &[])
 }
 
 #[cfg(test)]
@@ -465,7 +684,8 @@ mod tests {
     \"user_name\" TEXT,
     \"user_agent\" TEXT,
     \"created_at\" TEXT NOT NULL,
-    \"event_id\" TEXT UNIQUE
+    \"event_id\" TEXT UNIQUE,
+    \"correlation_id\" TEXT
 )";
         assert_eq!(sql, expected);
     }
@@ -477,7 +697,8 @@ mod tests {
         assert!(sql.contains("\"id\" BIGSERIAL PRIMARY KEY,"));
         assert!(sql.contains("\"changes\" JSONB,"));
         assert!(sql.contains("\"created_at\" TIMESTAMPTZ NOT NULL,\n"));
-        assert!(sql.contains("\"event_id\" VARCHAR(36) UNIQUE\n)"));
+        assert!(sql.contains("\"event_id\" VARCHAR(36) UNIQUE,\n"));
+        assert!(sql.contains("\"correlation_id\" VARCHAR(64)\n)"));
         assert!(!create_table(Dialect::Postgres, None, "w_log").contains('.'));
     }
 
@@ -486,6 +707,7 @@ mod tests {
         let sql = create_table(Dialect::MySql, None, "widget_log");
         assert!(sql.contains("`method` VARCHAR(10),"));
         assert!(sql.contains("`created_at` DATETIME(6) NOT NULL"));
+        assert!(sql.contains("`correlation_id` VARCHAR(64)\n"));
         assert!(sql.ends_with(") ENGINE=InnoDB"));
         assert!(!sql.contains('"'));
     }
@@ -573,7 +795,8 @@ mod tests {
                 "method",
                 "ip",
                 "user_name",
-                "user_agent"
+                "user_agent",
+                "correlation_id"
             ]
         );
     }
@@ -584,9 +807,121 @@ mod tests {
         assert_eq!(names.first(), Some(&"action"));
         assert_eq!(names.last(), Some(&"created_at"));
         assert_eq!(names.len(), 14);
+        let all: Vec<_> = all_insert_columns().iter().map(|c| c.name).collect();
+        assert_eq!(all.len(), 16);
+        assert_eq!(all[..14], names[..]);
+        assert_eq!(all[14..], [EVENT_ID, CORRELATION_ID]);
+    }
+
+    #[test]
+    fn index_names_are_the_table_and_the_suffix() {
+        assert_eq!(index_name("widget_log", "user"), "widget_log_user_idx");
+        // Exactly the longest name: kept as it is.
+        let table = format!(
+            "{}_log",
+            "t".repeat(MAX_INDEX_NAME_LEN - "_log_user_idx".len())
+        );
+        assert_eq!(index_name(&table, "user"), format!("{table}_user_idx"));
+        assert_eq!(index_name(&table, "user").len(), MAX_INDEX_NAME_LEN);
+    }
+
+    /// Names too long are cut and hashed: at most 63 bytes, still ending in
+    /// the suffix, stable, and different for tables that differ only after
+    /// the cut (or anywhere).
+    #[test]
+    fn long_index_names_are_cut_and_hashed() {
+        let long = |tail: &str| format!("{}{tail}_log", "a".repeat(58));
+        let names: Vec<String> = ["x", "y", "xx", ""]
+            .iter()
+            .map(|tail| index_name(&long(tail), "correlation"))
+            .collect();
+        for name in &names {
+            assert!(name.len() <= MAX_INDEX_NAME_LEN, "{name}");
+            assert!(name.ends_with("_correlation_idx"), "{name}");
+            assert!(name.starts_with("aaaa"), "{name}");
+        }
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        // The same in every version: the hash is FNV-1a, not std's.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(
-            insert_columns_with_event_id().last().map(|c| c.name),
-            Some("event_id")
+            index_name(&long("x"), "correlation"),
+            format!(
+                "{}_{:016x}_correlation_idx",
+                "a".repeat(30),
+                fnv1a(long("x").as_bytes())
+            )
+        );
+        // A cut never splits a character.
+        let wide = "é".repeat(40);
+        let name = index_name(&wide, "object");
+        assert!(name.len() <= MAX_INDEX_NAME_LEN && name.ends_with("_object_idx"));
+    }
+
+    #[test]
+    fn new_tables_get_their_indexes() {
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let statements = create_table_statements(dialect, None, "widget_log");
+            assert_eq!(statements[0], create_table(dialect, None, "widget_log"));
+            assert_eq!(
+                statements[1..],
+                [
+                    "CREATE INDEX IF NOT EXISTS \"widget_log_object_idx\" ON \"widget_log\" (\"object_pk\", \"created_at\", \"id\")",
+                    "CREATE INDEX IF NOT EXISTS \"widget_log_created_idx\" ON \"widget_log\" (\"created_at\")",
+                    "CREATE INDEX IF NOT EXISTS \"widget_log_user_idx\" ON \"widget_log\" (\"user_id\", \"created_at\")",
+                    "CREATE INDEX IF NOT EXISTS \"widget_log_correlation_idx\" ON \"widget_log\" (\"correlation_id\")",
+                ]
+            );
+        }
+        // PostgreSQL: on the table in its schema (the index follows it there).
+        let pg = create_table_statements(Dialect::Postgres, Some("audit"), "widget_log");
+        assert!(pg[4].ends_with("ON \"audit\".\"widget_log\" (\"correlation_id\")"));
+
+        let my = create_table_statements(Dialect::MySql, None, "widget_log");
+        assert_eq!(my.len(), 1);
+        assert!(
+            my[0].ends_with(
+                "    `correlation_id` VARCHAR(64),
+    INDEX `widget_log_object_idx` (`object_pk`(191), `created_at`, `id`),
+    INDEX `widget_log_created_idx` (`created_at`),
+    INDEX `widget_log_user_idx` (`user_id`, `created_at`),
+    INDEX `widget_log_correlation_idx` (`correlation_id`)
+) ENGINE=InnoDB"
+            ),
+            "{}",
+            my[0]
+        );
+        assert_eq!(
+            create_table_script(Dialect::MySql, None, "widget_log"),
+            my[0]
+        );
+        assert_eq!(
+            create_table_script(Dialect::Postgres, Some("audit"), "widget_log"),
+            pg.join(";\n")
+        );
+    }
+
+    /// Every index names columns of the log table.
+    #[test]
+    fn indexes_name_log_table_columns() {
+        for index in INDEXES {
+            for column in index.columns {
+                assert!(COLUMNS.iter().any(|c| c.name == *column), "{column}");
+            }
+        }
+    }
+
+    #[test]
+    fn outbox_and_dead_letters_carry_the_correlation_id() {
+        let outbox = create_outbox_table(Dialect::Sqlite, None);
+        assert!(outbox.contains(
+            "\"event_id\" TEXT NOT NULL UNIQUE,\n    \"correlation_id\" TEXT,\n    \"log_table\" TEXT NOT NULL\n)"
+        ));
+        let names: Vec<_> = dead_letter_columns().iter().map(|c| c.name).collect();
+        assert_eq!(
+            names[names.len() - 5..],
+            [EVENT_ID, CORRELATION_ID, "log_table", "reason", "failed_at"]
         );
     }
 }

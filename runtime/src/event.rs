@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use awesome_audit_log_codegen::ddl::COLUMNS;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::config::AuditConfig;
@@ -141,10 +142,11 @@ where
     Ok((events, outcome))
 }
 
-/// How many columns an insert binds per row before `event_id`: the log
-/// table's columns but the generated `id`, in
-/// [`insert_columns`](awesome_audit_log_codegen::ddl::insert_columns) order.
-pub(crate) const INSERT_VALUES: usize = 14;
+/// How many values a log row has: the log table's columns but the
+/// generated `id`, in
+/// [`all_insert_columns`](awesome_audit_log_codegen::ddl::all_insert_columns)
+/// order. An insert binds those its table has.
+pub(crate) const ROW_VALUES: usize = COLUMNS.len() - 1;
 
 /// One value of a log row, as every backend binds it. The kinds follow the
 /// columns' [`ColumnKind`](awesome_audit_log_codegen::ddl::ColumnKind)s.
@@ -178,15 +180,14 @@ impl LogEvent {
                 ColumnValue::BigInt(_) | ColumnValue::Timestamp(_) => 8,
             })
             .sum();
-        let event_id = self.event_id.as_ref().map_or(0, String::len);
-        // A length prefix (up to 9 bytes) and a type (2 bytes) per value,
-        // and the statement's own framing.
-        (values + event_id + 16 * (INSERT_VALUES + 2) + 64) as u64
+        // A length prefix (up to 9 bytes) and a type (2 bytes) per value
+        // (and the outbox's `log_table`), and the statement's own framing.
+        (values + 16 * (ROW_VALUES + 1) + 64) as u64
     }
 
-    /// The row's values in insert column order (`event_id` apart: only
-    /// delivered events bind it).
-    pub(crate) fn values(&self) -> [ColumnValue<'_>; INSERT_VALUES] {
+    /// The row's values in column order; an insert binds those its table
+    /// has (and `event_id` only for delivered events).
+    pub(crate) fn values(&self) -> [ColumnValue<'_>; ROW_VALUES] {
         use ColumnValue::{BigInt, Json, Text, Timestamp};
         let ctx = self.context.as_deref();
         let text = |column: fn(&AuditContext) -> Option<&str>| Text(ctx.and_then(column));
@@ -205,6 +206,8 @@ impl LogEvent {
             text(|c| c.user_name.as_deref()),
             text(|c| c.user_agent.as_deref()),
             Timestamp(self.created_at),
+            Text(self.event_id.as_deref()),
+            text(|c| c.correlation_id.as_deref()),
         ]
     }
 
@@ -225,6 +228,7 @@ impl LogEvent {
                 user_id: record.user_id,
                 user_name: record.user_name,
                 user_agent: record.user_agent,
+                correlation_id: record.correlation_id,
             })),
         };
         let text = |json: Option<serde_json::Value>| json.map(|json| json.to_string());
@@ -244,7 +248,7 @@ impl LogEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use awesome_audit_log_codegen::ddl::{ColumnKind, insert_columns};
+    use awesome_audit_log_codegen::ddl::{ColumnKind, all_insert_columns};
 
     /// The values follow the column list: same count, same kinds.
     #[test]
@@ -255,13 +259,15 @@ mod tests {
             before: None,
             after: Some("{}".to_owned()),
             changes: None,
-            context: Some(Arc::new(AuditContext::new(EntryPoint::Shell))),
+            context: Some(Arc::new(
+                AuditContext::new(EntryPoint::Shell).with_correlation_id("c-1"),
+            )),
             created_at: now(),
-            event_id: None,
+            event_id: Some("e-1".to_owned()),
         };
         let values = event.values();
-        assert_eq!(values.len(), insert_columns().len());
-        for (value, column) in values.iter().zip(insert_columns()) {
+        assert_eq!(values.len(), all_insert_columns().len());
+        for (value, column) in values.iter().zip(all_insert_columns()) {
             let kind = match value {
                 ColumnValue::Text(_) => ColumnKind::Text,
                 ColumnValue::Json(_) => ColumnKind::Json,
@@ -271,5 +277,7 @@ mod tests {
             assert_eq!(kind, column.kind, "column `{}`", column.name);
         }
         assert_eq!(values[5], ColumnValue::Text(Some("shell")));
+        assert_eq!(values[14], ColumnValue::Text(Some("e-1")));
+        assert_eq!(values[15], ColumnValue::Text(Some("c-1")));
     }
 }

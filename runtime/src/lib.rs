@@ -181,7 +181,8 @@ pub use transport::redis as broker;
 ///   `Struct::log_changes(&auditor, pairs)`;
 /// - `StructLog`, the typed row of the log table, with
 ///   `StructLog::for_object(&auditor, &pk)` and the constants `TABLE`,
-///   `DDL_POSTGRES`, `DDL_MYSQL`, `DDL_SQLITE`.
+///   `DDL_POSTGRES`, `DDL_MYSQL`, `DDL_SQLITE` (what creates the log table
+///   and its indexes: statements joined by `;\n`).
 ///
 /// # Rejected at compile time
 /// ```compile_fail

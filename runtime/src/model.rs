@@ -185,7 +185,8 @@ impl ModelInfo {
         self.fields
     }
 
-    /// `CREATE TABLE IF NOT EXISTS` of the log table in `dialect`, unqualified.
+    /// What creates the log table in `dialect`, unqualified: `CREATE TABLE
+    /// IF NOT EXISTS` and its indexes, the statements joined by `;\n`.
     pub const fn ddl(&self, dialect: Dialect) -> &'static str {
         match dialect {
             Dialect::Postgres => self.ddl[0],

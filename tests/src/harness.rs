@@ -302,6 +302,116 @@ impl TestDb {
         ids
     }
 
+    /// The optional texts a one-column query returns, in its order (a
+    /// trusted query).
+    pub async fn texts(&self, sql: &str) -> Vec<Option<String>> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let result = match &self.pool {
+            TestPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            TestPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            TestPool::MySql(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        };
+        result.expect("query texts")
+    }
+
+    /// The columns of `table` (in `schema` on PostgreSQL, else the default
+    /// schema), in table order.
+    pub async fn columns(&self, schema: Option<&str>, table: &str) -> Vec<String> {
+        let result = match &self.pool {
+            TestPool::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(table)
+                    .fetch_all(pool)
+                    .await
+            }
+            TestPool::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT column_name::text FROM information_schema.columns \
+                     WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 \
+                     ORDER BY ordinal_position",
+                )
+                .bind(schema)
+                .bind(table)
+                .fetch_all(pool)
+                .await
+            }
+            TestPool::MySql(pool) => {
+                sqlx::query_scalar(
+                    "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+                     WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+                )
+                .bind(table)
+                .fetch_all(pool)
+                .await
+            }
+        };
+        result.expect("list columns")
+    }
+
+    /// The indexes of `table` (in `schema` on PostgreSQL, else the default
+    /// schema), by name, each with its columns in order; on MySQL a column
+    /// indexed by a prefix reads `column(length)`.
+    pub async fn indexes(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+    ) -> std::collections::BTreeMap<String, Vec<String>> {
+        let rows: Vec<(String, String)> = match &self.pool {
+            TestPool::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT l.name, i.name FROM pragma_index_list(?1) AS l, \
+                     pragma_index_info(l.name) AS i ORDER BY l.name, i.seqno",
+                )
+                .bind(table)
+                .fetch_all(pool)
+                .await
+                .expect("list indexes")
+            }
+            TestPool::Postgres(pool) => {
+                let defs: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT indexname::text, indexdef FROM pg_indexes \
+                     WHERE schemaname = COALESCE($1, current_schema()) AND tablename = $2",
+                )
+                .bind(schema)
+                .bind(table)
+                .fetch_all(pool)
+                .await
+                .expect("list indexes");
+                // `CREATE INDEX name ON schema.table USING btree (a, b)`
+                defs.into_iter()
+                    .flat_map(|(name, def)| {
+                        let columns = def
+                            .rsplit_once('(')
+                            .map(|(_, list)| list.trim_end_matches(')').to_owned())
+                            .unwrap_or_default();
+                        columns
+                            .split(", ")
+                            .map(|column| (name.clone(), column.to_owned()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            }
+            TestPool::MySql(pool) => {
+                sqlx::query_as(
+                    "SELECT CAST(index_name AS CHAR), \
+                     CAST(CONCAT(column_name, IF(sub_part IS NULL, '', CONCAT('(', sub_part, ')'))) AS CHAR) \
+                     FROM information_schema.statistics \
+                     WHERE table_schema = DATABASE() AND table_name = ? \
+                     ORDER BY index_name, seq_in_index",
+                )
+                .bind(table)
+                .fetch_all(pool)
+                .await
+                .expect("list indexes")
+            }
+        };
+        let mut indexes = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for (name, column) in rows {
+            indexes.entry(name).or_default().push(column);
+        }
+        indexes
+    }
+
     /// Whether `table` exists (in `schema` on PostgreSQL, else the default schema).
     pub async fn table_exists(&self, schema: Option<&str>, table: &str) -> bool {
         let count: Result<i64, sqlx::Error> = match &self.pool {

@@ -120,7 +120,8 @@ fn widget(id: i64, qty: i32) -> Widget {
 }
 
 /// The rows of the broker equal the rows the synchronous path writes for the
-/// same changes, context columns included (the worker has none of its own).
+/// same changes, context columns and correlation id included (the worker
+/// has none of its own).
 #[tokio::test]
 #[cfg_attr(
     aal_no_redis,
@@ -199,6 +200,14 @@ async fn broker_rows_equal_sync_rows() {
         assert_eq!(broker_rows, sync_rows, "{:?}", db.kind);
         assert_eq!(broker_rows[0].3.user_name.as_deref(), Some("ada"));
         assert_eq!(broker_rows[0].3.entry_point.as_deref(), Some("celery_task"));
+
+        // One scope, one correlation id: the broker's rows carry it too.
+        let ids = db
+            .texts("SELECT correlation_id FROM account_log ORDER BY id")
+            .await;
+        assert_eq!(ids.len(), 6, "{:?}", db.kind);
+        assert!(ids[0].is_some(), "{:?}", db.kind);
+        assert!(ids.iter().all(|id| *id == ids[0]), "{:?}: {ids:?}", db.kind);
     }
 }
 

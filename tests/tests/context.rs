@@ -286,6 +286,56 @@ async fn forwarded_for_only_from_trusted_proxies() {
     assert_eq!(ip_of(auditor.clone(), 21).await, "2001:db8::5");
 }
 
+/// Every row a request logs (in the handler and in work it spawns with
+/// the context) shares one correlation id: a trusted proxy's
+/// `X-Request-Id`, else a new UUID v7 per request. A client's own header is
+/// ignored; a task spawned without the context has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_rows_share_one_correlation_id() {
+    let db = sqlite().await;
+    let client = client();
+    let send = |server: &TestServer, id: i64, request_id: Option<&'static str>| {
+        let mut request = client.post(server.url(&format!("/concurrent/{id}")));
+        if let Some(request_id) = request_id {
+            request = request.header("x-request-id", request_id);
+        }
+        async move { request.send().await.unwrap().error_for_status().unwrap() }
+    };
+    let ids_of = async |table: &str, id: i64| {
+        db.texts(&format!(
+            "SELECT correlation_id FROM {table} WHERE object_pk = '{id}' ORDER BY id"
+        ))
+        .await
+    };
+    let one_id = async |id: i64| {
+        let ids = ids_of("widget_log", id).await;
+        assert_eq!(ids.len(), 3, "insert, update, spawned delete");
+        assert!(ids.iter().all(|each| *each == ids[0]), "{ids:?}");
+        assert_eq!(ids_of("gizmo_log", id).await, [None], "plain spawn");
+        ids[0].clone().expect("a correlation id")
+    };
+    let is_uuid_v7 =
+        |id: &str| uuid::Uuid::parse_str(id).is_ok_and(|uuid| uuid.get_version_num() == 7);
+
+    // 127.0.0.1 is not trusted: the client's header is ignored.
+    let (untrusted, _auditor) = serve(&db, AuditConfig::default(), 1).await;
+    send(&untrusted, 1, Some("forged-id")).await;
+    send(&untrusted, 2, None).await;
+    let (first, second) = (one_id(1).await, one_id(2).await);
+    assert!(
+        is_uuid_v7(&first) && is_uuid_v7(&second),
+        "{first} {second}"
+    );
+    assert_ne!(first, second);
+
+    // 127.0.0.1 is a trusted proxy: its request id is the correlation id.
+    let (trusted, _auditor) = serve(&db, trusting("127.0.0.1"), 1).await;
+    send(&trusted, 3, Some("4bf92f3577b34da6")).await;
+    assert_eq!(one_id(3).await, "4bf92f3577b34da6");
+    send(&trusted, 4, None).await;
+    assert!(is_uuid_v7(&one_id(4).await));
+}
+
 /// A trusted proxy passes on what the client wrote into the header; when the
 /// header does not parse, none of it is believed and the proxy (the socket
 /// peer) is recorded.

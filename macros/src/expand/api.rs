@@ -2,7 +2,7 @@
 //! `<Struct>Log` row type, `log_change`, `log_changes`, `log_change_in` and
 //! `log_changes_in`.
 
-use awesome_audit_log_codegen::ddl::{Dialect, create_table};
+use awesome_audit_log_codegen::ddl::{Dialect, create_table_script};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::DeriveInput;
@@ -74,7 +74,7 @@ impl Api<'_> {
         let [ddl_postgres, ddl_mysql, ddl_sqlite] = if self.stub {
             [String::new(), String::new(), String::new()]
         } else {
-            Dialect::ALL.map(|dialect| create_table(dialect, None, log_table))
+            Dialect::ALL.map(|dialect| create_table_script(dialect, None, log_table))
         };
         let body = |real: TokenStream| {
             if self.stub {
@@ -258,11 +258,15 @@ impl Api<'_> {
             impl #log_ident {
                 /// The log table's name.
                 pub const TABLE: &'static str = #log_table;
-                /// `CREATE TABLE IF NOT EXISTS` of the log table on PostgreSQL (in the search path's schema).
+                /// What creates the log table on PostgreSQL (in the search path's schema):
+                /// `CREATE TABLE IF NOT EXISTS`, then a `CREATE INDEX IF NOT EXISTS` per
+                /// index, the statements joined by `;\n`.
                 pub const DDL_POSTGRES: &'static str = #ddl_postgres;
-                /// `CREATE TABLE IF NOT EXISTS` of the log table on MySQL / MariaDB.
+                /// What creates the log table on MySQL / MariaDB: one `CREATE TABLE IF NOT
+                /// EXISTS` that declares the indexes too.
                 pub const DDL_MYSQL: &'static str = #ddl_mysql;
-                /// `CREATE TABLE IF NOT EXISTS` of the log table on SQLite.
+                /// What creates the log table on SQLite: `CREATE TABLE IF NOT EXISTS`, then
+                /// a `CREATE INDEX IF NOT EXISTS` per index, the statements joined by `;\n`.
                 pub const DDL_SQLITE: &'static str = #ddl_sqlite;
 
                 #[doc = #for_object_doc]

@@ -4,13 +4,12 @@
 
 use std::borrow::Cow;
 
-use awesome_audit_log_codegen::ddl::insert_columns;
 use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::TableSql;
 use super::fit::fit_column;
+use super::{TableShape, TableSql};
 use crate::Dialect;
 use crate::event::{ColumnValue, LogEvent};
 
@@ -21,13 +20,14 @@ pub(crate) fn with_event_id(rows: &[LogEvent]) -> bool {
 }
 
 #[cfg_attr(not(any(feature = "sqlite", feature = "mysql")), allow(dead_code))]
-/// `INSERT INTO t (columns) VALUES (...), (...)` of `rows` in `dialect`,
-/// with context values cut to fit their columns and timestamps bound as
-/// `timestamp` makes them, ending with the clause that skips event ids
-/// already in the table.
+/// `INSERT INTO t (columns) VALUES (...), (...)` of `rows` into a table of
+/// `shape` in `dialect`, with context values cut to fit their columns and
+/// timestamps bound as `timestamp` makes them, ending with the clause that
+/// skips event ids already in the table.
 pub(crate) fn values_insert<'a, DB, T>(
     dialect: Dialect,
     table: &'a TableSql,
+    shape: TableShape,
     rows: &'a [LogEvent],
     timestamp: fn(DateTime<Utc>) -> T,
 ) -> QueryBuilder<DB>
@@ -38,26 +38,25 @@ where
     for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> T: Encode<'t, DB> + Type<DB>,
 {
-    let with_event_id = with_event_id(rows);
-    let mut query = QueryBuilder::new(table.insert_prefix(with_event_id));
+    let written = shape.for_rows(rows);
+    let mut query = QueryBuilder::new(table.insert_prefix(written));
     query.push_values(rows, |mut tuple, row| {
-        push_values(&mut tuple, dialect, row, timestamp);
-        if with_event_id {
-            tuple.push_bind(row.event_id.as_deref());
-        }
+        push_values(&mut tuple, dialect, written, row, timestamp);
         if let Some(log_table) = &table.outbox_for {
             tuple.push_bind(Some(log_table.as_str()));
         }
     });
-    query.push(table.on_duplicate(with_event_id));
+    query.push(table.on_duplicate(written));
     query
 }
 
-/// Binds the row's values, in insert column order, to `tuple`: context
-/// values cut to fit their columns, timestamps as `timestamp` makes them.
+/// Binds the row's values of the columns `written` has, in column order,
+/// to `tuple`: context values cut to fit their columns, timestamps as
+/// `timestamp` makes them.
 pub(crate) fn push_values<DB, T>(
     tuple: &mut Separated<'_, DB, &'static str>,
     dialect: Dialect,
+    written: TableShape,
     row: &LogEvent,
     timestamp: fn(DateTime<Utc>) -> T,
 ) where
@@ -67,8 +66,9 @@ pub(crate) fn push_values<DB, T>(
     for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> T: Encode<'t, DB> + Type<DB>,
 {
-    for (value, column) in row.values().into_iter().zip(insert_columns()) {
-        match value {
+    let values = row.values();
+    for (index, column) in written.insert_columns() {
+        match values[index] {
             ColumnValue::Text(text) => {
                 tuple.push_bind(text.map(|text| fit_column(column, dialect, text)))
             }

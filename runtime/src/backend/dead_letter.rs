@@ -8,11 +8,11 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use awesome_audit_log_codegen::ddl::{
-    COLUMNS, DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table, dead_letter_columns,
-};
+use awesome_audit_log_codegen::ddl::{DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table};
 
-use super::table::{create_schema, on_duplicate_event, quote_all, read_list};
+use super::table::{
+    TableDef, TableShape, for_shape, insert_prefix, on_duplicate_event, per_shape, read_list,
+};
 
 use crate::Dialect;
 use crate::event::LogEvent;
@@ -28,54 +28,87 @@ pub struct DeadLetter<'a> {
     pub reason: String,
 }
 
+/// The columns after the log row's.
+const TAIL: [&str; 3] = ["log_table", "reason", "failed_at"];
+
 /// The statements of one database's dead-letter table.
 #[derive(Debug)]
 pub struct DeadLetterSql {
-    /// What creates the table (and its PostgreSQL schema) when missing.
-    pub create: Vec<String>,
-    /// `INSERT INTO dead (columns) ` (the values follow).
-    insert: String,
+    /// The table itself (its shape: with `correlation_id` or, made by an
+    /// earlier version, without).
+    pub def: TableDef,
+    /// `INSERT INTO dead (columns) ` per shape written (the values follow).
+    inserts: [String; 4],
     /// Skips rows whose event id is already there (a retried dead-letter).
     on_duplicate: String,
-    /// Copies one outbox row, by id, with a reason and a time.
-    pub copy_from_outbox: String,
+    /// Per shape written, what copies one outbox row, by id, with a reason
+    /// and a time.
+    copies: [String; 4],
 }
 
 impl DeadLetterSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let qualified = dialect.qualified(schema, DEAD_LETTER_TABLE);
-        let names = quote_all(dialect, &dead_letter_columns());
-        // The outbox's columns (JSON read as text), its log table, then the
-        // reason and the time.
-        let copied = read_list(dialect, &COLUMNS[1..]);
+        let def = TableDef::new(
+            dialect,
+            schema,
+            DEAD_LETTER_TABLE,
+            vec![create_dead_letter_table(dialect, schema)],
+        );
+        let qualified = &def.qualified;
         let [reason, failed_at, id] = match dialect {
             Dialect::Postgres => ["$1", "$2", "$3"],
             Dialect::MySql | Dialect::Sqlite => ["?", "?", "?"],
         };
         let on_duplicate = on_duplicate_event(dialect, DEAD_LETTER_TABLE);
+        let outbox = dialect.qualified(schema, OUTBOX_TABLE);
         Self {
-            create: create_schema(dialect, schema)
-                .into_iter()
-                .chain([create_dead_letter_table(dialect, schema)])
-                .collect(),
-            insert: format!("INSERT INTO {qualified} ({names}) "),
-            copy_from_outbox: format!(
-                "INSERT INTO {qualified} ({names}) SELECT {copied}, {}, {reason}, {failed_at} FROM {} WHERE {} = {id}{on_duplicate}",
-                dialect.quote("log_table"),
-                dialect.qualified(schema, OUTBOX_TABLE),
-                dialect.quote("id"),
-            ),
+            inserts: per_shape(|shape| insert_prefix(dialect, qualified, shape, &TAIL)),
+            // The outbox's columns (JSON read as text), its log table, then
+            // the reason and the time.
+            copies: per_shape(|shape| {
+                let columns: Vec<_> = shape.insert_columns().map(|(_, c)| *c).collect();
+                format!(
+                    "{}SELECT {}, {}, {reason}, {failed_at} FROM {outbox} WHERE {} = {id}{on_duplicate}",
+                    insert_prefix(dialect, qualified, shape, &TAIL),
+                    read_list(dialect, &columns),
+                    dialect.quote("log_table"),
+                    dialect.quote("id"),
+                )
+            }),
             on_duplicate,
+            def,
         }
+    }
+
+    /// What a row is written with into a dead-letter table of `shape`: its
+    /// event id always (the column is there since the table's first
+    /// version), its correlation id where the table has the column.
+    pub(crate) fn written(shape: TableShape) -> TableShape {
+        TableShape {
+            event_id: true,
+            ..shape
+        }
+    }
+
+    /// What copies an outbox row of `outbox` shape into a dead-letter
+    /// table of `dead` shape: the columns both have.
+    pub(crate) fn copy_from_outbox(&self, dead: TableShape, outbox: TableShape) -> &str {
+        let written = TableShape {
+            correlation_id: dead.correlation_id && outbox.correlation_id,
+            ..Self::written(dead)
+        };
+        for_shape(&self.copies, written)
     }
 }
 
-/// `INSERT INTO dead (columns) VALUES (...), (...)` of `rows`, failed at
-/// `failed_at`, timestamps bound as `timestamp` makes them.
+/// `INSERT INTO dead (columns) VALUES (...), (...)` of `rows` into a
+/// dead-letter table of `shape`, failed at `failed_at`, timestamps bound
+/// as `timestamp` makes them.
 pub(crate) fn insert<DB, T>(
     dialect: Dialect,
     sql: &DeadLetterSql,
+    shape: TableShape,
     rows: &[DeadLetter<'_>],
     failed_at: DateTime<Utc>,
     timestamp: fn(DateTime<Utc>) -> T,
@@ -87,14 +120,41 @@ where
     for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> T: Encode<'t, DB> + Type<DB>,
 {
-    let mut query = QueryBuilder::new(&sql.insert);
+    let written = DeadLetterSql::written(shape);
+    let mut query = QueryBuilder::new(for_shape(&sql.inserts, written));
     query.push_values(rows, |mut tuple, row| {
-        super::bind::push_values(&mut tuple, dialect, &row.event, timestamp);
-        tuple.push_bind(row.event.event_id.as_deref());
+        super::bind::push_values(&mut tuple, dialect, written, &row.event, timestamp);
         tuple.push_bind(Some(row.log_table));
         tuple.push_bind(Some(row.reason.as_str()));
         tuple.push_bind(timestamp(failed_at));
     });
     query.push(&sql.on_duplicate);
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dead-letter table made before `correlation_id`, or an outbox made
+    /// before it, is copied into without the column.
+    #[test]
+    fn copies_take_the_columns_both_tables_have() {
+        let sql = DeadLetterSql::new(Dialect::Postgres, None);
+        let old = TableShape {
+            correlation_id: false,
+            ..TableShape::FULL
+        };
+        let full = sql.copy_from_outbox(TableShape::FULL, TableShape::FULL);
+        assert!(
+            full.contains("\"event_id\", \"correlation_id\", \"log_table\", \"reason\", \"failed_at\") SELECT "),
+            "{full}"
+        );
+        assert!(full.contains("\"correlation_id\", \"log_table\", $1, $2 FROM \"awesome_audit_log_outbox\" WHERE \"id\" = $3 ON CONFLICT"));
+        for (dead, outbox) in [(old, TableShape::FULL), (TableShape::FULL, old), (old, old)] {
+            let copy = sql.copy_from_outbox(dead, outbox);
+            assert!(!copy.contains("correlation_id"), "{copy}");
+            assert!(copy.contains("\"event_id\", \"log_table\""), "{copy}");
+        }
+    }
 }

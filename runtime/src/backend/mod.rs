@@ -31,10 +31,11 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
 pub(crate) use select::{Order, Param, Position, Select, UpTo};
-pub(crate) use table::{OutboxSql, TableSql};
+pub(crate) use table::{OutboxSql, TableDef, TableShape, TableSql};
 
 /// A connection pool of one of the supported databases.
 #[derive(Debug, Clone)]
@@ -78,13 +79,25 @@ pub trait Backend: Send + Sync + 'static {
     /// The pool, if `pool` is of this kind.
     fn pool_of(pool: &Pool) -> Option<&sqlx::Pool<Self::Db>>;
 
-    /// Inserts `rows` into `table` with one statement.
+    /// Inserts `rows` into `table`, whose shape is `shape`, with one
+    /// statement.
     #[doc(hidden)]
     fn insert<'c>(
         conn: &'c mut Conn<Self>,
         table: &'c TableSql,
+        shape: TableShape,
         rows: &'c [LogEvent],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The names of the columns of `table`; none when it does not exist.
+    /// It cannot fail because the table is missing, so it may run inside
+    /// the caller's transaction (on PostgreSQL a failed statement would
+    /// abort it).
+    #[doc(hidden)]
+    fn table_columns<'c>(
+        conn: &'c mut Conn<Self>,
+        table: &'c TableDef,
+    ) -> impl Future<Output = Result<Vec<String>, sqlx::Error>> + Send + 'c;
 
     /// Runs one statement that returns no rows (DDL, savepoints).
     #[doc(hidden)]
@@ -101,12 +114,14 @@ pub trait Backend: Send + Sync + 'static {
         params: &'c [Param],
     ) -> impl Future<Output = Result<Vec<LogRecord>, sqlx::Error>> + Send + 'c;
 
-    /// The oldest `limit` outbox rows, locked for this transaction where
-    /// the database can lock rows so that workers share the work.
+    /// The oldest `limit` rows of an outbox of `shape`, locked for this
+    /// transaction where the database can lock rows so that workers share
+    /// the work.
     #[doc(hidden)]
     fn fetch_outbox<'c>(
         conn: &'c mut Conn<Self>,
         outbox: &'c OutboxSql,
+        shape: TableShape,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<OutboxRow>, sqlx::Error>> + Send + 'c;
 
@@ -118,20 +133,23 @@ pub trait Backend: Send + Sync + 'static {
         ids: &'c [i64],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 
-    /// Inserts rows into the dead-letter table, failed at `failed_at`.
+    /// Inserts rows into the dead-letter table, whose shape is `shape`,
+    /// failed at `failed_at`.
     #[doc(hidden)]
     fn insert_dead_letters<'c>(
         conn: &'c mut Conn<Self>,
         sql: &'c DeadLetterSql,
+        shape: TableShape,
         rows: &'c [DeadLetter<'c>],
         failed_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 
-    /// Copies the outbox row `outbox_id` into the dead-letter table.
+    /// Copies the outbox row `outbox_id` into the dead-letter table with
+    /// `copy` ([`DeadLetterSql::copy_from_outbox`]).
     #[doc(hidden)]
     fn copy_to_dead_letters<'c>(
         conn: &'c mut Conn<Self>,
-        sql: &'c DeadLetterSql,
+        copy: &'c str,
         outbox_id: i64,
         reason: &'c str,
         failed_at: DateTime<Utc>,
@@ -194,9 +212,9 @@ impl Pool {
 }
 
 /// Implements [`Backend`] for one database: the statements that are the
-/// same SQL for every backend, over the module's `insert`, `bind_time` and
-/// `max_statement_bytes`; and the row reader over the module's `read_json`
-/// and `read_timestamp`.
+/// same SQL for every backend, over the module's `insert`, `bind_time`,
+/// `table_columns` and `max_statement_bytes`; and the row reader over the
+/// module's `read_json` and `read_timestamp`.
 macro_rules! impl_backend {
     ($db:ty, $driver:ident, $variant:ident, $dialect:expr, $row:ty) => {
         /// The write path's functions for one database.
@@ -243,9 +261,18 @@ macro_rules! impl_backend {
             fn insert<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
                 table: &'c $crate::backend::TableSql,
+                shape: $crate::backend::TableShape,
                 rows: &'c [$crate::event::LogEvent],
             ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
-                insert(conn, table, rows)
+                insert(conn, table, shape, rows)
+            }
+
+            fn table_columns<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                table: &'c $crate::backend::TableDef,
+            ) -> impl std::future::Future<Output = Result<Vec<String>, sqlx::Error>> + Send + 'c
+            {
+                table_columns(conn, table)
             }
 
             fn execute<'c>(
@@ -286,13 +313,15 @@ macro_rules! impl_backend {
             fn fetch_outbox<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
                 outbox: &'c $crate::backend::OutboxSql,
+                shape: $crate::backend::TableShape,
                 limit: i64,
             ) -> impl std::future::Future<
                 Output = Result<Vec<$crate::backend::OutboxRow>, sqlx::Error>,
             > + Send
             + 'c {
                 async move {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(outbox.select.clone()))
+                    let select = outbox.select(shape).to_owned();
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(select))
                         .bind(limit)
                         .fetch_all(conn)
                         .await?;
@@ -322,12 +351,13 @@ macro_rules! impl_backend {
             fn insert_dead_letters<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
                 sql: &'c $crate::backend::DeadLetterSql,
+                shape: $crate::backend::TableShape,
                 rows: &'c [$crate::backend::DeadLetter<'c>],
                 failed_at: chrono::DateTime<chrono::Utc>,
             ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
                 async move {
                     let mut query = $crate::backend::dead_letter::insert::<$db, _>(
-                        $dialect, sql, rows, failed_at, bind_time,
+                        $dialect, sql, shape, rows, failed_at, bind_time,
                     );
                     query.build().execute(conn).await.map(drop)
                 }
@@ -335,13 +365,13 @@ macro_rules! impl_backend {
 
             fn copy_to_dead_letters<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
-                sql: &'c $crate::backend::DeadLetterSql,
+                copy: &'c str,
                 outbox_id: i64,
                 reason: &'c str,
                 failed_at: chrono::DateTime<chrono::Utc>,
             ) -> impl std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c {
                 async move {
-                    sqlx::query(sqlx::AssertSqlSafe(sql.copy_from_outbox.clone()))
+                    sqlx::query(sqlx::AssertSqlSafe(copy.to_owned()))
                         .bind(reason)
                         .bind(bind_time(failed_at))
                         .bind(outbox_id)

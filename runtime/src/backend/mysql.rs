@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, MySqlConnection, Row};
 
-use super::{TableSql, bind};
+use super::{TableDef, TableShape, TableSql, bind};
 use crate::event::LogEvent;
 
 super::impl_backend!(MySql, MySqlDriver, MySql, crate::Dialect::MySql, MySqlRow);
@@ -26,13 +26,36 @@ async fn max_statement_bytes(conn: &mut MySqlConnection) -> Result<Option<u64>, 
     Ok(Some(limit))
 }
 
+/// The columns of a table of the connection's database, from
+/// `information_schema` (a query, so it commits nothing of the caller's
+/// transaction). Cast to `CHAR`: servers differ in the type they report
+/// for the catalog's names.
+async fn table_columns(
+    conn: &mut MySqlConnection,
+    table: &TableDef,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ?",
+    )
+    .bind(&table.name)
+    .fetch_all(conn)
+    .await
+}
+
 async fn insert(
     conn: &mut MySqlConnection,
     table: &TableSql,
+    shape: TableShape,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query =
-        bind::values_insert::<MySql, NaiveDateTime>(crate::Dialect::MySql, table, rows, bind_time);
+    let mut query = bind::values_insert::<MySql, NaiveDateTime>(
+        crate::Dialect::MySql,
+        table,
+        shape,
+        rows,
+        bind_time,
+    );
     query.build().execute(conn).await.map(drop)
 }
 

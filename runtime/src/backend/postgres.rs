@@ -7,11 +7,10 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
-use awesome_audit_log_codegen::ddl::{ColumnKind, insert_columns};
+use awesome_audit_log_codegen::ddl::ColumnKind;
 
-use super::TableSql;
-use super::bind::with_event_id;
 use super::fit::fit_column;
+use super::{TableDef, TableShape, TableSql};
 use crate::event::{ColumnValue, LogEvent};
 
 super::impl_backend!(
@@ -33,6 +32,24 @@ async fn max_statement_bytes(_: &mut PgConnection) -> Result<Option<u64>, sqlx::
     Ok(None)
 }
 
+/// The columns of a table: those `pg_attribute` lists for the relation
+/// the name resolves to (in the search path when it is not qualified, as
+/// the INSERT resolves it). `to_regclass` is NULL for a missing table
+/// rather than an error, so the query cannot abort the caller's
+/// transaction.
+async fn table_columns(
+    conn: &mut PgConnection,
+    table: &TableDef,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT attname::text FROM pg_catalog.pg_attribute \
+         WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+    )
+    .bind(&table.qualified)
+    .fetch_all(conn)
+    .await
+}
+
 /// Inserts `rows` with one `INSERT … SELECT * FROM UNNEST(…)`, context
 /// values [fitted](super::fit) to their columns: one array parameter per
 /// column, so the statement text is the same for any number
@@ -42,13 +59,14 @@ async fn max_statement_bytes(_: &mut PgConnection) -> Result<Option<u64>, sqlx::
 async fn insert(
     conn: &mut PgConnection,
     table: &TableSql,
+    shape: TableShape,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let with_event_id = with_event_id(rows);
+    let written = shape.for_rows(rows);
     let values: Vec<_> = rows.iter().map(LogEvent::values).collect();
-    let sql = unnest_insert(table, with_event_id);
+    let sql = unnest_insert(table, written);
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (index, column) in insert_columns().iter().enumerate() {
+    for (index, column) in written.insert_columns() {
         let column_of = || values.iter().map(move |row| row[index]);
         query = match column.kind {
             ColumnKind::BigInt => query.bind(
@@ -80,13 +98,6 @@ async fn insert(
             ),
         };
     }
-    if with_event_id {
-        query = query.bind(
-            rows.iter()
-                .map(|row| row.event_id.as_deref())
-                .collect::<Vec<_>>(),
-        );
-    }
     if let Some(log_table) = &table.outbox_for {
         query = query.bind(vec![log_table.as_str(); rows.len()]);
     }
@@ -104,21 +115,22 @@ fn array_type(kind: ColumnKind) -> &'static str {
 }
 
 /// `INSERT INTO t (columns) SELECT * FROM UNNEST($1::text[], …)`, the
-/// arrays typed after the column list, then the duplicate-event clause.
-fn unnest_insert(table: &TableSql, with_event_id: bool) -> String {
-    let extra = usize::from(with_event_id) + usize::from(table.outbox_for.is_some());
-    let arrays = insert_columns()
-        .iter()
-        .map(|column| array_type(column.kind))
-        .chain(std::iter::repeat_n("text", extra))
+/// arrays typed after the columns `written` has, then the duplicate-event
+/// clause.
+fn unnest_insert(table: &TableSql, written: TableShape) -> String {
+    let outbox = table.outbox_for.as_ref().map(|_| "text");
+    let arrays = written
+        .insert_columns()
+        .map(|(_, column)| array_type(column.kind))
+        .chain(outbox)
         .enumerate()
         .map(|(i, ty)| format!("${}::{ty}[]", i + 1))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "{}SELECT * FROM UNNEST({arrays}){}",
-        table.insert_prefix(with_event_id),
-        table.on_duplicate(with_event_id)
+        table.insert_prefix(written),
+        table.on_duplicate(written)
     )
 }
 
@@ -138,7 +150,12 @@ mod tests {
     #[test]
     fn unnest_arrays_follow_the_column_kinds() {
         let table = TableSql::log(crate::Dialect::Postgres, None, "widget_log");
-        let sql = unnest_insert(&table, false);
+        let django = TableShape {
+            event_id: false,
+            correlation_id: false,
+            ..TableShape::FULL
+        };
+        let sql = unnest_insert(&table, django);
         assert!(
             sql.contains(
                 "UNNEST($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::jsonb[], $6::text[]"
@@ -149,10 +166,24 @@ mod tests {
             sql.contains("$11::int8[]") && sql.ends_with("$14::timestamptz[])"),
             "{sql}"
         );
-        let with_ids = unnest_insert(&table, true);
+        let with_ids = unnest_insert(
+            &table,
+            TableShape {
+                correlation_id: false,
+                ..TableShape::FULL
+            },
+        );
         assert!(
             with_ids.ends_with("$15::text[]) ON CONFLICT (\"event_id\") DO NOTHING"),
             "{with_ids}"
         );
+        let full = unnest_insert(&table, TableShape::FULL);
+        assert!(
+            full.ends_with("$15::text[], $16::text[]) ON CONFLICT (\"event_id\") DO NOTHING"),
+            "{full}"
+        );
+        let outbox = TableSql::outbox(crate::Dialect::Postgres, None, "widget_log");
+        let sql = unnest_insert(&outbox, TableShape::FULL);
+        assert!(sql.ends_with("$16::text[], $17::text[])"), "{sql}");
     }
 }

@@ -2,7 +2,7 @@
 //! dialect from what to read ([`Select`]), with its bind values
 //! ([`Param`]). Every filter runs in SQL; nothing is filtered in memory.
 
-use awesome_audit_log_codegen::ddl::{COLUMNS, Column, ORIGINAL_COLUMNS};
+use awesome_audit_log_codegen::ddl::{COLUMNS, CORRELATION_ID, Column, ORIGINAL_COLUMNS};
 use chrono::{DateTime, Utc};
 
 use super::table::read_list;
@@ -322,7 +322,7 @@ fn read_columns(has_correlation_id: bool) -> Vec<Column> {
             COLUMNS
                 .iter()
                 .copied()
-                .filter(|column| has_correlation_id && column.name == "correlation_id"),
+                .filter(|column| has_correlation_id && column.name == CORRELATION_ID),
         )
         .collect()
 }

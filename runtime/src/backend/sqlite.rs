@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection};
 
 use super::decode::decode_error;
-use super::{TableSql, bind};
+use super::{TableDef, TableShape, TableSql, bind};
 use crate::event::LogEvent;
 
 super::impl_backend!(
@@ -51,13 +51,31 @@ async fn max_statement_bytes(_: &mut SqliteConnection) -> Result<Option<u64>, sq
     Ok(None)
 }
 
+/// The columns of a table: `pragma_table_info`, which has no rows for a
+/// missing table.
+async fn table_columns(
+    conn: &mut SqliteConnection,
+    table: &TableDef,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+        .bind(&table.name)
+        .fetch_all(conn)
+        .await
+}
+
 async fn insert(
     conn: &mut SqliteConnection,
     table: &TableSql,
+    shape: TableShape,
     rows: &[LogEvent],
 ) -> Result<(), sqlx::Error> {
-    let mut query =
-        bind::values_insert::<Sqlite, String>(crate::Dialect::Sqlite, table, rows, bind_time);
+    let mut query = bind::values_insert::<Sqlite, String>(
+        crate::Dialect::Sqlite,
+        table,
+        shape,
+        rows,
+        bind_time,
+    );
     query.build().execute(conn).await.map(drop)
 }
 

@@ -1,29 +1,197 @@
 //! The SQL of one log table (or of the outbox) on one database, built once
-//! from the column list and the dialect.
+//! from the column list and the dialect, and what the write path knows of
+//! the table itself: whether it has the columns that not every log table
+//! has ([`TableShape`]), learned once per process.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use awesome_audit_log_codegen::ddl::{
-    COLUMNS, Column, ColumnKind, OUTBOX_TABLE, create_outbox_table, create_table, insert_columns,
-    insert_columns_with_event_id,
+    COLUMNS, CORRELATION_ID, Column, ColumnKind, EVENT_ID, OUTBOX_TABLE, all_insert_columns,
+    create_outbox_table, create_table_statements,
 };
 
+use super::bind::with_event_id;
 use crate::Dialect;
+use crate::event::LogEvent;
+
+/// Which of the columns that not every log table has a table has: tables
+/// created by the Django original have neither `event_id` nor
+/// `correlation_id`, tables created by earlier versions of this library no
+/// `correlation_id`. Rows are written with the columns their table has,
+/// and read back with `None` for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableShape {
+    /// Whether the table exists at all.
+    pub exists: bool,
+    /// Whether it has the `event_id` column.
+    pub event_id: bool,
+    /// Whether it has the `correlation_id` column.
+    pub correlation_id: bool,
+}
+
+impl TableShape {
+    /// A table with every column, as this version creates it.
+    pub(crate) const FULL: Self = Self {
+        exists: true,
+        event_id: true,
+        correlation_id: true,
+    };
+
+    /// The shape of a table with the columns `names`; no names: a table
+    /// that does not exist.
+    pub(crate) fn of<S: AsRef<str>>(names: &[S]) -> Self {
+        let has = |column: &str| names.iter().any(|name| name.as_ref() == column);
+        Self {
+            exists: !names.is_empty(),
+            event_id: has(EVENT_ID),
+            correlation_id: has(CORRELATION_ID),
+        }
+    }
+
+    /// What an insert of `rows` into a table of this shape writes: the
+    /// table's columns, without `event_id` when the rows carry none.
+    pub(crate) fn for_rows(self, rows: &[LogEvent]) -> Self {
+        Self {
+            event_id: self.event_id && with_event_id(rows),
+            ..self
+        }
+    }
+
+    /// Whether a table of this shape has `column` (one of the log table's).
+    pub(crate) fn has(self, column: &Column) -> bool {
+        match column.name {
+            EVENT_ID => self.event_id,
+            CORRELATION_ID => self.correlation_id,
+            _ => true,
+        }
+    }
+
+    /// The columns a row writes into a table of this shape, each with its
+    /// index among [`all_insert_columns`] (and in
+    /// [`LogEvent::values`](crate::event::LogEvent::values)).
+    pub(crate) fn insert_columns(self) -> impl Iterator<Item = (usize, &'static Column)> {
+        all_insert_columns()
+            .iter()
+            .enumerate()
+            .filter(move |(_, column)| self.has(column))
+    }
+
+    /// Every shape a row may be written with, by [`slot`](Self::slot).
+    const WRITTEN: [Self; 4] = [
+        Self::written(false, false),
+        Self::written(true, false),
+        Self::written(false, true),
+        Self::written(true, true),
+    ];
+
+    const fn written(event_id: bool, correlation_id: bool) -> Self {
+        Self {
+            exists: true,
+            event_id,
+            correlation_id,
+        }
+    }
+
+    /// The index of this shape's statement among those built per shape.
+    fn slot(self) -> usize {
+        usize::from(self.event_id) + 2 * usize::from(self.correlation_id)
+    }
+
+    fn encode(self) -> u8 {
+        1 | u8::from(self.event_id) << 1 | u8::from(self.correlation_id) << 2
+    }
+
+    fn decode(bits: u8) -> Option<Self> {
+        (bits & 1 == 1).then_some(Self {
+            exists: true,
+            event_id: bits & 2 != 0,
+            correlation_id: bits & 4 != 0,
+        })
+    }
+}
+
+/// A statement per shape a row may be written with, made by `build`.
+pub(super) fn per_shape(build: impl Fn(TableShape) -> String) -> [String; 4] {
+    TableShape::WRITTEN.map(build)
+}
+
+/// The statement of `per_shape` for `shape`.
+pub(super) fn for_shape(statements: &[String; 4], shape: TableShape) -> &str {
+    &statements[shape.slot()]
+}
+
+/// A table the write path writes to: its name, its quoted (on PostgreSQL
+/// schema-qualified) reference, what creates it, and its shape once
+/// learned. The shape is learned once per process; a table that does not
+/// exist is not remembered, and a table that has gone is forgotten.
+#[derive(Debug)]
+pub struct TableDef {
+    /// The table's name, unquoted.
+    pub name: String,
+    /// Quoted, schema-qualified table name.
+    pub qualified: String,
+    /// What creates the table when it is missing, in order: `CREATE SCHEMA
+    /// IF NOT EXISTS` (PostgreSQL with PG_SCHEMA), then `CREATE TABLE IF
+    /// NOT EXISTS` and, for a log table, its indexes.
+    pub create: Vec<String>,
+    /// The shape, once learned ([`TableShape::encode`]; 0 while unknown).
+    shape: AtomicU8,
+}
+
+impl TableDef {
+    pub(crate) fn new(
+        dialect: Dialect,
+        schema: Option<&str>,
+        name: &str,
+        table: Vec<String>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            qualified: dialect.qualified(schema, name),
+            create: create_schema(dialect, schema)
+                .into_iter()
+                .chain(table)
+                .collect(),
+            shape: AtomicU8::new(0),
+        }
+    }
+
+    /// The outbox table.
+    fn outbox(dialect: Dialect, schema: Option<&str>) -> Self {
+        Self::new(
+            dialect,
+            schema,
+            OUTBOX_TABLE,
+            vec![create_outbox_table(dialect, schema)],
+        )
+    }
+
+    /// The table's shape, if it was learned.
+    pub(crate) fn shape(&self) -> Option<TableShape> {
+        TableShape::decode(self.shape.load(Ordering::Relaxed))
+    }
+
+    /// Remembers the table's shape, if the table exists.
+    pub(crate) fn remember(&self, shape: TableShape) {
+        if shape.exists {
+            self.shape.store(shape.encode(), Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets the table's shape: it has gone, and a new one may differ.
+    pub(crate) fn forget_shape(&self) {
+        self.shape.store(0, Ordering::Relaxed);
+    }
+}
 
 /// The statements that write rows into one table: a log table, or the
 /// outbox holding rows meant for one log table.
 #[derive(Debug)]
 pub struct TableSql {
-    /// Quoted, schema-qualified table name.
-    pub qualified: String,
-    /// What creates the table when it is missing, in order: `CREATE SCHEMA
-    /// IF NOT EXISTS` (PostgreSQL with PG_SCHEMA), then `CREATE TABLE IF
-    /// NOT EXISTS`.
-    pub create: Vec<String>,
-    /// `INSERT INTO t (columns) ` without `event_id` (the values follow).
-    insert: String,
-    /// The same with the `event_id` column, for rows that carry event ids.
-    insert_with_event_id: String,
+    /// The table itself.
+    pub def: TableDef,
+    /// `INSERT INTO t (columns) ` per shape written (the values follow).
+    inserts: [String; 4],
     /// What makes an insert of rows with event ids skip those already there.
     on_duplicate_event: String,
     /// For the outbox: the log table its rows are meant for (bound as its
@@ -37,24 +205,19 @@ impl TableSql {
     /// The log table `log_table`.
     pub(crate) fn log(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let qualified = dialect.qualified(schema, log_table);
+        let def = TableDef::new(
+            dialect,
+            schema,
+            log_table,
+            create_table_statements(dialect, schema, log_table),
+        );
+        let qualified = &def.qualified;
         Self {
-            create: create_schema(dialect, schema)
-                .into_iter()
-                .chain([create_table(dialect, schema, log_table)])
-                .collect(),
-            insert: format!(
-                "INSERT INTO {qualified} ({}) ",
-                quote_all(dialect, insert_columns())
-            ),
-            insert_with_event_id: format!(
-                "INSERT INTO {qualified} ({}) ",
-                quote_all(dialect, insert_columns_with_event_id())
-            ),
+            inserts: per_shape(|shape| insert_prefix(dialect, qualified, shape, &[])),
             on_duplicate_event: on_duplicate_event(dialect, log_table),
-            qualified,
             outbox_for: None,
             known: AtomicBool::new(false),
+            def,
         }
     }
 
@@ -62,35 +225,28 @@ impl TableSql {
     /// event id, and the log table's name is bound as the last column.
     pub(crate) fn outbox(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let mut table = Self::log(dialect, schema, OUTBOX_TABLE);
-        let insert = quote_names(
-            dialect,
-            COLUMNS[1..].iter().map(|c| c.name).chain(["log_table"]),
-        );
-        table.create = create_schema(dialect, schema)
-            .into_iter()
-            .chain([create_outbox_table(dialect, schema)])
-            .collect();
-        table.insert_with_event_id = format!("INSERT INTO {} ({insert}) ", table.qualified);
-        table.on_duplicate_event = String::new();
-        table.outbox_for = Some(log_table.to_owned());
-        table
-    }
-
-    /// The start of an INSERT of `with_event_id` rows: the table and its
-    /// columns; the values follow.
-    pub(crate) fn insert_prefix(&self, with_event_id: bool) -> &str {
-        if with_event_id {
-            &self.insert_with_event_id
-        } else {
-            &self.insert
+        let def = TableDef::outbox(dialect, schema);
+        let qualified = &def.qualified;
+        Self {
+            inserts: per_shape(|shape| insert_prefix(dialect, qualified, shape, &["log_table"])),
+            on_duplicate_event: String::new(),
+            outbox_for: Some(log_table.to_owned()),
+            def,
+            ..Self::log(dialect, schema, OUTBOX_TABLE)
         }
     }
 
-    /// What ends an INSERT of `with_event_id` rows: rows with an event id
-    /// already in the table are skipped.
-    pub(crate) fn on_duplicate(&self, with_event_id: bool) -> &str {
-        if with_event_id {
+    /// The start of an INSERT that writes the columns of `written`
+    /// ([`TableShape::for_rows`]): the table and its columns; the values
+    /// follow.
+    pub(crate) fn insert_prefix(&self, written: TableShape) -> &str {
+        for_shape(&self.inserts, written)
+    }
+
+    /// What ends an INSERT that writes the columns of `written`: rows with
+    /// an event id already in the table are skipped.
+    pub(crate) fn on_duplicate(&self, written: TableShape) -> &str {
+        if written.event_id {
             &self.on_duplicate_event
         } else {
             ""
@@ -108,19 +264,40 @@ impl TableSql {
         self.known.store(true, Ordering::Relaxed);
     }
 
-    /// Forgets that the table exists (it was renamed or dropped): the next
-    /// write inside a transaction takes the first-use path again.
+    /// Forgets that the table exists, and its shape (it was renamed or
+    /// dropped): the next write takes the first-use path again.
     pub(crate) fn forget(&self) {
         self.known.store(false, Ordering::Relaxed);
+        self.def.forget_shape();
     }
+}
+
+/// `INSERT INTO qualified (columns) `: the columns a row of `written`
+/// writes, then `extra`.
+pub(super) fn insert_prefix(
+    dialect: Dialect,
+    qualified: &str,
+    written: TableShape,
+    extra: &[&str],
+) -> String {
+    let names = quote_names(
+        dialect,
+        written
+            .insert_columns()
+            .map(|(_, column)| column.name)
+            .chain(extra.iter().copied()),
+    );
+    format!("INSERT INTO {qualified} ({names}) ")
 }
 
 /// The statements an outbox worker reads and clears the outbox with.
 #[derive(Debug)]
 pub struct OutboxSql {
-    /// `SELECT ... ORDER BY id LIMIT ?`, with row locking that lets
-    /// workers share the work where the database has it.
-    pub select: String,
+    /// The outbox table (the worker learns its shape; it never creates it).
+    pub def: TableDef,
+    /// `SELECT ... ORDER BY id LIMIT ?` per shape of the outbox, with row
+    /// locking that lets workers share the work where the database has it.
+    selects: [String; 4],
     /// `DELETE FROM outbox WHERE id IN ` (the list follows).
     pub delete: String,
 }
@@ -128,24 +305,41 @@ pub struct OutboxSql {
 impl OutboxSql {
     pub(crate) fn new(dialect: Dialect, schema: Option<&str>) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let qualified = dialect.qualified(schema, OUTBOX_TABLE);
-        let columns = format!(
-            "{}, {}",
-            read_list(dialect, &COLUMNS),
-            dialect.quote("log_table")
-        );
+        let def = TableDef::outbox(dialect, schema);
+        let qualified = &def.qualified;
         let lock = match dialect {
             Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
         let id = dialect.quote("id");
         Self {
-            select: format!(
-                "SELECT {columns} FROM {qualified} ORDER BY {id} LIMIT {}{lock}",
-                placeholder(dialect)
-            ),
+            selects: per_shape(|shape| {
+                let columns: Vec<Column> = COLUMNS
+                    .iter()
+                    .filter(|column| shape.has(column))
+                    .copied()
+                    .collect();
+                format!(
+                    "SELECT {}, {} FROM {qualified} ORDER BY {id} LIMIT {}{lock}",
+                    read_list(dialect, &columns),
+                    dialect.quote("log_table"),
+                    placeholder(dialect)
+                )
+            }),
             delete: format!("DELETE FROM {qualified} WHERE {id} IN "),
+            def,
         }
+    }
+
+    /// The `SELECT` of an outbox of `shape` (its `event_id` is required).
+    pub(crate) fn select(&self, shape: TableShape) -> &str {
+        for_shape(
+            &self.selects,
+            TableShape {
+                event_id: true,
+                ..shape
+            },
+        )
     }
 }
 
@@ -192,10 +386,6 @@ pub(super) fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<St
     schema.map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
 }
 
-pub(super) fn quote_all(dialect: Dialect, columns: &[Column]) -> String {
-    quote_names(dialect, columns.iter().map(|c| c.name))
-}
-
 fn quote_names<'a>(dialect: Dialect, names: impl Iterator<Item = &'a str>) -> String {
     names
         .map(|n| dialect.quote(n))
@@ -215,13 +405,97 @@ mod tests {
                 .starts_with("\"id\", \"action\", \"object_pk\", \"before\"::text AS \"before\", ")
         );
         let outbox = OutboxSql::new(Dialect::Postgres, None);
+        let select = outbox.select(TableShape::FULL);
+        assert!(select.contains(", \"changes\"::text AS \"changes\", \"entry_point\", "));
+        assert!(select.contains("\"event_id\", \"correlation_id\", \"log_table\" FROM "));
+        let sqlite = OutboxSql::new(Dialect::Sqlite, None);
+        assert!(
+            sqlite
+                .select(TableShape::FULL)
+                .contains(", \"changes\", \"entry_point\", ")
+        );
+    }
+
+    /// An outbox made before `correlation_id` is read without it.
+    #[test]
+    fn old_outboxes_are_read_without_the_correlation_id() {
+        let outbox = OutboxSql::new(Dialect::MySql, None);
+        let old = TableShape::of(&["id", "event_id", "log_table"]);
+        assert!(!old.correlation_id);
+        let select = outbox.select(old);
+        assert!(
+            select.contains("`created_at`, `event_id`, `log_table` FROM "),
+            "{select}"
+        );
+    }
+
+    /// Each shape writes the columns its table has, in table order: the
+    /// original's, then ours that the table has.
+    #[test]
+    fn inserts_name_the_columns_of_the_shape() {
+        let table = TableSql::log(Dialect::Sqlite, None, "widget_log");
+        let django = TableShape::of(&["id", "action", "created_at"]);
+        let earlier = TableShape::of(&["id", "created_at", "event_id"]);
+        let ends = |shape: TableShape| {
+            let prefix = table.insert_prefix(shape);
+            let columns = prefix.split_once(" (").unwrap().1;
+            columns
+                .trim_end_matches(") ")
+                .rsplit(", ")
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(ends(django), "\"created_at\"");
+        assert_eq!(ends(earlier), "\"event_id\"");
+        assert_eq!(ends(TableShape::FULL), "\"correlation_id\"");
+        let no_event = TableShape {
+            event_id: false,
+            ..TableShape::FULL
+        };
+        assert!(
+            table
+                .insert_prefix(no_event)
+                .ends_with("\"created_at\", \"correlation_id\") ")
+        );
+        assert_eq!(table.on_duplicate(no_event), "");
+        assert!(table.on_duplicate(TableShape::FULL).contains("ON CONFLICT"));
+        assert_eq!(TableShape::FULL.insert_columns().count(), 16);
+        assert_eq!(django.insert_columns().count(), 14);
+
+        let outbox = TableSql::outbox(Dialect::Postgres, Some("audit"), "widget_log");
         assert!(
             outbox
-                .select
-                .contains(", \"changes\"::text AS \"changes\", \"entry_point\", ")
+                .insert_prefix(TableShape::FULL)
+                .starts_with("INSERT INTO \"audit\".\"awesome_audit_log_outbox\" (\"action\", ")
         );
-        assert!(outbox.select.contains("\"event_id\", \"log_table\" FROM "));
-        let sqlite = OutboxSql::new(Dialect::Sqlite, None);
-        assert!(sqlite.select.contains(", \"changes\", \"entry_point\", "));
+        assert!(
+            outbox
+                .insert_prefix(TableShape::FULL)
+                .ends_with("\"event_id\", \"correlation_id\", \"log_table\") ")
+        );
+        assert_eq!(outbox.on_duplicate(TableShape::FULL), "");
+        assert_eq!(outbox.def.create.len(), 2, "the schema, then the outbox");
+    }
+
+    /// A learned shape is kept until the table is forgotten; a missing
+    /// table is not remembered.
+    #[test]
+    fn shapes_are_remembered_once_found() {
+        let table = TableSql::log(Dialect::Postgres, None, "widget_log");
+        assert_eq!(table.def.create.len(), 5, "the table and its four indexes");
+        assert_eq!(table.def.shape(), None);
+        let missing = TableShape::of::<&str>(&[]);
+        assert!(!missing.exists);
+        table.def.remember(missing);
+        assert_eq!(table.def.shape(), None);
+        for shape in TableShape::WRITTEN {
+            table.def.remember(shape);
+            assert_eq!(table.def.shape(), Some(shape));
+        }
+        table.mark_known();
+        table.forget();
+        assert!(!table.is_known());
+        assert_eq!(table.def.shape(), None);
     }
 }

@@ -15,7 +15,7 @@
 //! | `TRUSTED_PROXIES` | none | ours: addresses or CIDR networks of reverse proxies whose `X-Forwarded-For` / `Forwarded` headers the HTTP layer believes |
 //! | `RAISE_ERROR_IF_DB_UNAVAILABLE` | `false` | a missing or unreachable audit database is an error (else: warn, count, skip) |
 //! | `FALLBACK_TO_DEFAULT` | `false` | with RAISE off: write to `default` when the audit alias is missing or down |
-//! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT, 1 to 4095 (2047 when a database is SQLite); none = from the backend's bind limit |
+//! | `BULK_CHUNK_SIZE` | none | rows per multi-row INSERT, 1 to 3855 (1927 when a database is SQLite); none = from the backend's bind limit |
 //! | `LOG_UNCHANGED_UPDATES` | `false` | also log updates that changed no stored field (the original always does) |
 //! | `ASYNC_TRANSPORT` | `"memory"` | `"memory"`: an in-process queue and writer task; `"outbox"`: a durable outbox table in the changed data's database, drained by workers; `"redis"`: a Redis stream drained by broker workers (cargo feature `redis`) |
 //! | `ASYNC_QUEUE_SIZE` | `10000` | changes the background writer's queue holds, 1 to 2^61 − 1 |

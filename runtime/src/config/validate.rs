@@ -36,9 +36,10 @@ pub(crate) const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
 pub(crate) const MAX_QUEUE_SIZE: usize = usize::MAX >> 3;
 
 /// Bind parameters of one row in the widest insert: a log row's columns
-/// with the event id, plus the outbox's `log_table` (16).
+/// with the event id and the correlation id, plus the outbox's `log_table`
+/// (17).
 pub(crate) fn binds_per_row() -> usize {
-    awesome_audit_log_codegen::ddl::insert_columns_with_event_id().len() + 1
+    awesome_audit_log_codegen::ddl::all_insert_columns().len() + 1
 }
 
 /// The most bind parameters one statement may carry on `dialect`: 32766 on
@@ -353,7 +354,7 @@ mod tests {
                 "BULK_CHUNK_SIZE",
                 |c, v| c.bulk_chunk_size = Some(v as usize),
                 Some(1),
-                Some(4095),
+                Some(3855),
             ),
             (
                 "ASYNC_LINGER_MS",

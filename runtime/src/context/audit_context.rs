@@ -40,6 +40,13 @@ pub struct AuditContext {
     pub user_name: Option<String>,
     /// User agent, or command options.
     pub user_agent: Option<String>,
+    /// The id shared by every row of this unit of work. `None` until the
+    /// context opens a scope: [`scope`](super::scope()) then takes the
+    /// enclosing scope's id, or a new UUID v7; the HTTP layer takes a
+    /// trusted proxy's `X-Request-Id`. Missing from serialised contexts of
+    /// earlier versions, which read as `None`.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
 }
 
 impl AuditContext {
@@ -54,6 +61,7 @@ impl AuditContext {
             user_id: None,
             user_name: None,
             user_agent: None,
+            correlation_id: None,
         }
     }
 
@@ -196,6 +204,26 @@ impl AuditContext {
         self.user_agent = Some(user_agent.into());
         self
     }
+
+    /// Sets the correlation id, for work that continues a unit of work
+    /// begun elsewhere (a job enqueued by a request, say), so that its rows
+    /// share that id. A scope opened with a context that has none takes
+    /// the enclosing scope's, or a new one. Like every context value, it
+    /// is cut to fit its column (64 characters on PostgreSQL and MySQL).
+    ///
+    /// ```
+    /// use awesome_audit_log::context::{self, AuditContext};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let ctx = AuditContext::job("shop.jobs.recount", None).with_correlation_id("req-7f3a");
+    /// let seen = context::scope(ctx, async { context::current().unwrap() }).await;
+    /// assert_eq!(seen.correlation_id.as_deref(), Some("req-7f3a"));
+    /// # });
+    /// ```
+    pub fn with_correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
+        self.correlation_id = Some(correlation_id.into());
+        self
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +273,8 @@ mod tests {
             .with_method("execute")
             .with_ip("192.0.2.1")
             .with_user(Some(7), Some("ada".to_owned()))
-            .with_user_agent("dry_run=true");
+            .with_user_agent("dry_run=true")
+            .with_correlation_id("0190f5b2-6a1c-7c3e-8f00-000000000001");
         let json = serde_json::to_string(&ctx).unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         let keys: std::collections::BTreeSet<&str> = value
@@ -263,12 +292,20 @@ mod tests {
             "user_id",
             "user_name",
             "user_agent",
+            "correlation_id",
         ];
         assert_eq!(keys, columns.into_iter().collect());
         assert_eq!(value["entry_point"], "management_command");
         assert_eq!(value["user_id"], 7);
         assert_eq!(value["user_name"], "ada");
         assert_eq!(serde_json::from_str::<AuditContext>(&json).unwrap(), ctx);
+
+        // A context serialised by an earlier version has no correlation id.
+        let mut earlier = value.clone();
+        earlier.as_object_mut().unwrap().remove("correlation_id");
+        let read: AuditContext = serde_json::from_value(earlier).unwrap();
+        assert_eq!(read.correlation_id, None);
+        assert_eq!(read.user_agent, ctx.user_agent);
 
         let unknown = json.replace("management_command", "cron");
         let err = serde_json::from_str::<AuditContext>(&unknown).unwrap_err();

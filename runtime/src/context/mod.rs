@@ -37,6 +37,13 @@
 //! [`capture`] opens a scope only when the configuration captures the
 //! entry point (`CAPTURE_HTTP`, `CAPTURE_COMMANDS`, `CAPTURE_CELERY`).
 //!
+//! # Correlation id
+//! Every row logged in one scope has the same `correlation_id`: the
+//! context's own, else the enclosing scope's, else a new UUID v7 taken
+//! when the scope opens (see [`scope`](fn@scope)); the HTTP layer uses a
+//! trusted proxy's `X-Request-Id`. Rows logged outside any scope have
+//! none.
+//!
 //! # Spawned work
 //! A task started with `tokio::spawn` does not inherit task-locals, so its
 //! changes would be logged without context. Start it with [`spawn`] (or wrap

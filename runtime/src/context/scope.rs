@@ -41,6 +41,12 @@ tokio::task_local! {
 /// The context is gone when `work` finishes, returns an error or panics.
 /// A scope inside a scope replaces the outer context until it ends.
 ///
+/// Every row logged in the scope has the same correlation id: the
+/// context's own ([`AuditContext::with_correlation_id`]) if it has one,
+/// else that of the scope this one is opened in, else a new UUID v7. So a
+/// request, a command or a job and everything nested in it share one id,
+/// and two units of work never do.
+///
 /// ```
 /// use awesome_audit_log::context::{self, AuditContext};
 ///
@@ -52,10 +58,46 @@ tokio::task_local! {
 /// .await;
 /// assert!(failed.is_err());
 /// assert!(context::current().is_none());
+///
+/// // Nested scopes share the outer scope's correlation id; the next unit
+/// // of work gets its own.
+/// let (outer, inner) = context::scope(AuditContext::shell("import"), async {
+///     let inner = context::scope(AuditContext::job("recount", None), async {
+///         context::current().unwrap().correlation_id.clone()
+///     })
+///     .await;
+///     (context::current().unwrap().correlation_id.clone(), inner)
+/// })
+/// .await;
+/// assert_eq!(outer, inner);
+/// let next = context::scope(AuditContext::shell("import"), async {
+///     context::current().unwrap().correlation_id.clone()
+/// })
+/// .await;
+/// assert_ne!(next, outer);
 /// # });
 /// ```
 pub fn scope<F: Future>(context: AuditContext, work: F) -> Scope<F> {
-    Scope::scoped(Some(Slot::new(Arc::new(context))), work)
+    Scope::scoped(Some(Slot::new(Arc::new(correlated(context)))), work)
+}
+
+/// `context` with a correlation id: its own, else the current scope's,
+/// else a new one.
+fn correlated(mut context: AuditContext) -> AuditContext {
+    if context.correlation_id.is_none() {
+        context.correlation_id = Some(
+            current()
+                .and_then(|outer| outer.correlation_id.clone())
+                .unwrap_or_else(new_correlation_id),
+        );
+    }
+    context
+}
+
+/// A new correlation id: a UUID v7 (36 characters), so that ids sort
+/// roughly by the time their unit of work began.
+fn new_correlation_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Like [`scope`], but only when `config` captures `context`'s entry point:
@@ -82,12 +124,13 @@ pub fn capture<F: Future>(config: &AuditConfig, context: AuditContext, work: F) 
     }
 }
 
-/// Runs the synchronous `call` inside a new scope of `context`, then keeps
-/// that same scope (updates made by `call` included) for the future it
-/// returns. For service wrappers, whose `call` may do work of its own.
+/// Runs the synchronous `call` inside a new scope of `context` (with its
+/// correlation id as [`scope`] gives it), then keeps that same scope
+/// (updates made by `call` included) for the future it returns. For
+/// service wrappers, whose `call` may do work of its own.
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn scope_call<F: Future>(context: AuditContext, call: impl FnOnce() -> F) -> Scope<F> {
-    let cell = Some(Slot::new(Arc::new(context)));
+    let cell = Some(Slot::new(Arc::new(correlated(context))));
     let future = CURRENT.sync_scope(cell.clone(), call);
     Scope::scoped(cell, future)
 }
@@ -266,6 +309,70 @@ mod tests {
                 assert_eq!(current().unwrap().user_name.as_deref(), Some("parent"));
             })
             .await;
+        });
+    }
+
+    /// One id per unit of work: set when the scope opens, kept by nested
+    /// scopes, spawned and bound work, and by updates; the context's own
+    /// id wins.
+    #[test]
+    fn correlation_ids_are_set_once_per_scope() {
+        block_on(async {
+            let ids = |n| async move {
+                let mut ids = Vec::new();
+                for _ in 0..n {
+                    let id = scope(AuditContext::shell("s"), async { current().unwrap() })
+                        .await
+                        .correlation_id
+                        .clone()
+                        .unwrap();
+                    ids.push(id);
+                }
+                ids
+            };
+            let ids = ids(3).await;
+            for id in &ids {
+                let uuid = uuid::Uuid::parse_str(id).unwrap();
+                assert_eq!(uuid.get_version_num(), 7, "{id}");
+            }
+            assert!(ids[0] != ids[1] && ids[1] != ids[2], "{ids:?}");
+
+            scope(AuditContext::new(EntryPoint::Http), async {
+                let outer = current().unwrap().correlation_id.clone();
+                assert!(outer.is_some());
+                let nested = scope(AuditContext::job("j", None), async {
+                    set_user(AuditUser::named("ada"));
+                    current().unwrap().correlation_id.clone()
+                })
+                .await;
+                assert_eq!(nested, outer);
+                let spawned = spawn(async { current().unwrap().correlation_id.clone() })
+                    .await
+                    .unwrap();
+                assert_eq!(spawned, outer);
+                let own = scope(
+                    AuditContext::shell("s").with_correlation_id("given"),
+                    async { current().unwrap().correlation_id.clone() },
+                )
+                .await;
+                assert_eq!(own.as_deref(), Some("given"));
+                assert_eq!(current().unwrap().correlation_id, outer);
+            })
+            .await;
+
+            let config = AuditConfig::default();
+            let captured = capture(&config, AuditContext::command("c", "c"), async {
+                current().unwrap().correlation_id.clone()
+            })
+            .await;
+            assert!(captured.is_some());
+            let call = scope_call(AuditContext::new(EntryPoint::Http), || {
+                let during_call = current().unwrap().correlation_id.clone();
+                async move { (during_call, current().unwrap().correlation_id.clone()) }
+            });
+            let (during_call, after) = call.await;
+            assert!(during_call.is_some());
+            assert_eq!(during_call, after);
         });
     }
 

@@ -18,7 +18,7 @@ pub(super) fn client_ip(
     trusted: &TrustedProxies,
     header: ForwardedHeader,
 ) -> Option<IpAddr> {
-    let peer = peer_addr(&parts.extensions)?.to_canonical();
+    let peer = peer(parts)?;
     if !trusted.contains(peer) {
         return Some(peer);
     }
@@ -42,6 +42,19 @@ pub(super) fn client_ip(
         }
     }
     Some(client)
+}
+
+/// Whether the request came from a trusted proxy: its socket peer is one
+/// of `trusted`. The one trust decision for every header a proxy passes on
+/// (the forwarded-for headers, `X-Request-Id`): a request without a known
+/// peer is not trusted.
+pub(super) fn from_trusted_proxy(parts: &Parts, trusted: &TrustedProxies) -> bool {
+    peer(parts).is_some_and(|peer| trusted.contains(peer))
+}
+
+/// The socket peer, an IPv4 address on a dual-stack socket as IPv4.
+fn peer(parts: &Parts) -> Option<IpAddr> {
+    peer_addr(&parts.extensions).map(|peer| peer.to_canonical())
 }
 
 fn peer_addr(extensions: &Extensions) -> Option<IpAddr> {

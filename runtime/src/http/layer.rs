@@ -82,7 +82,9 @@ impl AuditLayer {
     }
 
     /// The audit context the layer records for a request, without running
-    /// it. For servers that open their scope themselves, and for tests.
+    /// it. For servers that open their scope themselves, and for tests. Its
+    /// correlation id is a trusted proxy's `X-Request-Id`, else `None`: the
+    /// scope the context opens gives it one.
     ///
     /// ```
     /// use awesome_audit_log::AuditConfig;
@@ -95,6 +97,7 @@ impl AuditLayer {
     /// let request = http::Request::post("/widgets?dry_run=1")
     ///     .header("x-forwarded-for", "203.0.113.9, 10.0.0.7")
     ///     .header("user-agent", "curl/8.5.0")
+    ///     .header("x-request-id", "4bf92f35-77b3")
     ///     .extension(std::net::SocketAddr::from(([10, 0, 0, 2], 51234)))
     ///     .body(())
     ///     .unwrap();
@@ -105,6 +108,7 @@ impl AuditLayer {
     /// assert_eq!(ctx.method.as_deref(), Some("POST"));
     /// assert_eq!(ctx.ip.as_deref(), Some("203.0.113.9"));
     /// assert_eq!(ctx.user_agent.as_deref(), Some("curl/8.5.0"));
+    /// assert_eq!(ctx.correlation_id.as_deref(), Some("4bf92f35-77b3"));
     /// ```
     pub fn context_of(&self, request: &Parts) -> AuditContext {
         self.shared.context_of(request)

@@ -32,6 +32,7 @@
 //! | `ip` | the client IP, see below |
 //! | `user_id`, `user_name` | the user, see below |
 //! | `user_agent` | the `User-Agent` header |
+//! | `correlation_id` | the `X-Request-Id` header from a trusted proxy, see below; else a new UUID v7 (or, inside another audit scope, that scope's id) |
 //!
 //! # Client IP and trusted proxies
 //! The client IP is the socket peer: axum's `ConnectInfo<SocketAddr>`
@@ -65,6 +66,17 @@
 //! `X-Forwarded-For` passes a client's own `Forwarded` header through
 //! untouched, and the other way round.
 //!
+//! # Correlation id
+//! Every row a request logs has the same `correlation_id`. When the peer
+//! is a trusted proxy (the same decision as for the forwarded-for
+//! headers) and the request has exactly one `X-Request-Id` header of
+//! printable ASCII, that is the id, so the rows can be found by the id the
+//! proxy's access log shows; a longer id than the column holds (64
+//! characters on PostgreSQL and MySQL) is cut to fit, ending in `…`, like
+//! every context value. From anyone else the header is ignored (a client
+//! could file its changes under another request's id), and the request
+//! gets a new UUID v7.
+//!
 //! # The user
 //! Three ways, use whichever fits where your authentication runs:
 //! - **Request extension**: authentication that runs *before* this layer
@@ -85,6 +97,7 @@ mod client_ip;
 mod forwarded;
 mod layer;
 mod request;
+mod request_id;
 mod service;
 
 pub use self::forwarded::ForwardedHeader;

@@ -1,5 +1,6 @@
 //! The audit context of a request: what the layer records for the
-//! `path`, `route`, `method`, `user_*` and `user_agent` columns.
+//! `path`, `route`, `method`, `user_*`, `user_agent` and `correlation_id`
+//! columns.
 
 use ::http::Extensions;
 use ::http::header::USER_AGENT;
@@ -7,6 +8,7 @@ use ::http::request::Parts;
 
 use super::client_ip::client_ip;
 use super::layer::Shared;
+use super::request_id::request_id;
 use crate::context::{AuditContext, AuditUser, EntryPoint};
 
 impl Shared {
@@ -32,6 +34,8 @@ impl Shared {
                 .headers
                 .get(USER_AGENT)
                 .map(|agent| String::from_utf8_lossy(agent.as_bytes()).into_owned()),
+            // None: the scope takes the enclosing scope's id, or a new one.
+            correlation_id: request_id(parts, &self.trusted),
         }
     }
 }

@@ -5,9 +5,11 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use chrono::{DateTime, Utc};
+
 use super::Sink;
-use super::insert::{create_in_transaction, create_table, statement_budget, statement_limit};
-use crate::backend::{Backend, Conn, DeadLetter, DeadLetterSql, PoolTask};
+use super::insert::{Creation, ensure_table, statement_budget, statement_limit};
+use crate::backend::{Backend, Conn, DeadLetter, DeadLetterSql, PoolTask, TableShape};
 use crate::error::classify::{Fault, fault, is_undefined_table};
 use crate::event::{LogEvent, now};
 
@@ -43,28 +45,69 @@ impl Sink {
         self.databases[index].1.run(task).await
     }
 
-    /// Copies the outbox row `outbox_id` into the dead-letter table inside
-    /// the caller's transaction on the database at `index`, under a
-    /// savepoint, creating the table on first use.
+    /// Copies the outbox row `outbox_id` (of an outbox of `outbox` shape)
+    /// into the dead-letter table inside the caller's transaction on the
+    /// database at `index`, under a savepoint, creating the table on first
+    /// use.
     pub(crate) async fn dead_letter_outbox_row<D: Backend>(
         &self,
         conn: &mut Conn<D>,
         index: usize,
+        outbox: TableShape,
         outbox_id: i64,
         reason: &str,
     ) -> Result<(), sqlx::Error> {
         let sql = self.dead_letter_sql(index);
-        let failed_at = now();
+        let copy = OutboxCopy {
+            sql,
+            creation: Creation::InTransaction(&self.databases[index].1),
+            outbox,
+            outbox_id,
+            reason,
+            failed_at: now(),
+        };
         D::execute(conn, &format!("SAVEPOINT {DEAD_LETTER}")).await?;
-        let mut result = D::copy_to_dead_letters(conn, sql, outbox_id, reason, failed_at).await;
+        let mut result = copy.run::<D>(conn).await;
         if matches!(&result, Err(e) if is_undefined_table(e)) {
             D::execute(conn, &format!("ROLLBACK TO SAVEPOINT {DEAD_LETTER}")).await?;
-            create_in_transaction::<D>(conn, &self.databases[index].1, &sql.create).await?;
-            result = D::copy_to_dead_letters(conn, sql, outbox_id, reason, failed_at).await;
+            sql.def.forget_shape();
+            result = copy.run::<D>(conn).await;
         }
         result?;
         D::execute(conn, &format!("RELEASE SAVEPOINT {DEAD_LETTER}")).await
     }
+}
+
+/// One outbox row to copy into the dead-letter table.
+struct OutboxCopy<'a> {
+    sql: &'a DeadLetterSql,
+    creation: Creation<'a>,
+    outbox: TableShape,
+    outbox_id: i64,
+    reason: &'a str,
+    failed_at: DateTime<Utc>,
+}
+
+impl OutboxCopy<'_> {
+    /// Copies the row with the columns both tables have, learning the
+    /// dead-letter table's shape (and creating it) first.
+    async fn run<D: Backend>(&self, conn: &mut Conn<D>) -> Result<(), sqlx::Error> {
+        let shape = ensure_table::<D>(conn, &self.sql.def, self.creation, &[]).await?;
+        let copy = self.sql.copy_from_outbox(shape, self.outbox);
+        D::copy_to_dead_letters(conn, copy, self.outbox_id, self.reason, self.failed_at).await
+    }
+}
+
+/// Inserts `rows` into the dead-letter table on a pool connection,
+/// learning its shape (and creating it) first.
+async fn insert_dead_letters<D: Backend>(
+    conn: &mut Conn<D>,
+    sql: &DeadLetterSql,
+    rows: &[DeadLetter<'_>],
+    failed_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let shape = ensure_table::<D>(conn, &sql.def, Creation::OnConnection, &[]).await?;
+    D::insert_dead_letters(conn, sql, shape, rows, failed_at).await
 }
 
 /// Writes dead letters on a pool connection.
@@ -117,15 +160,15 @@ impl PoolTask for DeadLetters<'_> {
         // or reported on its own.
         for row in &rows {
             let one = std::slice::from_ref(row);
-            let mut result = D::insert_dead_letters(&mut conn, self.sql, one, failed_at).await;
+            let mut result = insert_dead_letters::<D>(&mut conn, self.sql, one, failed_at).await;
             if matches!(&result, Err(e) if is_undefined_table(e)) {
-                create_table::<D>(&mut conn, &self.sql.create).await?;
-                result = D::insert_dead_letters(&mut conn, self.sql, one, failed_at).await;
+                self.sql.def.forget_shape();
+                result = insert_dead_letters::<D>(&mut conn, self.sql, one, failed_at).await;
             }
             match result {
                 Err(e) if fault(&e) == Fault::BadRow => {
                     let bare = [without_json(row, &e.to_string())];
-                    D::insert_dead_letters(&mut conn, self.sql, &bare, failed_at).await?;
+                    insert_dead_letters::<D>(&mut conn, self.sql, &bare, failed_at).await?;
                 }
                 result => result?,
             }

@@ -1,13 +1,16 @@
 //! Inserting rows: in chunks that fit the database's statement limit,
-//! creating a missing table on first use (on a pool connection, or inside
-//! the caller's open transaction without spoiling it), and, where asked,
-//! isolating the rows the database refuses so that the rest are written.
+//! learning each table's shape and creating a missing table on first use
+//! (on a pool connection, or inside the caller's open transaction without
+//! spoiling it), and, where asked, isolating the rows the database refuses
+//! so that the rest are written.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::Dialect;
-use crate::backend::{Backend, Conn, Pool, PoolTask, TableSql};
+use crate::backend::{
+    Backend, Conn, Pool, PoolTask, TableDef, TableShape, TableSql, with_event_id,
+};
 use crate::error::classify::{Fault, fault, is_lost_create_race, is_undefined_table};
 use crate::event::LogEvent;
 
@@ -149,7 +152,7 @@ async fn insert_runs<A: Attempt + Send>(
 }
 
 /// Inserts rows on a connection of a pool, in runs that fit the
-/// database; creates the table when the database says it is missing.
+/// database; creates the table when it is missing.
 pub(crate) struct InsertRows<'a> {
     pub table: &'a TableSql,
     pub rows: &'a [LogEvent],
@@ -165,16 +168,94 @@ struct OnPool<'a, D: Backend> {
 
 impl<D: Backend> Attempt for OnPool<'_, D> {
     async fn insert(&mut self, rows: &[LogEvent]) -> Result<(), sqlx::Error> {
-        match D::insert(self.conn, self.table, rows).await {
+        let on_pool = Creation::OnConnection;
+        match insert_into::<D>(self.conn, self.table, on_pool, rows).await {
             Err(e) if is_undefined_table(&e) => {
-                create_table::<D>(self.conn, &self.table.create).await?;
-                D::insert(self.conn, self.table, rows).await?;
+                // It has gone since its shape was learned: make it again.
+                self.table.forget();
+                insert_into::<D>(self.conn, self.table, on_pool, rows).await?;
             }
             result => result?,
         }
         self.table.mark_known();
         Ok(())
     }
+}
+
+/// Inserts `rows` into `table` with the columns it has: its shape is
+/// learned (and the table created, when missing) on first use.
+async fn insert_into<D: Backend>(
+    conn: &mut Conn<D>,
+    table: &TableSql,
+    creation: Creation<'_>,
+    rows: &[LogEvent],
+) -> Result<(), sqlx::Error> {
+    let shape = ensure_table::<D>(conn, &table.def, creation, rows).await?;
+    D::insert(conn, table, shape, rows).await
+}
+
+/// Where a missing table is created: on the connection itself (a pool
+/// connection), or for a connection inside the caller's transaction (see
+/// [`create_in_transaction`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Creation<'a> {
+    /// On the connection, which is not in a transaction.
+    OnConnection,
+    /// For a connection in a transaction of this pool.
+    InTransaction(&'a Pool),
+}
+
+/// The shape of `table`: remembered, or asked of the database on `conn`
+/// (and remembered if the table exists). Asks nothing once it is known.
+pub(crate) async fn learn_shape<D: Backend>(
+    conn: &mut Conn<D>,
+    table: &TableDef,
+) -> Result<TableShape, sqlx::Error> {
+    if let Some(shape) = table.shape() {
+        return Ok(shape);
+    }
+    let shape = TableShape::of(&D::table_columns(conn, table).await?);
+    table.remember(shape);
+    Ok(shape)
+}
+
+/// The shape of `table`, which is created first when it is missing (as
+/// `creation` says): learned on first use, after which the hot path asks
+/// nothing. When rows with event ids meet a table without the `event_id`
+/// column (one the Django original created), a warning says that they
+/// are written without them.
+pub(crate) async fn ensure_table<D: Backend>(
+    conn: &mut Conn<D>,
+    table: &TableDef,
+    creation: Creation<'_>,
+    rows: &[LogEvent],
+) -> Result<TableShape, sqlx::Error> {
+    if let Some(shape) = table.shape() {
+        return Ok(shape);
+    }
+    let mut shape = learn_shape::<D>(conn, table).await?;
+    if !shape.exists {
+        match creation {
+            Creation::OnConnection => create_table::<D>(conn, &table.create).await?,
+            Creation::InTransaction(pool) => {
+                create_in_transaction::<D>(conn, pool, &table.create).await?;
+            }
+        }
+        shape = learn_shape::<D>(conn, table).await?;
+    }
+    if shape.exists && !shape.event_id && with_event_id(rows) {
+        tracing::warn!(
+            table = %table.name,
+            "audit log table `{}` has no `event_id` column: rows of the ASYNC transports are written without their event ids, so a redelivered row can be written twice; add the column to make delivery exactly-once",
+            table.name
+        );
+    }
+    // Just created, yet not in the catalog: it is the table we created.
+    Ok(if shape.exists {
+        shape
+    } else {
+        TableShape::FULL
+    })
 }
 
 impl PoolTask for InsertRows<'_> {
@@ -262,26 +343,27 @@ struct InTransaction<'a, D: Backend> {
 
 impl<D: Backend> Attempt for InTransaction<'_, D> {
     async fn insert(&mut self, rows: &[LogEvent]) -> Result<(), sqlx::Error> {
+        let in_transaction = Creation::InTransaction(self.pool);
         if !self.savepoint {
-            let result = D::insert(self.conn, self.table, rows).await;
+            let result = insert_into::<D>(self.conn, self.table, in_transaction, rows).await;
             // A table that has gone: MySQL and SQLite roll back only the
             // statement, so it can be created again here; PostgreSQL has
             // aborted the transaction (the caller gets the error).
             if matches!(&result, Err(e) if is_undefined_table(e)) && D::DIALECT != Dialect::Postgres
             {
                 self.table.forget();
-                create_in_transaction::<D>(self.conn, self.pool, &self.table.create).await?;
-                return D::insert(self.conn, self.table, rows).await;
+                return insert_into::<D>(self.conn, self.table, in_transaction, rows).await;
             }
             return result;
         }
         D::execute(self.conn, &format!("SAVEPOINT {ATTEMPT}")).await?;
-        let mut result = D::insert(self.conn, self.table, rows).await;
+        // The shape is learned (and the table created) under the savepoint
+        // too: nothing of first use can spoil the caller's transaction.
+        let mut result = insert_into::<D>(self.conn, self.table, in_transaction, rows).await;
         if matches!(&result, Err(e) if is_undefined_table(e)) {
             D::execute(self.conn, &format!("ROLLBACK TO SAVEPOINT {ATTEMPT}")).await?;
             self.table.forget();
-            create_in_transaction::<D>(self.conn, self.pool, &self.table.create).await?;
-            result = D::insert(self.conn, self.table, rows).await;
+            result = insert_into::<D>(self.conn, self.table, in_transaction, rows).await;
         }
         match result {
             Ok(()) => {
@@ -313,7 +395,8 @@ pub(crate) struct InTransactionOutcome {
 /// database. Until the table is known to exist, and whenever rows are to be
 /// isolated, each statement runs under a savepoint, and a missing table is
 /// created with [`create_in_transaction`]. A table the cache knew but that
-/// has gone (renamed, dropped) is forgotten, so the next call recreates it.
+/// has gone (renamed, dropped) is forgotten, shape included, so the next
+/// call recreates it.
 pub(crate) async fn insert_in_transaction<D: Backend>(
     conn: &mut Conn<D>,
     pool: &Pool,

@@ -12,7 +12,9 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::Error;
-use crate::backend::{Backend, Conn, DeadLetterSql, Pool, TableSql};
+use crate::backend::{
+    Backend, Conn, DeadLetterSql, Pool, PoolTask, TableDef, TableShape, TableSql,
+};
 use crate::config::{AuditConfig, DEFAULT_ALIAS};
 use crate::error::classify::is_unavailable;
 use crate::event::LogEvent;
@@ -25,7 +27,7 @@ mod stats;
 mod tables;
 
 pub(crate) use group::group_by_key;
-pub(crate) use insert::{InTransactionOutcome, OnRefused, Refused};
+pub(crate) use insert::{InTransactionOutcome, OnRefused, Refused, learn_shape};
 pub use stats::AuditStats;
 pub(crate) use stats::Counters;
 pub(crate) use tables::Target;
@@ -365,5 +367,83 @@ impl Sink {
     /// has committed.
     pub(crate) fn committed(&self, index: usize, target: Target, log_table: &str) {
         self.table(index, target, log_table).mark_known();
+    }
+
+    /// What `log_table` on the database at `index` has of the columns that
+    /// not every log table has (see [`TableShape`]): asked of the database
+    /// on first use, on a pool connection, and remembered once the table
+    /// exists, for reads and writes alike (a missing table is asked about
+    /// again next time). Readers select `event_id` and `correlation_id`
+    /// only where the table has them.
+    pub(crate) async fn shape(
+        &self,
+        index: usize,
+        log_table: &str,
+    ) -> Result<TableShape, sqlx::Error> {
+        let table = self.table(index, Target::Log, log_table);
+        if let Some(shape) = table.def.shape() {
+            return Ok(shape);
+        }
+        self.databases[index].1.run(LearnShape(&table.def)).await
+    }
+}
+
+/// Learns a table's shape on a pool connection.
+struct LearnShape<'a>(&'a TableDef);
+
+impl PoolTask for LearnShape<'_> {
+    type Output = Result<TableShape, sqlx::Error>;
+
+    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
+        let mut conn = pool.acquire().await?;
+        learn_shape::<D>(&mut conn, self.0).await
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    async fn exec(pool: &sqlx::SqlitePool, sql: &'static str) {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+    }
+
+    /// The shape is asked of the database until the table exists, then
+    /// remembered (a column added later is not seen: one question per
+    /// process), and asked again once the table is forgotten.
+    #[tokio::test]
+    async fn shapes_are_learned_once_the_table_exists() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let sink = Sink::new(
+            AuditConfig::default(),
+            vec![("default".to_owned(), Pool::Sqlite(pool.clone()))],
+        );
+        let missing = sink.shape(0, "widget_log").await.unwrap();
+        assert!(!missing.exists);
+
+        exec(
+            &pool,
+            "CREATE TABLE widget_log (id INTEGER PRIMARY KEY, event_id TEXT)",
+        )
+        .await;
+        let earlier = sink.shape(0, "widget_log").await.unwrap();
+        assert_eq!(
+            (earlier.exists, earlier.event_id, earlier.correlation_id),
+            (true, true, false)
+        );
+        exec(
+            &pool,
+            "ALTER TABLE widget_log ADD COLUMN correlation_id TEXT",
+        )
+        .await;
+        assert_eq!(sink.shape(0, "widget_log").await.unwrap(), earlier);
+
+        sink.table(0, Target::Log, "widget_log").forget();
+        let now = sink.shape(0, "widget_log").await.unwrap();
+        assert_eq!(now, TableShape::FULL);
     }
 }

@@ -20,20 +20,9 @@ impl Sink {
         select: &Select,
     ) -> Result<Vec<LogRecord>, Error> {
         let index = self.read_index()?;
-        let table = self.table(index, Target::Log, log_table);
-        let (alias, pool) = self.database(index);
-        let has_correlation_id = false;
-        let Some((sql, params)) = select.sql(pool.dialect(), &table.qualified, has_correlation_id)
-        else {
-            return Ok(Vec::new());
-        };
         let mut attempt = 0;
         let result = loop {
-            let read = Read {
-                sql: &sql,
-                params: &params,
-            };
-            match pool.run(read).await {
+            match self.read_once(index, log_table, select).await {
                 // A lock or a busy database (a table being created in
                 // another transaction, say): the read can win shortly.
                 Err(e) if attempt < READ_RETRIES && lost_a_race(&e) => {
@@ -50,8 +39,34 @@ impl Sink {
                 table: log_table.to_owned(),
                 message: format!("column `{index}`: {source}"),
             }),
-            Err(e) => Err(Error::from_sqlx(alias, Some(log_table), e)),
+            Err(e) => Err(Error::from_sqlx(self.database(index).0, Some(log_table), e)),
         }
+    }
+
+    /// One try: the table's shape (learned once), then the statement.
+    async fn read_once(
+        &self,
+        index: usize,
+        log_table: &str,
+        select: &Select,
+    ) -> Result<Vec<LogRecord>, sqlx::Error> {
+        let shape = self.shape(index, log_table).await?;
+        // A table that does not exist yet has no rows.
+        if !shape.exists {
+            return Ok(Vec::new());
+        }
+        let table = self.table(index, Target::Log, log_table);
+        let pool = self.database(index).1;
+        let Some((sql, params)) =
+            select.sql(pool.dialect(), &table.def.qualified, shape.correlation_id)
+        else {
+            return Ok(Vec::new());
+        };
+        pool.run(Read {
+            sql: &sql,
+            params: &params,
+        })
+        .await
     }
 }
 

@@ -64,7 +64,7 @@ use crate::Error;
 use crate::backend::{Backend, OutboxContent, OutboxSql, PoolTask};
 use crate::error::classify::{is_conflict, is_undefined_table};
 use crate::event::LogEvent;
-use crate::sink::{Counters, OnRefused, Sink, Target, group_by_key};
+use crate::sink::{Counters, OnRefused, Sink, Target, group_by_key, learn_shape};
 
 /// Moves rows from one database's outbox into the log tables. Cheap to
 /// clone; run as many as the database allows (one on SQLite).
@@ -167,8 +167,17 @@ impl PoolTask for MoveBatch<'_> {
         let sink = &*worker.sink;
         let mut tx = pool.begin().await?;
         let limit = i64::try_from(worker.batch_size).unwrap_or(i64::MAX);
-        let rows = match D::fetch_outbox(&mut *tx, &worker.outbox, limit).await {
-            Err(e) if is_undefined_table(&e) => return Ok(0),
+        // The outbox's shape (one made before `correlation_id` is read
+        // without it), learned once; no outbox yet: nothing to move.
+        let shape = learn_shape::<D>(&mut *tx, &worker.outbox.def).await?;
+        if !shape.exists {
+            return Ok(0);
+        }
+        let rows = match D::fetch_outbox(&mut *tx, &worker.outbox, shape, limit).await {
+            Err(e) if is_undefined_table(&e) => {
+                worker.outbox.def.forget_shape();
+                return Ok(0);
+            }
             result => result?,
         };
         if rows.is_empty() {
@@ -223,7 +232,7 @@ impl PoolTask for MoveBatch<'_> {
             );
         }
         for (id, reason) in &dead {
-            sink.dead_letter_outbox_row::<D>(&mut *tx, worker.index, *id, reason)
+            sink.dead_letter_outbox_row::<D>(&mut *tx, worker.index, shape, *id, reason)
                 .await?;
         }
         D::delete_outbox(&mut *tx, &worker.outbox, &ids).await?;

@@ -4,8 +4,8 @@
 
 use awesome_audit_log::{AuditConfig, Auditor};
 
-use crate::TestDb;
-use crate::models::Widget;
+use crate::models::{Gizmo, GizmoLog, Widget, WidgetLog};
+use crate::{Kind, TestDb};
 
 pub(super) fn widget(id: i64, qty: i32) -> Widget {
     Widget {
@@ -101,4 +101,78 @@ pub(super) fn async_config() -> AuditConfig {
     config.async_retry_base_ms = 20;
     config.async_retry_max_ms = 200;
     config
+}
+
+/// `ddl` (what this version creates: a table, then its indexes) as the
+/// table alone without `columns`: a table the Django original (no
+/// `event_id`, no `correlation_id`) or an earlier version of this library
+/// (no `correlation_id`, no indexes) created.
+pub(super) fn without_columns(ddl: &str, columns: &[&str]) -> String {
+    let create = ddl.split(";\n").next().unwrap_or_default();
+    let dropped = |line: &str| {
+        let line = line.trim_start();
+        line.starts_with("INDEX ")
+            || columns.iter().any(|column| {
+                line.starts_with(&format!("\"{column}\" "))
+                    || line.starts_with(&format!("`{column}` "))
+            })
+    };
+    let mut lines: Vec<String> = create
+        .lines()
+        .filter(|line| !dropped(line))
+        .map(str::to_owned)
+        .collect();
+    // The last column before `)` takes no comma.
+    let close = lines
+        .iter()
+        .position(|line| line.starts_with(')'))
+        .expect("a closing line");
+    let last = lines[close - 1].trim_end_matches(',').to_owned();
+    lines[close - 1] = last;
+    lines.join("\n")
+}
+
+/// A log table as the Django original creates it, from `ddl`, what this
+/// version creates: the original's 15 columns, `TIMESTAMP` on MySQL, no
+/// index.
+pub(super) fn original_log_table(ddl: &str) -> String {
+    without_columns(ddl, &["event_id", "correlation_id"])
+        .replace("DATETIME(6) NOT NULL", "TIMESTAMP NOT NULL")
+}
+
+/// `widget_log` as the Django original creates it ([`original_log_table`]).
+pub(super) fn original_widget_log(kind: Kind) -> String {
+    original_log_table(match kind {
+        Kind::Postgres => WidgetLog::DDL_POSTGRES,
+        Kind::MySql => WidgetLog::DDL_MYSQL,
+        Kind::Sqlite => WidgetLog::DDL_SQLITE,
+    })
+}
+
+/// The log table `gizmo_log` as this library created it before
+/// `correlation_id`: 16 columns, no index.
+pub(super) fn earlier_gizmo_log(kind: Kind) -> String {
+    let ddl = match kind {
+        Kind::Postgres => GizmoLog::DDL_POSTGRES,
+        Kind::MySql => GizmoLog::DDL_MYSQL,
+        Kind::Sqlite => GizmoLog::DDL_SQLITE,
+    };
+    without_columns(ddl, &["correlation_id"])
+}
+
+/// Logs widget 1 inline and gizmo 1 inside a committed transaction: the
+/// first use of `widget_log` on a pool connection, of `gizmo_log` inside a
+/// transaction.
+pub(super) async fn first_use_inline_and_in_a_transaction(db: &TestDb, auditor: &Auditor) {
+    let outcome = Widget::log_change(auditor, None, Some(&widget(1, 1)))
+        .await
+        .unwrap();
+    assert_eq!(outcome, awesome_audit_log::LogOutcome::Written);
+    for_backend!(db, |DB| {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        let _ = Gizmo::log_change_in(&mut tx, None, Some(&Gizmo { id: 1, qty: 1 }))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
 }

@@ -733,4 +733,47 @@ pub async fn queries_across_models(db: TestDb) {
     let json = serde_json::to_value(&only_gizmo[0]).unwrap();
     assert_eq!(json["model"], "shop.gizmo");
     assert_eq!(json["record"]["user_id"], 21);
+
+    // One scope, two models: everything it did, and nothing else.
+    let correlation_id = context::scope(request(23), async {
+        let _ = Widget::log_change(&auditor, None, Some(&widget(9, 1)))
+            .await
+            .unwrap();
+        let _ = Gizmo::log_change(&auditor, None, Some(&Gizmo { id: 9, qty: 2 }))
+            .await
+            .unwrap();
+        context::current()
+            .and_then(|ctx| ctx.correlation_id.clone())
+            .expect("a scope has a correlation id")
+    })
+    .await;
+    let scoped = AuditLog::by_correlation(&auditor, correlation_id.clone())
+        .fetch()
+        .await
+        .unwrap();
+    let labels: Vec<&str> = scoped.iter().map(|row| row.model.label()).collect();
+    assert_eq!(labels, ["shop.widget", "shop.gizmo"]);
+    assert!(
+        scoped
+            .iter()
+            .all(|row| row.record.correlation_id.as_deref() == Some(correlation_id.as_str()))
+    );
+    let history = Widget::history(&auditor, &9)
+        .correlation_id(correlation_id.clone())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].correlation_id.as_deref(),
+        Some(correlation_id.as_str())
+    );
+    assert!(
+        Widget::history(&auditor, &1)
+            .correlation_id(correlation_id)
+            .all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -87,6 +87,10 @@ macro_rules! suite {
             restore_refuses_a_lost_update,
             rows_the_original_wrote_read_back,
             queries_across_models,
+            rows_of_one_scope_share_a_correlation_id,
+            new_log_tables_get_their_indexes,
+            tables_of_the_original_and_earlier_versions_stay_writable,
+            outbox_delivers_the_correlation_id,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -136,6 +140,7 @@ macro_rules! for_backend {
 
 mod aliases;
 mod asynchronous;
+mod correlation;
 mod faults;
 mod fixtures;
 mod history;
@@ -153,6 +158,11 @@ pub use aliases::{
 pub use asynchronous::{
     async_drop_policy_counts, async_flush_and_shutdown, async_rows_equal_sync_rows,
     async_transaction_rows_wait_for_commit, async_writer_survives_an_outage,
+};
+pub use correlation::{
+    new_log_tables_get_their_indexes, outbox_delivers_the_correlation_id,
+    rows_of_one_scope_share_a_correlation_id,
+    tables_of_the_original_and_earlier_versions_stay_writable,
 };
 pub use faults::{
     LockHolder, batch_refused_at, first_use_in_transactions_on_a_full_pool, locked_out,

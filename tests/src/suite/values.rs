@@ -4,7 +4,7 @@
 use awesome_audit_log::AuditConfig;
 use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 
-use super::fixtures::widget;
+use super::fixtures::{original_log_table, widget};
 use crate::models::{Account, AccountLog, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
@@ -145,10 +145,10 @@ pub async fn history_matches_the_key_exactly(db: TestDb) {
             let ddl = match db.kind {
                 Kind::MySql => format!(
                     "{} DEFAULT CHARSET=latin1",
-                    AccountLog::DDL_MYSQL.replace("DATETIME(6) NOT NULL", "TIMESTAMP NOT NULL")
+                    original_log_table(AccountLog::DDL_MYSQL)
                 ),
-                Kind::Postgres => AccountLog::DDL_POSTGRES.to_owned(),
-                Kind::Sqlite => AccountLog::DDL_SQLITE.to_owned(),
+                Kind::Postgres => original_log_table(AccountLog::DDL_POSTGRES),
+                Kind::Sqlite => original_log_table(AccountLog::DDL_SQLITE),
             };
             db.exec(&ddl).await;
         }

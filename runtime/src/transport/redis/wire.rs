@@ -128,7 +128,8 @@ mod tests {
     }
 
     fn sample() -> LogEvent {
-        let mut context = AuditContext::new(crate::context::EntryPoint::Http);
+        let mut context = AuditContext::new(crate::context::EntryPoint::Http)
+            .with_correlation_id("0190f5b2-6a1c-7c3e-8f00-00000000000c");
         context.path = Some("/w/1?q=\"x\"".to_owned());
         context.user_id = Some(7);
         LogEvent {
@@ -151,6 +152,10 @@ mod tests {
         assert_eq!(value["created_at"], "2026-11-28T06:18:28.123456Z");
         assert_eq!(value["changes"]["qty"]["to"], 5);
         assert_eq!(value["context"]["entry_point"], "http");
+        assert_eq!(
+            value["context"]["correlation_id"],
+            "0190f5b2-6a1c-7c3e-8f00-00000000000c"
+        );
         let (table, decoded) = decode(&entry(&[
             ("v", "1"),
             ("log_table", "widget_log"),
@@ -180,6 +185,24 @@ mod tests {
         .unwrap();
         assert_eq!(decoded.before, None);
         assert!(decoded.context.is_none());
+    }
+
+    /// An entry written before contexts had a correlation id decodes, with
+    /// none.
+    #[test]
+    fn entries_without_a_correlation_id_decode() {
+        let earlier = r#"{"action":"insert","object_pk":"1","before":null,"after":{"id":1},"changes":{"id":{"from":null,"to":1}},"created_at":"2026-11-28T06:18:28.123456Z","context":{"entry_point":"celery_task","route":"shop.jobs.recount","path":"recount","method":"run","ip":null,"user_id":null,"user_name":"ada","user_agent":"task=shop.jobs.recount"}}"#;
+        let (table, event) = decode(&entry(&[
+            ("v", "1"),
+            ("log_table", "widget_log"),
+            ("event_id", "0190f5b2-6a1c-7c3e-8f00-000000000001"),
+            ("event", earlier),
+        ]))
+        .unwrap();
+        assert_eq!(table, "widget_log");
+        let context = event.context.unwrap();
+        assert_eq!(context.user_name.as_deref(), Some("ada"));
+        assert_eq!(context.correlation_id, None);
     }
 
     #[test]

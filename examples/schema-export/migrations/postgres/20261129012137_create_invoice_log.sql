@@ -15,5 +15,10 @@ CREATE TABLE IF NOT EXISTS "invoice_log" (
     "user_name" TEXT,
     "user_agent" TEXT,
     "created_at" TIMESTAMPTZ NOT NULL,
-    "event_id" VARCHAR(36) UNIQUE
+    "event_id" VARCHAR(36) UNIQUE,
+    "correlation_id" VARCHAR(64)
 );
+CREATE INDEX IF NOT EXISTS "invoice_log_object_idx" ON "invoice_log" ("object_pk", "created_at", "id");
+CREATE INDEX IF NOT EXISTS "invoice_log_created_idx" ON "invoice_log" ("created_at");
+CREATE INDEX IF NOT EXISTS "invoice_log_user_idx" ON "invoice_log" ("user_id", "created_at");
+CREATE INDEX IF NOT EXISTS "invoice_log_correlation_idx" ON "invoice_log" ("correlation_id");

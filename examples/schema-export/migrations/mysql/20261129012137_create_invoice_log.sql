@@ -15,5 +15,10 @@ CREATE TABLE IF NOT EXISTS `invoice_log` (
     `user_name` TEXT,
     `user_agent` TEXT,
     `created_at` DATETIME(6) NOT NULL,
-    `event_id` VARCHAR(36) UNIQUE
+    `event_id` VARCHAR(36) UNIQUE,
+    `correlation_id` VARCHAR(64),
+    INDEX `invoice_log_object_idx` (`object_pk`(191), `created_at`, `id`),
+    INDEX `invoice_log_created_idx` (`created_at`),
+    INDEX `invoice_log_user_idx` (`user_id`, `created_at`),
+    INDEX `invoice_log_correlation_idx` (`correlation_id`)
 ) ENGINE=InnoDB;
