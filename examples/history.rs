@@ -111,13 +111,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             AsOf::NotCreated => "not created".to_owned(),
             AsOf::Existed { value, .. } => format!("{value:?}"),
             AsOf::Partial(partial) => {
-                let missing: Vec<String> = partial
-                    .unrestorable
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
+                let missing: Vec<&str> = partial.unrestorable.iter().map(|f| f.field).collect();
                 format!(
-                    "{}  (not in the log: {})",
+                    "{}  (partial: {} not in the log)",
                     show(&Some(partial.state().clone().into())),
                     missing.join(", ")
                 )
