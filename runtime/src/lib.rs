@@ -169,7 +169,8 @@ pub use transport::redis as broker;
 /// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}`. Not on the primary key, marked or the implicit `id`: `object_pk` holds it in clear |
 /// | `rename = "..."` | the key in the JSON objects |
 ///
-/// Every stored field must implement `serde::Serialize` and `PartialEq`.
+/// Every stored field must implement `serde::Serialize`, `serde::Deserialize`
+/// (past versions are read back with it) and `PartialEq`.
 /// Values are stored as serde_json writes them: non-finite floats become
 /// `null`; `chrono` times as RFC 3339 strings.
 ///
@@ -180,9 +181,12 @@ pub use transport::redis as broker;
 /// - `Struct::log_change(&auditor, before, after)` and
 ///   `Struct::log_changes(&auditor, pairs)`;
 /// - `StructLog`, the typed row of the log table, with
-///   `StructLog::for_object(&auditor, &pk)` and the constants `TABLE`,
-///   `DDL_POSTGRES`, `DDL_MYSQL`, `DDL_SQLITE` (what creates the log table
-///   and its indexes: statements joined by `;\n`).
+///   `StructLog::for_object(&auditor, &pk)`, `row.diff(&other)` and the
+///   constants `TABLE`, `DDL_POSTGRES`, `DDL_MYSQL`, `DDL_SQLITE` (what
+///   creates the log table and its indexes: statements joined by `;\n`);
+/// - `StructField`, an enum of the stored fields ([`AuditField`]);
+/// - the read side: `Struct::history(&auditor, &pk)`, `Struct::as_of`,
+///   `Struct::as_of_all` and `Struct::restore` (see [`history`]).
 ///
 /// # Rejected at compile time
 /// ```compile_fail

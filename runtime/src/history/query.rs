@@ -107,7 +107,7 @@ pub struct Page<R> {
     /// The rows, in the order asked for.
     pub rows: Vec<R>,
     /// Where the next page starts; `None` when this page is the last one
-    /// (fewer rows than the limit, or no limit).
+    /// (no row follows it, or there is no limit).
     pub next: Option<Cursor>,
 }
 
@@ -260,15 +260,23 @@ impl<'a, M: Audited> History<'a, M> {
         self
     }
 
-    /// One page: the rows, and a cursor to the next page when the page is
-    /// full.
+    /// One page: the rows, and a cursor to the next page when another row
+    /// follows (read as one row more than the limit).
     pub async fn fetch(self) -> Result<Page<M::Log>, Error> {
-        let full = self.select.limit;
-        let rows = read(self.auditor, M::MODEL.log_table(), &self.select).await?;
-        let next = match (full, rows.last()) {
-            (Some(limit), Some(last)) if rows.len() as u64 >= limit => Some(Cursor::of(last)),
-            _ => None,
+        let Some(limit) = self.select.limit else {
+            let rows = read(self.auditor, M::MODEL.log_table(), &self.select).await?;
+            return Ok(Page {
+                rows: rows.into_iter().map(M::Log::from).collect(),
+                next: None,
+            });
         };
+        // One row more than the page tells whether another page follows.
+        let mut select = self.select;
+        select.limit = Some(limit.saturating_add(1));
+        let mut rows = read(self.auditor, M::MODEL.log_table(), &select).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next = rows.last().filter(|_| more).map(Cursor::of);
         Ok(Page {
             rows: rows.into_iter().map(M::Log::from).collect(),
             next,

@@ -185,7 +185,9 @@ pub async fn history_filters_agree_with_a_plain_reading(db: TestDb) {
             }
             let mut read = Vec::new();
             let mut cursor: Option<Cursor> = None;
+            let mut pages = 0;
             loop {
+                pages += 1;
                 let mut query = Widget::history(&auditor, &5).limit(size);
                 if newest {
                     query = query.newest_first();
@@ -196,6 +198,10 @@ pub async fn history_filters_agree_with_a_plain_reading(db: TestDb) {
                 }
                 let page = query.fetch().await.unwrap();
                 assert!(page.rows.len() as u64 <= size);
+                assert!(
+                    !page.rows.is_empty(),
+                    "a cursor never leads to an empty page"
+                );
                 read.extend(page.rows);
                 match page.next {
                     Some(next) => cursor = Some(next),
@@ -203,6 +209,11 @@ pub async fn history_filters_agree_with_a_plain_reading(db: TestDb) {
                 }
             }
             assert_eq!(read, expected, "pages of {size}, newest first: {newest}");
+            assert_eq!(
+                pages,
+                expected.len().div_ceil(size as usize),
+                "pages of {size}"
+            );
         }
     }
     // Rows logged while a client pages oldest first do not shift the pages
