@@ -349,10 +349,11 @@ pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> 
 }
 
 /// The statements that create the log table `log_table` with its
-/// [`INDEXES`], in order. On MySQL/MariaDB the indexes are part of the one
-/// `CREATE TABLE`; on PostgreSQL and SQLite each is a `CREATE INDEX IF NOT
-/// EXISTS` after it (on PostgreSQL an index lives in its table's schema).
-/// Every statement may run again on an existing table without effect.
+/// [`INDEXES`], in order, then register it in [`MANAGED_TABLES`]. On
+/// MySQL/MariaDB the indexes are part of the one `CREATE TABLE`; on
+/// PostgreSQL and SQLite each is a `CREATE INDEX IF NOT EXISTS` after it (on
+/// PostgreSQL an index lives in its table's schema). Every statement may run
+/// again on an existing table without effect.
 ///
 /// `schema` and `log_table` must be plain identifiers, as for
 /// [`create_table`].
@@ -361,7 +362,7 @@ pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> 
 /// use awesome_audit_log_codegen::ddl::{create_table_statements, Dialect};
 ///
 /// let pg = create_table_statements(Dialect::Postgres, Some("audit"), "widget_log");
-/// assert_eq!(pg.len(), 5);
+/// assert_eq!(pg.len(), 7);
 /// assert!(pg[0].starts_with("CREATE TABLE IF NOT EXISTS \"audit\".\"widget_log\""));
 /// assert_eq!(
 ///     pg[1],
@@ -369,8 +370,10 @@ pub fn create_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> 
 ///      ON \"audit\".\"widget_log\" (\"object_pk\", \"created_at\", \"id\")"
 /// );
 ///
+/// assert!(pg[6].starts_with("INSERT INTO \"audit\".\"awesome_audit_log_tables\""));
+///
 /// let my = create_table_statements(Dialect::MySql, None, "widget_log");
-/// assert_eq!(my.len(), 1);
+/// assert_eq!(my.len(), 3);
 /// assert!(my[0].contains("INDEX `widget_log_object_idx` (`object_pk`(191), `created_at`, `id`)"));
 /// ```
 pub fn create_table_statements(
@@ -378,7 +381,7 @@ pub fn create_table_statements(
     schema: Option<&str>,
     log_table: &str,
 ) -> Vec<String> {
-    match dialect {
+    let mut statements = match dialect {
         Dialect::MySql => vec![create_table_with(
             dialect, schema, log_table, &COLUMNS, &INDEXES,
         )],
@@ -391,7 +394,10 @@ pub fn create_table_statements(
                 )
                 .collect()
         }
-    }
+    };
+    statements.push(create_managed_tables(dialect, schema));
+    statements.push(register_table(dialect, schema, log_table));
+    statements
 }
 
 /// [`create_table_statements`] as one script: the statements joined by
@@ -402,8 +408,8 @@ pub fn create_table_statements(
 /// use awesome_audit_log_codegen::ddl::{create_table_script, Dialect};
 ///
 /// let script = create_table_script(Dialect::Sqlite, None, "widget_log");
-/// assert_eq!(script.matches(";\n").count(), 4);
-/// assert!(script.ends_with("(\"correlation_id\")"));
+/// assert_eq!(script.matches(";\n").count(), 6);
+/// assert!(script.ends_with("ON CONFLICT (\"log_table\") DO NOTHING"));
 /// ```
 pub fn create_table_script(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
     create_table_statements(dialect, schema, log_table).join(";\n")
@@ -556,6 +562,81 @@ fn create_table_with(
         sql.push_str(" ENGINE=InnoDB");
     }
     sql
+}
+
+// The table of managed log tables: one row per log table this library
+// created (or an operator adopted), so that operations tools find the log
+// tables by asking, never by guessing from names (`LIKE '%_log'` also
+// matches `django_admin_log`, `blog` and `catalog`).
+
+/// The table that lists the managed log tables (in PG_SCHEMA on
+/// PostgreSQL, beside them).
+pub const MANAGED_TABLES: &str = "awesome_audit_log_tables";
+
+/// `CREATE TABLE IF NOT EXISTS` for the table of managed log tables: the
+/// log table's name, and when it was registered.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{create_managed_tables, Dialect};
+///
+/// let sql = create_managed_tables(Dialect::Postgres, Some("audit"));
+/// assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"audit\".\"awesome_audit_log_tables\""));
+/// ```
+pub fn create_managed_tables(dialect: Dialect, schema: Option<&str>) -> String {
+    let (name, registered_at, engine) = match dialect {
+        Dialect::Postgres => (
+            "VARCHAR(63) PRIMARY KEY",
+            "TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP",
+            "",
+        ),
+        Dialect::MySql => (
+            "VARCHAR(64) PRIMARY KEY",
+            "DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
+            " ENGINE=InnoDB",
+        ),
+        Dialect::Sqlite => (
+            "TEXT PRIMARY KEY",
+            "TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP",
+            "",
+        ),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    {} {name},\n    {} {registered_at}\n){engine}",
+        dialect.qualified(schema, MANAGED_TABLES),
+        dialect.quote("log_table"),
+        dialect.quote("registered_at"),
+    )
+}
+
+/// The statement that registers `log_table` as managed; registering it
+/// again changes nothing.
+///
+/// `log_table` must be a plain identifier
+/// ([`crate::ident::is_plain_identifier`]): it is written as a literal.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{register_table, Dialect};
+///
+/// assert_eq!(
+///     register_table(Dialect::Sqlite, None, "widget_log"),
+///     "INSERT INTO \"awesome_audit_log_tables\" (\"log_table\") VALUES ('widget_log') \
+///      ON CONFLICT (\"log_table\") DO NOTHING"
+/// );
+/// assert!(register_table(Dialect::MySql, None, "widget_log").ends_with(
+///     "ON DUPLICATE KEY UPDATE `log_table` = `log_table`"
+/// ));
+/// ```
+pub fn register_table(dialect: Dialect, schema: Option<&str>, log_table: &str) -> String {
+    let column = dialect.quote("log_table");
+    let literal = log_table.replace('\'', "''");
+    let on_conflict = match dialect {
+        Dialect::Postgres | Dialect::Sqlite => format!("ON CONFLICT ({column}) DO NOTHING"),
+        Dialect::MySql => format!("ON DUPLICATE KEY UPDATE {column} = {column}"),
+    };
+    format!(
+        "INSERT INTO {} ({column}) VALUES ('{literal}') {on_conflict}",
+        dialect.qualified(schema, MANAGED_TABLES)
+    )
 }
 
 /// The outbox table of the durable ASYNC transport.
@@ -859,13 +940,43 @@ mod tests {
         assert!(name.len() <= MAX_INDEX_NAME_LEN && name.ends_with("_object_idx"));
     }
 
+    /// Every new log table is registered as managed, after it is created,
+    /// in its schema; registering again changes nothing.
+    #[test]
+    fn new_tables_are_registered() {
+        for dialect in Dialect::ALL {
+            let statements = create_table_statements(dialect, Some("audit"), "widget_log");
+            let n = statements.len();
+            assert_eq!(
+                statements[n - 2],
+                create_managed_tables(dialect, Some("audit"))
+            );
+            assert_eq!(
+                statements[n - 1],
+                register_table(dialect, Some("audit"), "widget_log")
+            );
+        }
+        let pg = register_table(Dialect::Postgres, Some("audit"), "widget_log");
+        assert!(
+            pg.starts_with("INSERT INTO \"audit\".\"awesome_audit_log_tables\""),
+            "{pg}"
+        );
+        assert!(pg.ends_with("DO NOTHING"), "{pg}");
+        let my = create_managed_tables(Dialect::MySql, Some("audit"));
+        assert!(
+            my.starts_with("CREATE TABLE IF NOT EXISTS `awesome_audit_log_tables`"),
+            "{my}"
+        );
+        assert!(register_table(Dialect::Sqlite, None, "o'x").contains("VALUES ('o''x')"));
+    }
+
     #[test]
     fn new_tables_get_their_indexes() {
         for dialect in [Dialect::Postgres, Dialect::Sqlite] {
             let statements = create_table_statements(dialect, None, "widget_log");
             assert_eq!(statements[0], create_table(dialect, None, "widget_log"));
             assert_eq!(
-                statements[1..],
+                statements[1..5],
                 [
                     "CREATE INDEX IF NOT EXISTS \"widget_log_object_idx\" ON \"widget_log\" (\"object_pk\", \"created_at\", \"id\")",
                     "CREATE INDEX IF NOT EXISTS \"widget_log_created_idx\" ON \"widget_log\" (\"created_at\")",
@@ -879,7 +990,7 @@ mod tests {
         assert!(pg[4].ends_with("ON \"audit\".\"widget_log\" (\"correlation_id\")"));
 
         let my = create_table_statements(Dialect::MySql, None, "widget_log");
-        assert_eq!(my.len(), 1);
+        assert_eq!(my.len(), 3);
         assert!(
             my[0].ends_with(
                 "    `correlation_id` VARCHAR(64),
@@ -894,7 +1005,7 @@ mod tests {
         );
         assert_eq!(
             create_table_script(Dialect::MySql, None, "widget_log"),
-            my[0]
+            my.join(";\n")
         );
         assert_eq!(
             create_table_script(Dialect::Postgres, Some("audit"), "widget_log"),

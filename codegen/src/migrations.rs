@@ -149,9 +149,9 @@ pub fn file_name(version: u64, log_table: &str) -> String {
 }
 
 /// The content of a log table's migration file: a comment line and the
-/// statements that create the table and its indexes
-/// ([`create_table_script`]) in `pg_schema` on PostgreSQL, each followed by
-/// `;` and a line break.
+/// statements that create the table and its indexes and register it as
+/// managed ([`create_table_script`]), in `pg_schema` on PostgreSQL, each
+/// followed by `;` and a line break.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -160,7 +160,8 @@ pub fn file_name(version: u64, log_table: &str) -> String {
 /// let sql = file_content(Dialect::Postgres, Some("audit"), "widget_log");
 /// assert!(sql.starts_with("-- Audit log table `widget_log` (postgres)"));
 /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"audit\".\"widget_log\""));
-/// assert!(sql.ends_with("ON \"audit\".\"widget_log\" (\"correlation_id\");\n"));
+/// assert!(sql.contains("ON \"audit\".\"widget_log\" (\"correlation_id\");\n"));
+/// assert!(sql.ends_with("VALUES ('widget_log') ON CONFLICT (\"log_table\") DO NOTHING;\n"));
 /// ```
 pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) -> String {
     format!(

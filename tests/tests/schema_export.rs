@@ -85,9 +85,12 @@ fn build_helper_and_registry_write_identical_files() {
             .find(|(name, _)| name.ends_with("_create_widget_log.sql"))
             .expect("widget_log file");
         let expected = match (dialect, pg_schema) {
-            (Dialect::Postgres, Some(_)) => {
-                WidgetLog::DDL_POSTGRES.replace("\"widget_log\"", "\"audit\".\"widget_log\"")
-            }
+            (Dialect::Postgres, Some(_)) => WidgetLog::DDL_POSTGRES
+                .replace("\"widget_log\"", "\"audit\".\"widget_log\"")
+                .replace(
+                    "\"awesome_audit_log_tables\"",
+                    "\"audit\".\"awesome_audit_log_tables\"",
+                ),
             (Dialect::Postgres, None) => WidgetLog::DDL_POSTGRES.to_owned(),
             (Dialect::MySql, _) => WidgetLog::DDL_MYSQL.to_owned(),
             (Dialect::Sqlite, _) => WidgetLog::DDL_SQLITE.to_owned(),

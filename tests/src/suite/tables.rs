@@ -5,7 +5,7 @@ use awesome_audit_log::{AuditConfig, Error, LogOutcome};
 use serde_json::json;
 
 use super::fixtures::{first_use_inline_and_in_a_transaction, original_widget_log, widget};
-use crate::models::{Widget, WidgetLog};
+use crate::models::{Gizmo, Widget, WidgetLog};
 use crate::{Kind, TestDb};
 
 /// The log table does not exist before the first row and does after.
@@ -23,6 +23,18 @@ pub async fn log_table_created_on_first_use(db: TestDb) {
         .unwrap();
     assert_eq!(db.count("widget_log").await, 2);
     assert_eq!(auditor.stats().written, 2);
+    // Registered as a managed log table, once, for the operations tools.
+    let _ = Gizmo::log_change(&auditor, None, Some(&Gizmo { id: 1, qty: 1 }))
+        .await
+        .unwrap();
+    let mut managed: Vec<Option<String>> = db
+        .texts("SELECT log_table FROM awesome_audit_log_tables")
+        .await;
+    managed.sort();
+    assert_eq!(
+        managed,
+        [Some("gizmo_log".to_owned()), Some("widget_log".to_owned())]
+    );
 }
 
 /// 16 tasks logging the first rows of a new model at once: all succeed,
@@ -68,6 +80,16 @@ pub async fn pg_schema_holds_the_log_tables(db: TestDb) {
             assert!(db.table_exists(Some("audit_logs"), "gizmo_log").await);
             assert!(!db.table_exists(Some("public"), "widget_log").await);
             assert_eq!(db.count("audit_logs.gizmo_log").await, 1);
+            // The table of managed tables sits beside them.
+            assert!(
+                db.table_exists(Some("audit_logs"), "awesome_audit_log_tables")
+                    .await
+            );
+            assert!(
+                !db.table_exists(Some("public"), "awesome_audit_log_tables")
+                    .await
+            );
+            assert_eq!(db.count("audit_logs.awesome_audit_log_tables").await, 2);
         }
         Kind::Sqlite | Kind::MySql => {
             assert!(db.table_exists(None, "widget_log").await);

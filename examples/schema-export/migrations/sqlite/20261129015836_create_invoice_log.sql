@@ -22,3 +22,8 @@ CREATE INDEX IF NOT EXISTS "invoice_log_object_idx" ON "invoice_log" ("object_pk
 CREATE INDEX IF NOT EXISTS "invoice_log_created_idx" ON "invoice_log" ("created_at");
 CREATE INDEX IF NOT EXISTS "invoice_log_user_idx" ON "invoice_log" ("user_id", "created_at");
 CREATE INDEX IF NOT EXISTS "invoice_log_correlation_idx" ON "invoice_log" ("correlation_id");
+CREATE TABLE IF NOT EXISTS "awesome_audit_log_tables" (
+    "log_table" TEXT PRIMARY KEY,
+    "registered_at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+INSERT INTO "awesome_audit_log_tables" ("log_table") VALUES ('invoice_log') ON CONFLICT ("log_table") DO NOTHING;

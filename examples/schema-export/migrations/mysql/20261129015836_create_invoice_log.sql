@@ -22,3 +22,8 @@ CREATE TABLE IF NOT EXISTS `invoice_log` (
     INDEX `invoice_log_user_idx` (`user_id`, `created_at`),
     INDEX `invoice_log_correlation_idx` (`correlation_id`)
 ) ENGINE=InnoDB;
+CREATE TABLE IF NOT EXISTS `awesome_audit_log_tables` (
+    `log_table` VARCHAR(64) PRIMARY KEY,
+    `registered_at` DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB;
+INSERT INTO `awesome_audit_log_tables` (`log_table`) VALUES ('invoice_log') ON DUPLICATE KEY UPDATE `log_table` = `log_table`;
