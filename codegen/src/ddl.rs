@@ -492,8 +492,19 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// `CREATE INDEX IF NOT EXISTS` of `index` on `table` (PostgreSQL, SQLite).
-fn create_index(dialect: Dialect, schema: Option<&str>, table: &str, index: &Index) -> String {
+/// `CREATE INDEX IF NOT EXISTS` of `index` on `table` (PostgreSQL, SQLite;
+/// on MySQL/MariaDB the indexes are part of `CREATE TABLE`, and an existing
+/// table takes one with `ALTER TABLE … ADD INDEX` and [`index_columns`]).
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{INDEXES, Dialect, create_index};
+///
+/// assert_eq!(
+///     create_index(Dialect::Sqlite, None, "widget_log", &INDEXES[1]),
+///     "CREATE INDEX IF NOT EXISTS \"widget_log_created_idx\" ON \"widget_log\" (\"created_at\")"
+/// );
+/// ```
+pub fn create_index(dialect: Dialect, schema: Option<&str>, table: &str, index: &Index) -> String {
     format!(
         "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
         dialect.quote(&index_name(table, index.suffix)),
@@ -505,7 +516,13 @@ fn create_index(dialect: Dialect, schema: Option<&str>, table: &str, index: &Ind
 /// The columns of `index`, quoted. On MySQL a `TEXT` column is indexed by
 /// its first 191 characters (767 bytes in utf8mb4, the most an older
 /// InnoDB row format indexes of one column).
-fn index_columns(dialect: Dialect, index: &Index) -> String {
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::{INDEXES, Dialect, index_columns};
+///
+/// assert_eq!(index_columns(Dialect::MySql, &INDEXES[0]), "`object_pk`(191), `created_at`, `id`");
+/// ```
+pub fn index_columns(dialect: Dialect, index: &Index) -> String {
     index
         .columns
         .iter()

@@ -1,0 +1,179 @@
+//! The commands: each takes the session, prints its result and says how
+//! the tool exits.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use crate::apply;
+use crate::cli::ApplyArgs;
+use crate::drift::Drift;
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::inspect::{self, Found};
+use crate::output::{self, Applied, Outcome};
+use crate::repair::{self, Planned, Scope};
+use crate::session::Session;
+
+/// `schema check`: exit 1 unless every table is OK.
+pub(crate) fn check(session: &Session, json: bool, out: &mut dyn Write) -> Result<Exit, Error> {
+    output::check(out, json, session)?;
+    Ok(Exit::from_ok(session.tables.iter().all(|t| t.is_ok())))
+}
+
+/// `tables`: which exist, about how many rows each has.
+pub(crate) async fn tables(
+    session: &Session,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let mut estimates = Vec::with_capacity(session.tables.len());
+    for checked in &session.tables {
+        estimates.push(match &checked.found {
+            Some(Found::Table(_)) => Some(
+                inspect::row_estimate(&session.db, &session.place, &checked.target.name).await?,
+            ),
+            _ => None,
+        });
+    }
+    output::tables(out, json, session, &estimates)?;
+    Ok(Exit::Success)
+}
+
+/// `schema apply`: plan, print, confirm, run each table's script, check
+/// the table again.
+pub(crate) async fn apply(
+    session: &Session,
+    args: &ApplyArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let dialect = session.dialect();
+    let scope = Scope {
+        dialect,
+        place: &session.place,
+        registry_exists: session.registry_exists,
+    };
+    let mut plans = Vec::with_capacity(session.tables.len());
+    for checked in &session.tables {
+        let info = match &checked.found {
+            Some(Found::Table(info)) => Some(info),
+            _ => None,
+        };
+        let sources = checked.target.sources;
+        let planned = repair::plan(
+            scope,
+            &checked.target.name,
+            &checked.assessment,
+            info,
+            sources.managed || sources.model,
+        );
+        plans.push(planned);
+    }
+    let mut items: Vec<Applied<'_>> = session
+        .tables
+        .iter()
+        .zip(&plans)
+        .map(|(checked, planned)| match planned {
+            Planned::Nothing => Applied {
+                checked,
+                script: Vec::new(),
+                outcome: Outcome::Unchanged,
+            },
+            Planned::Blocked(reasons) => Applied {
+                checked,
+                script: Vec::new(),
+                outcome: Outcome::Blocked(reasons.clone()),
+            },
+            Planned::Repair(plan) => Applied {
+                checked,
+                script: apply::script(dialect, plan, args.lock_timeout),
+                outcome: Outcome::Planned,
+            },
+        })
+        .collect();
+    let to_run = items
+        .iter()
+        .filter(|item| item.outcome == Outcome::Planned)
+        .count();
+    if !json {
+        output::plan(out, dialect, &items)?;
+    }
+    if args.dry_run {
+        if json {
+            output::applied(out, json, session, &items)?;
+        } else if to_run > 0 {
+            writeln!(out, "-- dry run: nothing was changed")?;
+        }
+        return Ok(Exit::Success);
+    }
+    if to_run > 0 && !args.yes {
+        if !io::stdin().is_terminal() {
+            return Err(Error::NoTerminal);
+        }
+        if json {
+            // The statements, for the person who is asked.
+            output::plan(&mut io::stderr(), dialect, &items)?;
+        }
+        if !confirm(to_run)? {
+            eprintln!("nothing was changed");
+            if json {
+                output::applied(out, json, session, &items)?;
+            }
+            return Ok(Exit::Failure);
+        }
+    }
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (item, planned) in items.iter().zip(&plans) {
+        let Planned::Repair(plan) = planned else {
+            outcomes.push(item.outcome.clone());
+            continue;
+        };
+        let outcome = match apply::run(&session.db, plan, &item.script).await {
+            Err(failed) => Outcome::Failed(failed.to_string()),
+            Ok(()) => verify(session, item).await?,
+        };
+        outcomes.push(outcome);
+    }
+    for (item, outcome) in items.iter_mut().zip(outcomes) {
+        item.outcome = outcome;
+    }
+    output::applied(out, json, session, &items)?;
+    let failed = items.iter().any(|item| item.outcome.is_failure());
+    if !failed && !apply::transactional(dialect) && to_run > 0 && !json {
+        writeln!(
+            out,
+            "(MySQL/MariaDB: each DDL statement committed on its own)"
+        )?;
+    }
+    Ok(Exit::from_ok(!failed))
+}
+
+/// Reads the table again after its script ran: repaired only when it now
+/// checks OK.
+async fn verify(session: &Session, item: &Applied<'_>) -> Result<Outcome, Error> {
+    let again = session.recheck(item.checked.target.clone()).await?;
+    if again.is_ok() {
+        return Ok(Outcome::Repaired);
+    }
+    let left: Vec<String> = again
+        .assessment
+        .drifts
+        .iter()
+        .filter(|drift| !drift.is_note())
+        .map(Drift::message)
+        .collect();
+    Ok(Outcome::Failed(format!(
+        "the statements ran, but the table is still {}: {}",
+        again.assessment.status.name(),
+        left.join("; ")
+    )))
+}
+
+/// Asks on the terminal; only `y` or `yes` goes ahead.
+fn confirm(tables: usize) -> Result<bool, Error> {
+    let mut stderr = io::stderr();
+    write!(stderr, "Apply these changes to {tables} table(s)? [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}

@@ -1,0 +1,166 @@
+//! The `awesome-audit-log` command-line tool: operations on the audit log
+//! tables of [`awesome-audit-log`](https://docs.rs/awesome-audit-log) (and
+//! of the Django original it re-creates) on PostgreSQL, MySQL/MariaDB and
+//! SQLite.
+//!
+//! ```text
+//! awesome-audit-log [--database-url URL] [--schema NAME] [--table NAME]... [--json] <COMMAND>
+//!
+//!   schema check                 each log table: ok, missing, or drift (with the list); exit 1 on drift
+//!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
+//!                                print the statements that repair them, ask, run them
+//!   tables                       the log tables, whether each exists, about how many rows
+//! ```
+//!
+//! Exit status: `0` all is well, `1` a check found drift or a command
+//! failed, `2` bad usage (no database URL, a `--table` that is not a log
+//! table, `schema apply` without `--yes` and without a terminal to ask on).
+//!
+//! # Which tables
+//!
+//! The managed ones: those listed in `awesome_audit_log_tables` (in
+//! `--schema` on PostgreSQL), where the runtime registers every log table it
+//! creates; when embedded, also the log tables of the models the binary
+//! links; and those named with `--table`, which `schema apply` registers
+//! once repaired (so tables the Django original created are adopted by
+//! naming them once). Never by a name pattern: the original's `LIKE
+//! '%_log'` also matches `django_admin_log`, `blog` and `catalog`. A table
+//! named with `--table` that is not a log table (it lacks `action`,
+//! `object_pk` or `created_at`) is refused, exit 2, and left untouched.
+//!
+//! # Standalone
+//!
+//! ```text
+//! cargo install awesome-audit-log-cli
+//! DATABASE_URL=postgres://… awesome-audit-log schema check
+//! awesome-audit-log --table widget_log schema apply --dry-run
+//! awesome-audit-log --json tables
+//! ```
+//!
+//! # Embedded in your own binary
+//!
+//! Nest [`Command`] (or the whole [`Cli`]) in your clap command line and
+//! hand [`run`] the models your binary links: their log tables are then
+//! checked and repaired (and created when missing) without being named.
+//!
+//! ```no_run
+//! use awesome_audit_log::{audited, registry};
+//! use awesome_audit_log_cli::{Command, Exit, GlobalArgs};
+//! use clap::{Parser, Subcommand};
+//!
+//! #[audited(table = "widget")]
+//! struct Widget { id: i64, qty: i32 }
+//!
+//! #[derive(Parser)]
+//! struct App {
+//!     /// --database-url, --schema, --table, --json
+//!     #[command(flatten)]
+//!     audit: GlobalArgs,
+//!     #[command(subcommand)]
+//!     command: AppCommand,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum AppCommand {
+//!     /// Runs the service.
+//!     Serve,
+//!     /// The audit log's tables: `myapp audit-log schema check`.
+//!     #[command(subcommand)]
+//!     AuditLog(Command),
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Exit {
+//!     let app = App::parse();
+//!     match app.command {
+//!         AppCommand::Serve => Exit::Success,
+//!         AppCommand::AuditLog(command) => {
+//!             awesome_audit_log_cli::run(&app.audit, &command, &registry::models()).await
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! # What `schema check` compares
+//!
+//! Each table's columns, types, nullability, the `created_at` default and
+//! its indexes (by their columns, not their names) with what this version
+//! creates (`awesome_audit_log_codegen::ddl::COLUMNS` and `INDEXES`), and
+//! whether it is registered. Extra columns are reported and kept. Which
+//! other types count as compatible is said in the README's section on the
+//! tool.
+//!
+//! # What `schema apply` does
+//!
+//! It adds what is missing (`event_id` with its unique index,
+//! `correlation_id`, any of the original's nullable columns, the indexes,
+//! the registration), drops a `created_at` default and makes the column
+//! NOT NULL, widens a MySQL `TIMESTAMP` / second-precision `created_at` to
+//! `DATETIME(6)` in UTC, and converts a type to ours where ours holds every
+//! value; it never drops a column or a row. Each table in its own
+//! transaction on PostgreSQL (with `SET LOCAL lock_timeout`) and SQLite
+//! (rebuilt the documented way where ALTER cannot do it); on MySQL/MariaDB
+//! one `ALTER TABLE` per table under `lock_wait_timeout`, which commits on
+//! its own. A table the Django original created stays writable by it: its
+//! INSERT names only its own columns.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod apply;
+mod cli;
+mod commands;
+mod connect;
+mod drift;
+mod error;
+mod exit;
+mod inspect;
+mod output;
+mod repair;
+mod session;
+mod tables;
+mod types;
+
+use std::io::Write;
+
+use awesome_audit_log::ModelInfo;
+
+pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
+pub use crate::exit::Exit;
+use crate::session::Session;
+
+/// Runs `command` with the `global` options on the log tables of the
+/// managed tables, of `models` (pass [`awesome_audit_log::registry::models`]
+/// when embedded; the standalone binary links none) and of `--table`.
+/// Prints the result on stdout (JSON with `--json`) and errors on stderr,
+/// and returns the exit status.
+pub async fn run(global: &GlobalArgs, command: &Command, models: &[&ModelInfo]) -> Exit {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = execute(global, command, models, &mut out).await;
+    let _ = out.flush();
+    match result {
+        Ok(exit) => exit,
+        Err(error) => {
+            eprintln!("awesome-audit-log: {error}");
+            error.exit()
+        }
+    }
+}
+
+async fn execute(
+    global: &GlobalArgs,
+    command: &Command,
+    models: &[&ModelInfo],
+    out: &mut dyn Write,
+) -> Result<Exit, error::Error> {
+    let session = Session::open(global, models).await?;
+    let result = match command {
+        Command::Schema(SchemaCommand::Check) => commands::check(&session, global.json, out),
+        Command::Schema(SchemaCommand::Apply(args)) => {
+            commands::apply(&session, args, global.json, out).await
+        }
+        Command::Tables => commands::tables(&session, global.json, out).await,
+    };
+    session.db.close().await;
+    result
+}
