@@ -202,10 +202,24 @@ impl Drift {
                 };
                 format!("column `{}` is {found}: {why}", column.name)
             }
-            Drift::TimestampPrecision { column, found } => format!(
-                "column `{}` is {found}: it keeps fewer than the six fractional digits (microseconds) of the time written",
-                column.name
-            ),
+            Drift::TimestampPrecision { column, found } => {
+                let keeps = match found.split_once('(') {
+                    Some((_, digits)) => format!(
+                        "{} fractional digit(s) of the time written, not six (microseconds)",
+                        digits.split(')').next().unwrap_or_default()
+                    ),
+                    None => "whole seconds only of the time written".to_owned(),
+                };
+                let ends = if found.starts_with("timestamp") && !found.contains("zone") {
+                    ", and TIMESTAMP ends in 2038"
+                } else {
+                    ""
+                };
+                format!(
+                    "column `{}` is {found}: it keeps {keeps}{ends}",
+                    column.name
+                )
+            }
             Drift::CreatedAtDefault(default) => format!(
                 "column `created_at` has a database default ({default}): the time must be the event's, set by the writer"
             ),
@@ -574,6 +588,23 @@ mod tests {
         };
         assert_eq!(nullable.repair(), Repair::Manual);
         assert!(nullable.message().contains("2 row(s)"));
+        let precision = |found: &str| {
+            Drift::TimestampPrecision {
+                column: &COLUMNS[14],
+                found: found.to_owned(),
+            }
+            .message()
+        };
+        assert!(
+            precision("timestamp")
+                .ends_with("whole seconds only of the time written, and TIMESTAMP ends in 2038")
+        );
+        assert!(
+            precision("datetime(3)").ends_with(
+                "keeps 3 fractional digit(s) of the time written, not six (microseconds)"
+            )
+        );
+        assert!(precision("timestamp(0) with time zone").ends_with("not six (microseconds)"));
     }
 
     #[test]

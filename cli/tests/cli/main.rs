@@ -1,3 +1,80 @@
-//! The tool run as a user runs it: the built binary against real databases.
+//! The tool run as a user runs it: the built binary against a fresh
+//! database of each backend (a temporary SQLite file; a new database on
+//! the servers of `AUDIT_TEST_POSTGRES_URL` and `AUDIT_TEST_MYSQL_URL`),
+//! checking its stdout and exit status, and what it did to the tables.
+//!
+//! A server whose URL is not set has its cases reported as ignored (and
+//! says so on stderr), never as passed; with `AUDIT_TEST_REQUIRE_ALL=1` a
+//! missing URL fails them instead.
 
-fn main() {}
+mod cases;
+mod tables;
+mod tool;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use awesome_audit_log_tests::harness::say_skipped;
+use awesome_audit_log_tests::{Kind, TestDb};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+type Case = fn(TestDb) -> Pin<Box<dyn Future<Output = ()>>>;
+
+/// `(name, case)` for each case named.
+macro_rules! cases {
+    ($($case:ident),* $(,)?) => {
+        [$((stringify!($case), (|db| Box::pin(cases::$case(db))) as Case)),*]
+    };
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let require_all = std::env::var("AUDIT_TEST_REQUIRE_ALL").as_deref() == Ok("1");
+    let every_backend = cases![
+        original_tables_are_repaired_without_losing_a_row,
+        pre_1_0_created_at_defaults_are_dropped,
+        previous_version_tables_get_the_new_column_and_indexes,
+        current_tables_are_ok,
+        look_alikes_are_never_touched,
+        null_times_block_the_repair,
+        usage_errors_exit_2,
+    ];
+    let mut trials = Vec::new();
+    for (kind, backend, var) in [
+        (Kind::Sqlite, "sqlite", None),
+        (Kind::Postgres, "postgres", Some("AUDIT_TEST_POSTGRES_URL")),
+        (Kind::MySql, "mysql", Some("AUDIT_TEST_MYSQL_URL")),
+    ] {
+        let unset = var.filter(|var| std::env::var(var).map_or(true, |url| url.is_empty()));
+        let skipped = unset.is_some() && !require_all;
+        if let (Some(var), true) = (unset, skipped) {
+            say_skipped(var);
+        }
+        let only_here: &[(&str, Case)] = match kind {
+            Kind::Sqlite => &cases![embedded_models_are_taken],
+            Kind::Postgres => &cases![postgres_schema_holds_the_tables],
+            Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
+        };
+        for &(name, case) in every_backend.iter().chain(only_here) {
+            trials.push(
+                Trial::test(format!("{backend}::{name}"), move || run(kind, case))
+                    .with_ignored_flag(skipped),
+            );
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Runs `case` on a fresh database of `kind` (none, after saying so, when
+/// its server is not configured and not required).
+fn run(kind: Kind, case: Case) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        if let Some(db) = TestDb::new(kind).await {
+            case(db).await;
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The built `awesome-audit-log` binary, run as a user runs it: its
+//! stdout, stderr and exit status.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// What one run of the tool gave.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit status.
+    pub code: i32,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics (showing the output) unless the exit status is `code`.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// The object of `table` in stdout's JSON array.
+    #[track_caller]
+    pub fn table(&self, table: &str) -> Value {
+        self.json()
+            .as_array()
+            .and_then(|tables| tables.iter().find(|t| t["table"] == table))
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{table}` in\n{}", self.stdout))
+    }
+
+    /// The tables named in stdout's JSON array.
+    #[track_caller]
+    pub fn tables(&self) -> Vec<String> {
+        self.json()
+            .as_array()
+            .map(|tables| {
+                tables
+                    .iter()
+                    .filter_map(|t| t["table"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The kinds of the drifts of one table object of `schema check --json`.
+pub fn drift_kinds(table: &Value) -> Vec<String> {
+    table["drifts"]
+        .as_array()
+        .map(|drifts| {
+            drifts
+                .iter()
+                .filter_map(|d| d["kind"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs the tool with `args`, `DATABASE_URL` set to `url` (unset for
+/// `None`), no other of its variables, and no terminal on stdin.
+pub fn run(url: Option<&str>, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_awesome-audit-log"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("AWESOME_AUDIT_LOG_PG_SCHEMA")
+        .stdin(Stdio::null());
+    if let Some(url) = url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().expect("run awesome-audit-log");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
