@@ -672,3 +672,57 @@ pub async fn embedded_models_are_taken(db: TestDb) {
     let listed = tool::run(Some(&db.url), &["--json", "tables"]).expect(0);
     assert_eq!(listed.tables(), ["cli_gadget_log"]);
 }
+
+/// A table another transaction is writing to: the repair gives up after
+/// the lock timeout (exit 1, the error said), the table is as it was, and
+/// once the lock is gone the same command repairs it.
+pub async fn locked_tables_fail_within_the_lock_timeout(db: TestDb) {
+    let url = db.url.as_str();
+    db.exec(&original(db.kind, "widget_log")).await;
+    let columns = db.columns(None, "widget_log").await;
+    let args = [
+        "--table",
+        "widget_log",
+        "schema",
+        "apply",
+        "--yes",
+        "--lock-timeout",
+        "300ms",
+    ];
+    let insert = original_insert(db.kind, "widget_log", "1");
+    let during = || tool::run(Some(url), &args);
+    let failed = match &db.pool {
+        TestPool::Sqlite(pool) => while_writing(pool, insert, during).await,
+        TestPool::Postgres(pool) => while_writing(pool, insert, during).await,
+        TestPool::MySql(pool) => while_writing(pool, insert, during).await,
+    };
+    let failed = failed.expect(1);
+    assert!(
+        failed.stdout.contains("widget_log: failed: "),
+        "{}",
+        failed.stdout
+    );
+    assert_eq!(db.columns(None, "widget_log").await, columns);
+    tool::run(Some(url), &args).expect(0);
+    assert_eq!(db.columns(None, "widget_log").await.len(), 17);
+}
+
+/// Runs `during` while a transaction on `pool` has run `insert` and not
+/// ended (it holds its locks), then rolls it back.
+async fn while_writing<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    insert: String,
+    during: impl FnOnce() -> tool::Run,
+) -> tool::Run
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut writer = pool.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(insert))
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    let run = during();
+    writer.rollback().await.unwrap();
+    run
+}

@@ -38,6 +38,7 @@ fn main() {
         look_alikes_are_never_touched,
         null_times_block_the_repair,
         usage_errors_exit_2,
+        locked_tables_fail_within_the_lock_timeout,
     ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
