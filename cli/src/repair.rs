@@ -179,17 +179,23 @@ fn missing_columns<'a>(drifts: &'a [&Drift]) -> impl Iterator<Item = &'static Co
     })
 }
 
-fn postgres(scope: Scope<'_>, table: &str, drifts: &[&Drift]) -> Plan {
-    let dialect = scope.dialect;
-    let mut clauses: Vec<String> = missing_columns(drifts)
+/// `ADD COLUMN` clauses for the missing columns, with our definitions
+/// (PostgreSQL, MySQL: `event_id` with its `UNIQUE`).
+fn add_columns(scope: Scope<'_>, drifts: &[&Drift]) -> Vec<String> {
+    missing_columns(drifts)
         .map(|column| {
             format!(
                 "ADD COLUMN {} {}",
                 scope.quote(column.name),
-                column.sql_type(dialect)
+                column.sql_type(scope.dialect)
             )
         })
-        .collect();
+        .collect()
+}
+
+fn postgres(scope: Scope<'_>, table: &str, drifts: &[&Drift]) -> Plan {
+    let dialect = scope.dialect;
+    let mut clauses = add_columns(scope, drifts);
     for drift in drifts {
         let Some(column) = drift.redefines() else {
             continue;
@@ -217,15 +223,7 @@ fn postgres(scope: Scope<'_>, table: &str, drifts: &[&Drift]) -> Plan {
 
 fn mysql(scope: Scope<'_>, table: &str, drifts: &[&Drift]) -> Plan {
     let dialect = scope.dialect;
-    let mut clauses: Vec<String> = missing_columns(drifts)
-        .map(|column| {
-            format!(
-                "ADD COLUMN {} {}",
-                scope.quote(column.name),
-                column.sql_type(dialect)
-            )
-        })
-        .collect();
+    let mut clauses = add_columns(scope, drifts);
     // One MODIFY per column, with our whole definition: it sets the type
     // and nullability and drops a default and an ON UPDATE clause alike.
     for column in redefined(drifts) {

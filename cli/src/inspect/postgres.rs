@@ -23,14 +23,7 @@ pub(super) async fn schema(pool: &PgPool, schema: Option<&str>) -> Result<String
 }
 
 pub(super) async fn table(pool: &PgPool, schema: &str, table: &str) -> Result<Found, sqlx::Error> {
-    let kind: Option<String> = sqlx::query_scalar(
-        "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = $1 AND c.relname = $2",
-    )
-    .bind(schema)
-    .bind(table)
-    .fetch_optional(pool)
-    .await?;
+    let kind = relation(pool, schema, table).await?.map(|(kind, _)| kind);
     match kind.as_deref() {
         None => return Ok(Found::Missing),
         Some("r" | "p") => {}
@@ -118,13 +111,26 @@ pub(super) async fn row_estimate(
 ) -> Result<Option<u64>, sqlx::Error> {
     // -1 (PostgreSQL 14 and later) until the table was first vacuumed or
     // analysed.
-    let tuples: Option<f64> = sqlx::query_scalar(
-        "SELECT c.reltuples::float8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+    let tuples = relation(pool, schema, table)
+        .await?
+        .map(|(_, tuples)| tuples);
+    Ok(tuples.filter(|n| *n >= 0.0).map(|n| n.round() as u64))
+}
+
+/// The kind (`relkind`) and the planner's row estimate (`reltuples`) of
+/// the relation `schema.name`, if there is one.
+async fn relation(
+    pool: &PgPool,
+    schema: &str,
+    name: &str,
+) -> Result<Option<(String, f64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.relkind::text, c.reltuples::float8 \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = $1 AND c.relname = $2",
     )
     .bind(schema)
-    .bind(table)
+    .bind(name)
     .fetch_optional(pool)
-    .await?;
-    Ok(tuples.filter(|n| *n >= 0.0).map(|n| n.round() as u64))
+    .await
 }

@@ -3,25 +3,13 @@
 //! and tables that only look like log tables. Written out as their
 //! makers write them, not derived from this version's DDL.
 
+use awesome_audit_log_codegen::ddl::insert_columns;
 use awesome_audit_log_tests::{Kind, TestDb};
 
-/// The original's columns, which its INSERT names (all but `id`).
-pub const ORIGINAL_INSERT_COLUMNS: [&str; 14] = [
-    "action",
-    "object_pk",
-    "before",
-    "after",
-    "changes",
-    "entry_point",
-    "route",
-    "path",
-    "method",
-    "ip",
-    "user_id",
-    "user_name",
-    "user_agent",
-    "created_at",
-];
+/// The original's columns its INSERT names: all but `id`.
+fn original_insert_columns() -> impl Iterator<Item = &'static str> {
+    insert_columns().iter().map(|column| column.name)
+}
 
 fn q(kind: Kind) -> char {
     if kind == Kind::MySql { '`' } else { '"' }
@@ -145,8 +133,7 @@ pub fn look_alikes(kind: Kind) -> [String; 3] {
 /// `id`, `created_at` as the text it sends).
 pub fn original_insert(kind: Kind, table: &str, object_pk: &str) -> String {
     let q = q(kind);
-    let columns = ORIGINAL_INSERT_COLUMNS
-        .iter()
+    let columns = original_insert_columns()
         .map(|c| format!("{q}{c}{q}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -180,7 +167,7 @@ pub async fn rows(db: &TestDb, schema: Option<&str>, table: &str) -> Vec<Option<
         _ => format!("COALESCE(CAST({q}{column}{q} AS TEXT), 'NULL')"),
     };
     let cells: Vec<String> = std::iter::once("id")
-        .chain(ORIGINAL_INSERT_COLUMNS)
+        .chain(original_insert_columns())
         .map(cell)
         .collect();
     let row = match db.kind {

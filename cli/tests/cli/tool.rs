@@ -28,6 +28,29 @@ impl Run {
         self
     }
 
+    /// Panics unless stdout holds `text`.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless stderr holds `text`.
+    #[track_caller]
+    pub fn complains(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// stdout as JSON.
     #[track_caller]
     pub fn json(&self) -> Value {
