@@ -1,5 +1,5 @@
-//! The commands: each takes the session, prints its result and says how
-//! the tool exits.
+//! The commands: each takes the survey of the tables (read and compared),
+//! prints its result and says how the tool exits.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -11,49 +11,49 @@ use crate::exit::Exit;
 use crate::inspect::{self, Found};
 use crate::output::{self, Applied, Outcome};
 use crate::repair::{self, Planned, Scope};
-use crate::session::Session;
+use crate::survey::Survey;
 
 /// `schema check`: exit 1 unless every table is OK.
-pub(crate) fn check(session: &Session, json: bool, out: &mut dyn Write) -> Result<Exit, Error> {
-    output::check(out, json, session)?;
-    Ok(Exit::from_ok(session.tables.iter().all(|t| t.is_ok())))
+pub(crate) fn check(survey: &Survey, json: bool, out: &mut dyn Write) -> Result<Exit, Error> {
+    output::check(out, json, survey)?;
+    Ok(Exit::from_ok(survey.tables.iter().all(|t| t.is_ok())))
 }
 
 /// `tables`: which exist, about how many rows each has.
 pub(crate) async fn tables(
-    session: &Session,
+    survey: &Survey,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Exit, Error> {
-    let mut estimates = Vec::with_capacity(session.tables.len());
-    for checked in &session.tables {
+    let mut estimates = Vec::with_capacity(survey.tables.len());
+    for checked in &survey.tables {
         estimates.push(match &checked.found {
-            Some(Found::Table(_)) => Some(
-                inspect::row_estimate(&session.db, &session.place, &checked.target.name).await?,
-            ),
+            Some(Found::Table(_)) => {
+                Some(inspect::row_estimate(&survey.db, &survey.place, &checked.target.name).await?)
+            }
             _ => None,
         });
     }
-    output::tables(out, json, session, &estimates)?;
+    output::tables(out, json, survey, &estimates)?;
     Ok(Exit::Success)
 }
 
 /// `schema apply`: plan, print, confirm, run each table's script, check
 /// the table again.
 pub(crate) async fn apply(
-    session: &Session,
+    survey: &Survey,
     args: &ApplyArgs,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Exit, Error> {
-    let dialect = session.dialect();
+    let dialect = survey.dialect();
     let scope = Scope {
         dialect,
-        place: &session.place,
-        registry_exists: session.registry_exists,
+        place: &survey.place,
+        registry_exists: survey.registry_exists,
     };
-    let mut plans = Vec::with_capacity(session.tables.len());
-    for checked in &session.tables {
+    let mut plans = Vec::with_capacity(survey.tables.len());
+    for checked in &survey.tables {
         let info = match &checked.found {
             Some(Found::Table(info)) => Some(info),
             _ => None,
@@ -68,7 +68,7 @@ pub(crate) async fn apply(
         );
         plans.push(planned);
     }
-    let mut items: Vec<Applied<'_>> = session
+    let mut items: Vec<Applied<'_>> = survey
         .tables
         .iter()
         .zip(&plans)
@@ -99,7 +99,7 @@ pub(crate) async fn apply(
     }
     if args.dry_run {
         if json {
-            output::applied(out, json, session, &items)?;
+            output::applied(out, json, survey, &items)?;
         } else if to_run > 0 {
             writeln!(out, "-- dry run: nothing was changed")?;
         }
@@ -116,7 +116,7 @@ pub(crate) async fn apply(
         if !confirm(to_run)? {
             eprintln!("nothing was changed");
             if json {
-                output::applied(out, json, session, &items)?;
+                output::applied(out, json, survey, &items)?;
             }
             return Ok(Exit::Failure);
         }
@@ -127,16 +127,16 @@ pub(crate) async fn apply(
             outcomes.push(item.outcome.clone());
             continue;
         };
-        let outcome = match apply::run(&session.db, plan, &item.script).await {
+        let outcome = match apply::run(&survey.db, plan, &item.script).await {
             Err(failed) => Outcome::Failed(failed.to_string()),
-            Ok(()) => verify(session, item).await?,
+            Ok(()) => verify(survey, item).await?,
         };
         outcomes.push(outcome);
     }
     for (item, outcome) in items.iter_mut().zip(outcomes) {
         item.outcome = outcome;
     }
-    output::applied(out, json, session, &items)?;
+    output::applied(out, json, survey, &items)?;
     let failed = items.iter().any(|item| item.outcome.is_failure());
     if !failed && !apply::transactional(dialect) && to_run > 0 && !json {
         writeln!(
@@ -149,8 +149,8 @@ pub(crate) async fn apply(
 
 /// Reads the table again after its script ran: repaired only when it now
 /// checks OK.
-async fn verify(session: &Session, item: &Applied<'_>) -> Result<Outcome, Error> {
-    let again = session.recheck(item.checked.target.clone()).await?;
+async fn verify(survey: &Survey, item: &Applied<'_>) -> Result<Outcome, Error> {
+    let again = survey.recheck(item.checked.target.clone()).await?;
     if again.is_ok() {
         return Ok(Outcome::Repaired);
     }

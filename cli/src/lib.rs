@@ -116,7 +116,7 @@ mod exit;
 mod inspect;
 mod output;
 mod repair;
-mod session;
+mod survey;
 mod tables;
 mod types;
 
@@ -126,7 +126,7 @@ use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
-use crate::session::Session;
+use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
 /// managed tables, of `models` (pass [`awesome_audit_log::registry::models`]
@@ -153,14 +153,14 @@ async fn execute(
     models: &[&ModelInfo],
     out: &mut dyn Write,
 ) -> Result<Exit, error::Error> {
-    let session = Session::open(global, models).await?;
+    let survey = Survey::open(global, models).await?;
     let result = match command {
-        Command::Schema(SchemaCommand::Check) => commands::check(&session, global.json, out),
+        Command::Schema(SchemaCommand::Check) => commands::check(&survey, global.json, out),
         Command::Schema(SchemaCommand::Apply(args)) => {
-            commands::apply(&session, args, global.json, out).await
+            commands::apply(&survey, args, global.json, out).await
         }
-        Command::Tables => commands::tables(&session, global.json, out).await,
+        Command::Tables => commands::tables(&survey, global.json, out).await,
     };
-    session.db.close().await;
+    survey.db.close().await;
     result
 }

@@ -8,7 +8,7 @@ use awesome_audit_log::Dialect;
 use serde::Serialize;
 
 use crate::drift::{Drift, Repair, Status};
-use crate::session::{Checked, Session};
+use crate::survey::{Checked, Survey};
 use crate::tables::Sources;
 
 /// One drift, as `--json` shows it.
@@ -41,10 +41,10 @@ struct TableJson<'a> {
 }
 
 impl<'a> TableJson<'a> {
-    fn new(session: &'a Session, checked: &'a Checked) -> Self {
+    fn new(survey: &'a Survey, checked: &'a Checked) -> Self {
         Self {
             table: &checked.target.name,
-            schema: session.place.catalog_schema.as_deref(),
+            schema: survey.place.catalog_schema.as_deref(),
             sources: checked.target.sources,
         }
     }
@@ -67,13 +67,13 @@ fn json_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
 }
 
 /// The result of `schema check`.
-pub(crate) fn check(out: &mut dyn Write, json: bool, session: &Session) -> io::Result<()> {
+pub(crate) fn check(out: &mut dyn Write, json: bool, survey: &Survey) -> io::Result<()> {
     if json {
-        let tables: Vec<CheckJson<'_>> = session
+        let tables: Vec<CheckJson<'_>> = survey
             .tables
             .iter()
             .map(|checked| CheckJson {
-                table: TableJson::new(session, checked),
+                table: TableJson::new(survey, checked),
                 status: checked.assessment.status.name(),
                 reason: match &checked.assessment.status {
                     Status::NotALogTable(reason) => Some(reason),
@@ -89,11 +89,11 @@ pub(crate) fn check(out: &mut dyn Write, json: bool, session: &Session) -> io::R
             .collect();
         return json_line(out, &tables);
     }
-    if session.tables.is_empty() {
+    if survey.tables.is_empty() {
         return no_tables(out);
     }
-    let width = name_width(session);
-    for checked in &session.tables {
+    let width = name_width(survey);
+    for checked in &survey.tables {
         let status = match &checked.assessment.status {
             Status::NotALogTable(reason) => format!("not a log table: {reason}"),
             Status::Missing => "missing".to_owned(),
@@ -110,7 +110,7 @@ pub(crate) fn check(out: &mut dyn Write, json: bool, session: &Session) -> io::R
         }
     }
     let count = |status: &str| {
-        session
+        survey
             .tables
             .iter()
             .filter(|checked| checked.assessment.status.name() == status)
@@ -119,13 +119,13 @@ pub(crate) fn check(out: &mut dyn Write, json: bool, session: &Session) -> io::R
     writeln!(
         out,
         "{} table(s): {} ok, {} drift, {} missing, {} not a log table",
-        session.tables.len(),
+        survey.tables.len(),
         count("ok"),
         count("drift"),
         count("missing"),
         count("not_a_log_table")
     )?;
-    if session.tables.iter().any(|checked| !checked.is_ok()) {
+    if survey.tables.iter().any(|checked| !checked.is_ok()) {
         writeln!(
             out,
             "`awesome-audit-log schema apply --dry-run` shows what would repair them."
@@ -141,8 +141,8 @@ fn no_tables(out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-fn name_width(session: &Session) -> usize {
-    session
+fn name_width(survey: &Survey) -> usize {
+    survey
         .tables
         .iter()
         .map(|checked| checked.target.name.len())
@@ -164,26 +164,26 @@ struct ListedJson<'a> {
 pub(crate) fn tables(
     out: &mut dyn Write,
     json: bool,
-    session: &Session,
+    survey: &Survey,
     estimates: &[Option<Option<u64>>],
 ) -> io::Result<()> {
     if json {
-        let rows: Vec<ListedJson<'_>> = session
+        let rows: Vec<ListedJson<'_>> = survey
             .tables
             .iter()
             .zip(estimates)
             .map(|(checked, estimate)| ListedJson {
-                table: TableJson::new(session, checked),
+                table: TableJson::new(survey, checked),
                 exists: estimate.is_some(),
                 rows_estimate: estimate.flatten(),
             })
             .collect();
         return json_line(out, &rows);
     }
-    if session.tables.is_empty() {
+    if survey.tables.is_empty() {
         return no_tables(out);
     }
-    let rows: Vec<[String; 4]> = session
+    let rows: Vec<[String; 4]> = survey
         .tables
         .iter()
         .zip(estimates)
@@ -328,16 +328,16 @@ pub(crate) fn plan(out: &mut dyn Write, dialect: Dialect, items: &[Applied<'_>])
 pub(crate) fn applied(
     out: &mut dyn Write,
     json: bool,
-    session: &Session,
+    survey: &Survey,
     items: &[Applied<'_>],
 ) -> io::Result<()> {
     if json {
         let rows: Vec<AppliedJson<'_>> = items
             .iter()
             .map(|item| AppliedJson {
-                table: TableJson::new(session, item.checked),
+                table: TableJson::new(survey, item.checked),
                 status: item.outcome.name(),
-                transactional: crate::apply::transactional(session.dialect()),
+                transactional: crate::apply::transactional(survey.dialect()),
                 statements: &item.script,
                 reasons: match &item.outcome {
                     Outcome::Blocked(reasons) => reasons,

@@ -155,7 +155,7 @@ pub fn original_insert(kind: Kind, table: &str, object_pk: &str) -> String {
 
 /// Every row of `table` (the original's columns) as one text each, in id
 /// order: what must survive a repair unchanged. Times to the microsecond;
-/// on MySQL in the session's UTC, so a `TIMESTAMP` and the `DATETIME(6)`
+/// on MySQL in the connection's UTC, so a `TIMESTAMP` and the `DATETIME(6)`
 /// it becomes read the same.
 pub async fn rows(db: &TestDb, schema: Option<&str>, table: &str) -> Vec<Option<String>> {
     let q = q(db.kind);

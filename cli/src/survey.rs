@@ -32,7 +32,7 @@ impl Checked {
 
 /// The database and the tables a command works on.
 #[derive(Debug)]
-pub(crate) struct Session {
+pub(crate) struct Survey {
     /// The database.
     pub db: Db,
     /// Where the log tables live.
@@ -45,7 +45,7 @@ pub(crate) struct Session {
     pub tables: Vec<Checked>,
 }
 
-impl Session {
+impl Survey {
     /// Checks the options, opens the database and reads every table to
     /// work on: the managed ones, `models`' log tables and those named
     /// with `--table`. A named table that is not a log table ends it here,
@@ -80,7 +80,7 @@ impl Session {
             models.iter().map(|model| model.log_table()),
             &global.tables,
         );
-        let mut session = Session {
+        let mut survey = Survey {
             db,
             place,
             registry_exists,
@@ -88,10 +88,10 @@ impl Session {
             tables: Vec::with_capacity(targets.len()),
         };
         for target in targets {
-            let checked = session.check(target).await?;
-            session.tables.push(checked);
+            let checked = survey.check(target).await?;
+            survey.tables.push(checked);
         }
-        let refused: Vec<(String, String)> = session
+        let refused: Vec<(String, String)> = survey
             .tables
             .iter()
             .filter(|checked| checked.target.sources.named)
@@ -101,10 +101,10 @@ impl Session {
             })
             .collect();
         if !refused.is_empty() {
-            session.db.close().await;
+            survey.db.close().await;
             return Err(Error::NotLogTables(refused));
         }
-        Ok(session)
+        Ok(survey)
     }
 
     /// The dialect.
