@@ -483,7 +483,11 @@ mod tests {
     #[test]
     fn shapes_are_remembered_once_found() {
         let table = TableSql::log(Dialect::Postgres, None, "widget_log");
-        assert_eq!(table.def.create.len(), 5, "the table and its four indexes");
+        assert_eq!(
+            table.def.create.len(),
+            7,
+            "the table, its four indexes, the table of managed tables and the registration"
+        );
         assert_eq!(table.def.shape(), None);
         let missing = TableShape::of::<&str>(&[]);
         assert!(!missing.exists);
