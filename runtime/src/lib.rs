@@ -79,7 +79,8 @@
 //!    [`outbox`] and its worker, the Redis [`broker`] and its worker, the one
 //!    retry loop), chosen once when the auditor is built; they take the sink.
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
-//!    ([`AuditTransaction`]), [`schema`] and `build` (schema export).
+//!    ([`AuditTransaction`]), [`schema`] and `build` (schema export),
+//!    [`retention`] (prune and dedupe).
 //!
 //! Within the first layer, [`config`] names the context's [`EntryPoint`]
 //! (for CAPTURE_*), and only the context's scope ([`context::capture`])
@@ -123,6 +124,7 @@ mod auditor;
 #[cfg_attr(docsrs, doc(cfg(feature = "build")))]
 pub mod build;
 pub mod history;
+pub mod retention;
 pub mod schema;
 pub mod transaction;
 // Beside them.
@@ -244,6 +246,7 @@ pub mod __private {
     pub use crate::model::{DiffVisitor, FieldVisitor, differs, differs_redacted, pk_to_string};
     pub use crate::registry::Registration;
     pub use crate::restore::Restoring;
+    pub use crate::retention::{Prune, PruneReport, Retention};
     pub use crate::{
         Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
         FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,
