@@ -130,7 +130,11 @@ impl RetentionArgs {
         // A key that could not be read is reported where it stands; the
         // policy is then left out, so that no second error follows.
         let mut unread = false;
-        meta.parse_nested_meta(|inner| {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        // `retention()` parses, and is then reported as a policy without a rule.
+        let list: TokenStream = content.parse()?;
+        let parser = syn::meta::parser(|inner| {
             if inner.path == OLDER_THAN {
                 match string_value(cx, &inner, ATTR, "90d")? {
                     Some(lit) => set_once(cx, &inner, ATTR, &mut args.older_than, spanned(&lit)),
@@ -146,7 +150,8 @@ impl RetentionArgs {
                 unknown_key(cx, &inner, ATTR, RETENTION_KEYS)?;
             }
             Ok(())
-        })?;
+        });
+        parser.parse2(list)?;
         Ok((!unread).then_some(args))
     }
 }
