@@ -22,8 +22,9 @@
 //!    filters and keyset pages, its state at any moment, every object's
 //!    state, diffs and JSON Patch, restores, what one request did across
 //!    models, and what reads back exactly.
-//! 9. [Operations](operations): counters, the dead-letter table, the outbox
-//!    and the stream, inspected and replayed with SQL and `redis-cli`.
+//! 9. [Operations](operations): retention (prune and dedupe, in batches),
+//!    counters, the dead-letter table, the outbox and the stream, inspected
+//!    and replayed with SQL and `redis-cli`.
 //! 10. [Compatibility with the Django original](compatibility): the shared
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the

@@ -4,7 +4,7 @@ use super::batches::{Batches, batch_options};
 use super::report::{PruneProgress, PruneReport};
 use super::target::LogTable;
 use crate::backend::Sweep;
-use crate::{Audited, Auditor, Error};
+use crate::{Audited, Auditor, Error, ModelInfo};
 
 /// A dedupe of one log table, built then [`run`](Self::run): deletes the
 /// `update` rows whose `changes` are empty (SQL NULL, JSON `null` or `{}`),
@@ -61,9 +61,15 @@ impl<'a> Dedupe<'a> {
     /// A dedupe of `M`'s log table. A log table that does not exist yet has
     /// nothing to dedupe.
     pub fn model<M: Audited>(auditor: &'a Auditor) -> Self {
+        Self::for_model(auditor, M::MODEL)
+    }
+
+    /// [`Dedupe::model`] for a model known by its [`ModelInfo`], such as
+    /// one of [`registry::models`](crate::registry::models).
+    pub fn for_model(auditor: &'a Auditor, model: &'static ModelInfo) -> Self {
         Self {
             auditor,
-            table: LogTable::model::<M>(),
+            table: LogTable::Model(model.log_table()),
             batches: Batches::default(),
         }
     }

@@ -4,9 +4,9 @@
 //!
 //! | what | from code |
 //! |---|---|
-//! | a model's policy, `#[audited(retention(older_than = "90d", keep_last = 100))]` | `Widget::prune(&auditor)`, or [`Prune::model`] with other options |
+//! | a model's policy, `#[audited(retention(older_than = "90d", keep_last = 100))]` | `Widget::prune(&auditor)`, or [`Prune::model`] / [`Prune::for_model`] with other options |
 //! | explicit rules on any log table | [`Prune::table`]`(&auditor, "widget_log").older_than(..).keep_last(..)` |
-//! | update rows with empty `changes` | [`Dedupe::table`], [`Dedupe::model`] |
+//! | update rows with empty `changes` | [`Dedupe::table`], [`Dedupe::model`], [`Dedupe::for_model`] |
 //!
 //! A row goes when every rule given lets it go: it is older than
 //! `older_than` (by `created_at`, the event time) and not among the newest

@@ -10,7 +10,7 @@ use super::report::{PruneProgress, PruneReport};
 use super::target::LogTable;
 use crate::backend::Sweep;
 use crate::model::Retention;
-use crate::{Audited, Auditor, Error};
+use crate::{Audited, Auditor, Error, ModelInfo};
 
 /// A prune of one log table, built then [`run`](Self::run): the rows that
 /// every rule given lets go are deleted, in batches with a pause between
@@ -98,8 +98,14 @@ impl<'a> Prune<'a> {
     /// one. The rules set afterwards replace the policy's. A log table
     /// that does not exist yet has nothing to prune.
     pub fn model<M: Audited>(auditor: &'a Auditor) -> Self {
-        let prune = Self::with(auditor, LogTable::model::<M>());
-        match M::MODEL.retention() {
+        Self::for_model(auditor, M::MODEL)
+    }
+
+    /// [`Prune::model`] for a model known by its [`ModelInfo`], such as
+    /// one of [`registry::models`](crate::registry::models).
+    pub fn for_model(auditor: &'a Auditor, model: &'static ModelInfo) -> Self {
+        let prune = Self::with(auditor, LogTable::Model(model.log_table()));
+        match model.retention() {
             Some(policy) => prune.retention(policy),
             None => prune,
         }

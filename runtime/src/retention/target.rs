@@ -4,8 +4,8 @@
 use awesome_audit_log_codegen::ddl::{COLUMNS, ORIGINAL_COLUMNS};
 use awesome_audit_log_codegen::ident::is_log_table_name;
 
+use crate::Error;
 use crate::sink::Sink;
-use crate::{Audited, Error};
 
 /// The log table of a run: a model's, or one named at run time.
 #[derive(Debug, Clone)]
@@ -17,10 +17,6 @@ pub(super) enum LogTable {
 }
 
 impl LogTable {
-    pub(super) fn model<M: Audited>() -> Self {
-        LogTable::Model(M::MODEL.log_table())
-    }
-
     pub(super) fn name(&self) -> &str {
         match self {
             LogTable::Model(name) => name,
