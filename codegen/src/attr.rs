@@ -288,26 +288,12 @@ fn string_value(
     attr: Place,
     example: &str,
 ) -> syn::Result<Option<LitStr>> {
-    let key = path_name(meta);
-    let expected = format!(
-        "expected `{}`",
-        attr.with(&format!("{key} = \"{example}\""))
-    );
-    if !meta.input.peek(Token![=]) {
-        skip_value(meta)?;
-        cx.syn_error(meta.error(format!("`{key}` needs a string value: {expected}")));
-        return Ok(None);
-    }
-    match meta.value()?.parse::<syn::Expr>()? {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(lit),
-            ..
-        }) => Ok(Some(lit)),
-        other => {
-            cx.error_spanned_by(other, format!("`{key}` takes a string literal: {expected}"));
-            Ok(None)
-        }
-    }
+    let example = format!("\"{example}\"");
+    let wanted = ("a string value", "a string literal");
+    literal_value(cx, meta, attr, &example, wanted, |lit| match lit {
+        syn::Lit::Str(lit) => Some(lit.clone()),
+        _ => None,
+    })
 }
 
 /// The integer literal of `key = 100`, like [`string_value`].
@@ -317,23 +303,40 @@ fn int_value(
     attr: Place,
     example: &str,
 ) -> syn::Result<Option<syn::LitInt>> {
+    let wanted = ("a number", "a whole number");
+    literal_value(cx, meta, attr, example, wanted, |lit| match lit {
+        syn::Lit::Int(lit) => Some(lit.clone()),
+        _ => None,
+    })
+}
+
+/// The literal of `key = value` that `pick` takes. No value, or another
+/// one, is recorded as an error saying what the key `needs` and `takes`
+/// (`example` is a sample value as written) and gives `None`; the value is
+/// consumed so parsing can go on.
+fn literal_value<T>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    attr: Place,
+    example: &str,
+    (needs, takes): (&str, &str),
+    pick: impl FnOnce(&syn::Lit) -> Option<T>,
+) -> syn::Result<Option<T>> {
     let key = path_name(meta);
     let expected = format!("expected `{}`", attr.with(&format!("{key} = {example}")));
     if !meta.input.peek(Token![=]) {
         skip_value(meta)?;
-        cx.syn_error(meta.error(format!("`{key}` needs a number: {expected}")));
+        cx.syn_error(meta.error(format!("`{key}` needs {needs}: {expected}")));
         return Ok(None);
     }
-    match meta.value()?.parse::<syn::Expr>()? {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(lit),
-            ..
-        }) => Ok(Some(lit)),
-        other => {
-            cx.error_spanned_by(other, format!("`{key}` takes a whole number: {expected}"));
-            Ok(None)
-        }
+    let value = meta.value()?.parse::<syn::Expr>()?;
+    if let syn::Expr::Lit(syn::ExprLit { lit, .. }) = &value
+        && let Some(picked) = pick(lit)
+    {
+        return Ok(Some(picked));
     }
+    cx.error_spanned_by(value, format!("`{key}` takes {takes}: {expected}"));
+    Ok(None)
 }
 
 /// A flag key such as `skip` stands alone; a value is recorded as an error.

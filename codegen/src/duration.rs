@@ -97,25 +97,6 @@ pub fn parse_seconds(text: &str) -> Result<u64, DurationError> {
         .ok_or(DurationError::TooLong)
 }
 
-/// `seconds` in the largest unit that divides it: `7776000` → `90d`.
-///
-/// ```
-/// use awesome_audit_log_codegen::duration::format_seconds;
-///
-/// assert_eq!(format_seconds(90 * 86_400), "90d");
-/// assert_eq!(format_seconds(14 * 86_400), "2w");
-/// assert_eq!(format_seconds(90), "90s");
-/// ```
-pub fn format_seconds(seconds: u64) -> String {
-    let (unit, length) = UNITS
-        .iter()
-        .rev()
-        .find(|(_, length)| seconds % length == 0)
-        .copied()
-        .unwrap_or(UNITS[0]);
-    format!("{}{unit}", seconds / length)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,37 +105,24 @@ mod tests {
     fn every_unit_and_every_mistake() {
         for (unit, seconds) in UNITS {
             assert_eq!(parse_seconds(&format!("3{unit}")), Ok(3 * seconds));
-            assert_eq!(format_seconds(3 * seconds), format!("3{unit}"));
         }
-        assert_eq!(parse_seconds(""), Err(DurationError::NoNumber));
-        assert_eq!(parse_seconds("d"), Err(DurationError::NoNumber));
-        assert_eq!(parse_seconds("-1d"), Err(DurationError::NoNumber));
-        assert_eq!(parse_seconds(" 1d"), Err(DurationError::NoNumber));
-        assert_eq!(
-            parse_seconds("1 d"),
-            Err(DurationError::UnknownUnit(" d".into()))
-        );
-        assert_eq!(
-            parse_seconds("1dd"),
-            Err(DurationError::UnknownUnit("dd".into()))
-        );
-        assert_eq!(
-            parse_seconds("1D"),
-            Err(DurationError::UnknownUnit("D".into()))
-        );
-        assert_eq!(
-            parse_seconds("1é"),
-            Err(DurationError::UnknownUnit("é".into()))
-        );
-        assert_eq!(parse_seconds("000s"), Err(DurationError::Zero));
-        assert_eq!(
-            parse_seconds("99999999999999999999w"),
-            Err(DurationError::TooLong)
-        );
-        assert_eq!(
-            parse_seconds(&format!("{}w", u64::MAX / 60)),
-            Err(DurationError::TooLong)
-        );
+        let unknown = |unit: &str| DurationError::UnknownUnit(unit.to_owned());
+        let too_long = format!("{}w", u64::MAX / 60);
+        for (text, error) in [
+            ("", DurationError::NoNumber),
+            ("d", DurationError::NoNumber),
+            ("-1d", DurationError::NoNumber),
+            (" 1d", DurationError::NoNumber),
+            ("1 d", unknown(" d")),
+            ("1dd", unknown("dd")),
+            ("1D", unknown("D")),
+            ("1é", unknown("é")),
+            ("000s", DurationError::Zero),
+            ("99999999999999999999w", DurationError::TooLong),
+            (too_long.as_str(), DurationError::TooLong),
+        ] {
+            assert_eq!(parse_seconds(text), Err(error), "{text:?}");
+        }
         assert_eq!(parse_seconds("007d"), Ok(7 * 86_400));
     }
 }

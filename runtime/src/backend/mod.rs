@@ -36,7 +36,7 @@ pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
 pub(crate) use select::{Order, Param, Position, Select, UpTo};
-pub(crate) use sweep::Sweep;
+pub(crate) use sweep::{Sweep, SweepStep};
 pub(crate) use table::{OutboxSql, TableDef, TableShape, TableSql};
 
 /// A connection pool of one of the supported databases.
@@ -116,21 +116,15 @@ pub trait Backend: Send + Sync + 'static {
         params: &'c [Param],
     ) -> impl Future<Output = Result<Vec<LogRecord>, sqlx::Error>> + Send + 'c;
 
-    /// Runs one batch of a retention run ([`Sweep::delete`]) as a
-    /// transaction of its own; the rows it deleted. On MySQL the
-    /// transaction reads committed rows, so that it locks only the rows it
-    /// deletes, never the gaps writers insert into.
+    /// Runs one statement of a retention run: the number a count
+    /// ([`Sweep::count`]) returns, or the rows a batch ([`Sweep::delete`])
+    /// deleted, as a transaction of its own. On MySQL a batch reads
+    /// committed rows, so that it locks only the rows it deletes, never the
+    /// gaps writers insert into.
     #[doc(hidden)]
     fn sweep<'c>(
         conn: &'c mut Conn<Self>,
-        sql: &'c str,
-        params: &'c [Param],
-    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
-
-    /// The number a `SELECT COUNT(*)` statement ([`Sweep::count`]) returns.
-    #[doc(hidden)]
-    fn count<'c>(
-        conn: &'c mut Conn<Self>,
+        step: SweepStep,
         sql: &'c str,
         params: &'c [Param],
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
@@ -341,31 +335,30 @@ macro_rules! impl_backend {
 
             fn sweep<'c>(
                 conn: &'c mut $crate::backend::Conn<Self>,
+                step: $crate::backend::SweepStep,
                 sql: &'c str,
                 params: &'c [$crate::backend::Param],
             ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
                 async move {
-                    let Some(isolation) = SWEEP_ISOLATION else {
-                        return Ok(bound(sql, params).execute(conn).await?.rows_affected());
-                    };
-                    // Sets the next transaction's isolation level.
-                    sqlx::raw_sql(isolation).execute(&mut *conn).await?;
-                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                    let deleted = bound(sql, params).execute(&mut *tx).await?.rows_affected();
-                    tx.commit().await?;
-                    Ok(deleted)
-                }
-            }
-
-            fn count<'c>(
-                conn: &'c mut $crate::backend::Conn<Self>,
-                sql: &'c str,
-                params: &'c [$crate::backend::Param],
-            ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
-                async move {
-                    let row: $row = bound(sql, params).fetch_one(conn).await?;
-                    let count: i64 = sqlx::Row::try_get(&row, 0)?;
-                    Ok(u64::try_from(count).unwrap_or(0))
+                    let query = bound(sql, params);
+                    match (step, SWEEP_ISOLATION) {
+                        ($crate::backend::SweepStep::Count, _) => {
+                            let row: $row = query.fetch_one(conn).await?;
+                            let count: i64 = sqlx::Row::try_get(&row, 0)?;
+                            Ok(u64::try_from(count).unwrap_or(0))
+                        }
+                        ($crate::backend::SweepStep::Delete, None) => {
+                            Ok(query.execute(conn).await?.rows_affected())
+                        }
+                        ($crate::backend::SweepStep::Delete, Some(isolation)) => {
+                            // Sets the next transaction's isolation level.
+                            sqlx::raw_sql(isolation).execute(&mut *conn).await?;
+                            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                            let deleted = query.execute(&mut *tx).await?.rows_affected();
+                            tx.commit().await?;
+                            Ok(deleted)
+                        }
+                    }
                 }
             }
 

@@ -332,16 +332,19 @@ fn read_columns(has_correlation_id: bool) -> Vec<Column> {
         .collect()
 }
 
+/// How many bind placeholders `sql` has (PostgreSQL's `?` is its JSONB
+/// key test; its placeholders are `$n`).
+#[cfg(test)]
+pub(super) fn placeholders(dialect: Dialect, sql: &str) -> usize {
+    match dialect {
+        Dialect::Postgres => (1..=64).filter(|n| sql.contains(&format!("${n}"))).count(),
+        Dialect::MySql | Dialect::Sqlite => sql.matches('?').count(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn placeholders(dialect: Dialect, sql: &str) -> usize {
-        match dialect {
-            Dialect::Postgres => (1..=64).filter(|n| sql.contains(&format!("${n}"))).count(),
-            Dialect::MySql | Dialect::Sqlite => sql.matches('?').count(),
-        }
-    }
 
     /// Every filter binds as many values as its statement has placeholders,
     /// on every dialect.

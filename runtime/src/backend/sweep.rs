@@ -21,6 +21,16 @@ pub(crate) struct Sweep {
     pub empty_updates: bool,
 }
 
+/// Which statement of a retention run runs.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepStep {
+    /// [`Sweep::count`].
+    Count,
+    /// [`Sweep::delete`].
+    Delete,
+}
+
 impl Sweep {
     /// `SELECT COUNT(*)` of the matching rows of `qualified` (quoted), with
     /// its bind values.
@@ -137,14 +147,8 @@ fn empty_changes(dialect: Dialect) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::select::placeholders;
     use super::*;
-
-    fn placeholders(dialect: Dialect, sql: &str) -> usize {
-        match dialect {
-            Dialect::Postgres => (1..=16).filter(|n| sql.contains(&format!("${n}"))).count(),
-            Dialect::MySql | Dialect::Sqlite => sql.matches('?').count(),
-        }
-    }
 
     fn every_sweep() -> Vec<Sweep> {
         let at = Some(Utc::now());

@@ -4,7 +4,7 @@
 //! connection of its own, tried again when it loses a race.
 
 use crate::Error;
-use crate::backend::{Backend, Param, PoolTask, Sweep, TableDef};
+use crate::backend::{Backend, Param, PoolTask, Sweep, SweepStep, TableDef};
 
 use super::race::retrying;
 use super::{Sink, Target};
@@ -34,7 +34,7 @@ impl Sink {
     ) -> Result<u64, Error> {
         let qualified = &self.table(index, Target::Log, log_table).def.qualified;
         let (sql, params) = sweep.count(self.database(index).1.dialect(), qualified);
-        self.run_sweep(index, log_table, SweepStatement::Count, &sql, &params)
+        self.run_sweep(index, log_table, SweepStep::Count, &sql, &params)
             .await
     }
 
@@ -49,7 +49,7 @@ impl Sink {
     ) -> Result<u64, Error> {
         let qualified = &self.table(index, Target::Log, log_table).def.qualified;
         let (sql, params) = sweep.delete(self.database(index).1.dialect(), qualified, limit);
-        self.run_sweep(index, log_table, SweepStatement::Delete, &sql, &params)
+        self.run_sweep(index, log_table, SweepStep::Delete, &sql, &params)
             .await
     }
 
@@ -57,12 +57,12 @@ impl Sink {
         &self,
         index: usize,
         log_table: &str,
-        kind: SweepStatement,
+        step: SweepStep,
         sql: &str,
         params: &[Param],
     ) -> Result<u64, Error> {
         let (alias, pool) = self.database(index);
-        retrying(|| pool.run(Sweeping { kind, sql, params }))
+        retrying(|| pool.run(Sweeping { step, sql, params }))
             .await
             .map_err(|e| Error::from_sqlx(alias, Some(log_table), e))
     }
@@ -80,18 +80,9 @@ impl PoolTask for Columns<'_> {
     }
 }
 
-/// Which statement of a sweep runs.
-#[derive(Debug, Clone, Copy)]
-enum SweepStatement {
-    /// [`Sweep::count`].
-    Count,
-    /// [`Sweep::delete`].
-    Delete,
-}
-
 /// Runs one statement of a sweep on a pool connection.
 struct Sweeping<'a> {
-    kind: SweepStatement,
+    step: SweepStep,
     sql: &'a str,
     params: &'a [Param],
 }
@@ -101,9 +92,6 @@ impl PoolTask for Sweeping<'_> {
 
     async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
         let mut conn = pool.acquire().await?;
-        match self.kind {
-            SweepStatement::Count => D::count(&mut conn, self.sql, self.params).await,
-            SweepStatement::Delete => D::sweep(&mut conn, self.sql, self.params).await,
-        }
+        D::sweep(&mut conn, self.step, self.sql, self.params).await
     }
 }

@@ -95,6 +95,20 @@ fn ids(rows: &[LogRecord]) -> BTreeSet<i64> {
     rows.iter().map(|row| row.id).collect()
 }
 
+/// The run reported `expected` (ids of `rows`, all of `widget_log` before
+/// it) and deleted exactly those.
+async fn assert_deleted(
+    auditor: &Auditor,
+    report: &PruneReport,
+    rows: &[LogRecord],
+    expected: &BTreeSet<i64>,
+    case: &str,
+) {
+    assert_eq!(report.rows, expected.len() as u64, "{case}: {report:?}");
+    let kept: BTreeSet<i64> = ids(rows).difference(expected).copied().collect();
+    assert_eq!(ids(&widget_rows(auditor).await), kept, "{case}");
+}
+
 /// The ids a prune must delete, read off `rows` in memory: those before
 /// `before` (if given) that are not among the newest `keep_last` of their
 /// object (if given), objects told apart by their exact key.
@@ -237,11 +251,8 @@ pub async fn prune_rules_agree_with_a_plain_reading(db: TestDb) {
             .run(|_| {})
             .await
             .unwrap();
-        assert_eq!(report.rows, expected.len() as u64, "{name}");
         assert_eq!(report.table, "widget_log");
-        let left = ids(&widget_rows(&auditor).await);
-        let kept: BTreeSet<i64> = ids(&rows).difference(&expected).copied().collect();
-        assert_eq!(left, kept, "{name}");
+        assert_deleted(&auditor, &report, &rows, &expected, name).await;
     }
 
     // A duration: the cutoff is taken when the run starts (rows are days
@@ -253,9 +264,8 @@ pub async fn prune_rules_agree_with_a_plain_reading(db: TestDb) {
         .run(|_| {})
         .await
         .unwrap();
-    assert_eq!(report.rows, expected.len() as u64);
-    let kept: BTreeSet<i64> = ids(&rows).difference(&expected).copied().collect();
-    assert_eq!(ids(&widget_rows(&auditor).await), kept);
+    assert_deleted(&auditor, &report, &rows, &expected, "older than 28 days").await;
+    let kept = ids(&widget_rows(&auditor).await);
     // Nothing is that old: a cutoff before any time a database stores.
     for age in [days(365 * 5000), Duration::MAX] {
         let report = Prune::model::<Widget>(&auditor)
@@ -285,7 +295,6 @@ pub async fn prune_batches_of_every_size(db: TestDb) {
             .run(|progress| seen.push(*progress))
             .await
             .unwrap();
-        assert_eq!(report.rows, total, "batches of {batch_size}");
         assert_eq!(
             report.batches,
             total / batch_size + 1,
@@ -299,8 +308,7 @@ pub async fn prune_batches_of_every_size(db: TestDb) {
             assert_eq!(progress.total, Some(total));
             assert_eq!(progress.deleted, (batches * batch_size).min(total));
         }
-        let kept: BTreeSet<i64> = ids(&rows).difference(&expected).copied().collect();
-        assert_eq!(ids(&widget_rows(&auditor).await), kept);
+        assert_deleted(&auditor, &report, &rows, &expected, "batches").await;
     }
     // Not counted first: no total, the same rows.
     let (rows, cutoff) = fresh_widget_log(&db, &auditor).await;
@@ -508,9 +516,7 @@ pub async fn retention_on_tables_the_original_created(db: TestDb) {
         .run(|_| {})
         .await
         .unwrap();
-    assert_eq!(report.rows, expected.len() as u64);
-    let kept: BTreeSet<i64> = ids(&read).difference(&expected).copied().collect();
-    assert_eq!(ids(&widget_rows(&auditor).await), kept);
+    assert_deleted(&auditor, &report, &read, &expected, "the original's table").await;
 
     let report = Dedupe::table(&auditor, "widget_log")
         .run(|_| {})
