@@ -136,6 +136,14 @@ impl Batches {
             tokio::time::sleep(self.pause).await;
         }
         report.elapsed = began.elapsed();
+        tracing::info!(
+            table = log_table,
+            rows = report.rows,
+            batches = report.batches,
+            longest_batch_ms = report.longest_batch.as_millis(),
+            elapsed_ms = report.elapsed.as_millis(),
+            "audit log rows deleted"
+        );
         Ok(report)
     }
 }

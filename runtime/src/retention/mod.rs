@@ -94,3 +94,20 @@ pub use self::duration::{InvalidDuration, parse_duration};
 pub use self::prune::Prune;
 pub use self::report::{PruneProgress, PruneReport};
 pub use crate::model::Retention;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: T) {}
+
+    /// A run can be spawned on a multi-threaded runtime (a command's
+    /// progress bar runs beside it).
+    #[test]
+    fn runs_are_send() {
+        let _ = |auditor: &crate::Auditor| {
+            send(Prune::table(auditor, "widget_log").run(|_| {}));
+            send(Dedupe::table(auditor, "widget_log").run(|_| {}));
+        };
+    }
+}
