@@ -25,6 +25,19 @@ pub struct Model {
     pub fields: Vec<Field>,
     /// Index of the primary-key field in `fields`.
     pub pk: usize,
+    /// The retention policy, from `#[audited(retention(...))]`.
+    pub retention: Option<Retention>,
+}
+
+/// A model's retention policy: which rows of its log table a prune
+/// deletes. A row goes when every rule given lets it go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Rows older than this many seconds (`older_than = "90d"`).
+    pub older_than_secs: Option<u64>,
+    /// Rows that are not among the newest this many of their object
+    /// (`keep_last = 100`).
+    pub keep_last: Option<u64>,
 }
 
 /// How a field takes part in snapshots and diffs.
@@ -99,6 +112,10 @@ impl Model {
         };
         check::generics(cx, &input.generics);
         check::container_attrs(cx, &input.attrs);
+        let retention = container
+            .retention
+            .as_ref()
+            .and_then(|args| check::retention(cx, args));
 
         let struct_name = unraw(&input.ident);
         let table = match &container.table {
@@ -197,6 +214,7 @@ impl Model {
                 .unwrap_or_else(|| syn::parse_quote!(::awesome_audit_log)),
             fields,
             pk: pk?,
+            retention,
         })
     }
 

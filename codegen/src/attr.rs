@@ -32,6 +32,19 @@ pub struct Container {
     /// Whether `crate = "..."` was given but is not a path (generated code
     /// then has no way to name the runtime).
     pub krate_invalid: bool,
+    /// `retention(...)`.
+    pub retention: Option<RetentionArgs>,
+}
+
+/// The arguments of `retention(...)`, as written; checked by
+/// [`crate::ast::Model::from_input`].
+pub struct RetentionArgs {
+    /// Where `retention` was written.
+    pub span: Span,
+    /// `older_than = "90d"`.
+    pub older_than: Option<WithSpan<String>>,
+    /// `keep_last = 100`: the literal, read later.
+    pub keep_last: Option<syn::LitInt>,
 }
 
 impl Container {
@@ -55,7 +68,7 @@ impl Container {
     }
 
     fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
-        const ATTR: &str = "audited";
+        const ATTR: Place = Place("audited");
         if meta.path == TABLE {
             if let Some(lit) = string_value(cx, &meta, ATTR, "widget")? {
                 set_once(cx, &meta, ATTR, &mut self.table, spanned(&lit));
@@ -82,10 +95,64 @@ impl Container {
                     );
                 }
             }
+        } else if meta.path == RETENTION {
+            if let Some(retention) = RetentionArgs::parse(cx, &meta)? {
+                set_once(cx, &meta, ATTR, &mut self.retention, retention);
+            }
         } else {
             unknown_key(cx, &meta, ATTR, CONTAINER_KEYS)?;
         }
         Ok(())
+    }
+}
+
+impl RetentionArgs {
+    /// `retention(older_than = "...", keep_last = ...)`; anything else is
+    /// recorded as an error and gives `None`.
+    fn parse(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Self>> {
+        const ATTR: Place = Place("audited(retention");
+        let span = syn::spanned::Spanned::span(&meta.path);
+        if !meta.input.peek(syn::token::Paren) {
+            skip_value(meta)?;
+            cx.error_at(
+                span,
+                format!(
+                    "`retention` takes a list: expected `#[audited(retention(older_than = \"90d\", keep_last = 100))]` with {RETENTION_KEYS} or both"
+                ),
+            );
+            return Ok(None);
+        }
+        let mut args = RetentionArgs {
+            span,
+            older_than: None,
+            keep_last: None,
+        };
+        // A key that could not be read is reported where it stands; the
+        // policy is then left out, so that no second error follows.
+        let mut unread = false;
+        let content;
+        syn::parenthesized!(content in meta.input);
+        // `retention()` parses, and is then reported as a policy without a rule.
+        let list: TokenStream = content.parse()?;
+        let parser = syn::meta::parser(|inner| {
+            if inner.path == OLDER_THAN {
+                match string_value(cx, &inner, ATTR, "90d")? {
+                    Some(lit) => set_once(cx, &inner, ATTR, &mut args.older_than, spanned(&lit)),
+                    None => unread = true,
+                }
+            } else if inner.path == KEEP_LAST {
+                match int_value(cx, &inner, ATTR, "100")? {
+                    Some(lit) => set_once(cx, &inner, ATTR, &mut args.keep_last, lit),
+                    None => unread = true,
+                }
+            } else {
+                unread = true;
+                unknown_key(cx, &inner, ATTR, RETENTION_KEYS)?;
+            }
+            Ok(())
+        });
+        parser.parse2(list)?;
+        Ok((!unread).then_some(args))
     }
 }
 
@@ -135,7 +202,7 @@ impl FieldAttrs {
     }
 
     fn parse_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
-        const ATTR: &str = "audit";
+        const ATTR: Place = Place("audit");
         let span = syn::spanned::Spanned::span(&meta.path);
         if meta.path == PK {
             no_value(cx, &meta, ATTR)?;
@@ -172,6 +239,20 @@ pub fn is_container_attr(attr: &Attribute) -> bool {
         .is_some_and(|segment| segment.ident == AUDITED.0)
 }
 
+/// Where a key is written, for messages: the attribute's path up to the
+/// list the key is in (`audit`, `audited`, `audited(retention`).
+#[derive(Clone, Copy)]
+struct Place(&'static str);
+
+impl Place {
+    /// The attribute with `inner` as the list's content:
+    /// `#[audited(retention(inner))]`.
+    fn with(self, inner: &str) -> String {
+        let close = ")".repeat(self.0.matches('(').count());
+        format!("#[{}({inner}){close}]", self.0)
+    }
+}
+
 fn spanned(lit: &LitStr) -> WithSpan<String> {
     WithSpan {
         value: lit.value(),
@@ -183,11 +264,15 @@ fn path_name(meta: &ParseNestedMeta) -> String {
     meta.path.to_token_stream().to_string().replace(' ', "")
 }
 
-fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, slot: &mut Option<T>, value: T) {
+fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, attr: Place, slot: &mut Option<T>, value: T) {
     if slot.is_some() {
         cx.error_spanned_by(
             &meta.path,
-            format!("duplicate key `{}` in `#[{attr}(...)]`", path_name(meta)),
+            format!(
+                "duplicate key `{}` in `{}`",
+                path_name(meta),
+                attr.with("...")
+            ),
         );
     } else {
         *slot = Some(value);
@@ -200,33 +285,68 @@ fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, slot: &mut Option<
 fn string_value(
     cx: &Ctxt,
     meta: &ParseNestedMeta,
-    attr: &str,
+    attr: Place,
     example: &str,
 ) -> syn::Result<Option<LitStr>> {
+    let example = format!("\"{example}\"");
+    let wanted = ("a string value", "a string literal");
+    literal_value(cx, meta, attr, &example, wanted, |lit| match lit {
+        syn::Lit::Str(lit) => Some(lit.clone()),
+        _ => None,
+    })
+}
+
+/// The integer literal of `key = 100`, like [`string_value`].
+fn int_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    attr: Place,
+    example: &str,
+) -> syn::Result<Option<syn::LitInt>> {
+    let wanted = ("a number", "a whole number");
+    literal_value(cx, meta, attr, example, wanted, |lit| match lit {
+        syn::Lit::Int(lit) => Some(lit.clone()),
+        _ => None,
+    })
+}
+
+/// The literal of `key = value` that `pick` takes. No value, or another
+/// one, is recorded as an error saying what the key `needs` and `takes`
+/// (`example` is a sample value as written) and gives `None`; the value is
+/// consumed so parsing can go on.
+fn literal_value<T>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    attr: Place,
+    example: &str,
+    (needs, takes): (&str, &str),
+    pick: impl FnOnce(&syn::Lit) -> Option<T>,
+) -> syn::Result<Option<T>> {
     let key = path_name(meta);
-    let expected = format!("expected `#[{attr}({key} = \"{example}\")]`");
+    let expected = format!("expected `{}`", attr.with(&format!("{key} = {example}")));
     if !meta.input.peek(Token![=]) {
         skip_value(meta)?;
-        cx.syn_error(meta.error(format!("`{key}` needs a string value: {expected}")));
+        cx.syn_error(meta.error(format!("`{key}` needs {needs}: {expected}")));
         return Ok(None);
     }
-    match meta.value()?.parse::<syn::Expr>()? {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(lit),
-            ..
-        }) => Ok(Some(lit)),
-        other => {
-            cx.error_spanned_by(other, format!("`{key}` takes a string literal: {expected}"));
-            Ok(None)
-        }
+    let value = meta.value()?.parse::<syn::Expr>()?;
+    if let syn::Expr::Lit(syn::ExprLit { lit, .. }) = &value
+        && let Some(picked) = pick(lit)
+    {
+        return Ok(Some(picked));
     }
+    cx.error_spanned_by(value, format!("`{key}` takes {takes}: {expected}"));
+    Ok(None)
 }
 
 /// A flag key such as `skip` stands alone; a value is recorded as an error.
-fn no_value(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str) -> syn::Result<()> {
+fn no_value(cx: &Ctxt, meta: &ParseNestedMeta, attr: Place) -> syn::Result<()> {
     if skip_value(meta)? {
         let key = path_name(meta);
-        cx.syn_error(meta.error(format!("`{key}` takes no value: write `#[{attr}({key})]`")));
+        cx.syn_error(meta.error(format!(
+            "`{key}` takes no value: write `{}`",
+            attr.with(&key)
+        )));
     }
     Ok(())
 }
@@ -247,12 +367,13 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<bool> {
 }
 
 /// Records an unknown key and consumes its value so parsing can go on.
-fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, expected: &str) -> syn::Result<()> {
+fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: Place, expected: &str) -> syn::Result<()> {
     cx.error_spanned_by(
         &meta.path,
         format!(
-            "unknown key `{}` in `#[{attr}(...)]`; expected one of {expected}",
-            path_name(meta)
+            "unknown key `{}` in `{}`; expected one of {expected}",
+            path_name(meta),
+            attr.with("...")
         ),
     );
     skip_value(meta)?;

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use proc_macro2::Span;
 use syn::{Attribute, Generics, Ident};
 
-use crate::ast::Field;
-use crate::attr::{FieldAttrs, is_field_attr};
+use crate::ast::{Field, Retention};
+use crate::attr::{FieldAttrs, RetentionArgs, is_field_attr};
 use crate::ctxt::Ctxt;
+use crate::duration::parse_seconds;
 use crate::ident::{MAX_IDENTIFIER_LEN, MAX_TABLE_LEN, is_model_label, is_plain_identifier};
 
 pub fn generics(cx: &Ctxt, generics: &Generics) {
@@ -66,6 +67,46 @@ pub fn label(cx: &Ctxt, label: &str, span: Span) {
             ),
         );
     }
+}
+
+/// A retention policy: at least one rule, a duration in a known unit and
+/// longer than zero, a number of rows to keep above zero.
+pub fn retention(cx: &Ctxt, args: &RetentionArgs) -> Option<Retention> {
+    if args.older_than.is_none() && args.keep_last.is_none() {
+        cx.error_at(
+            args.span,
+            "`retention(...)` needs a rule: `older_than = \"90d\"`, `keep_last = 100` or both",
+        );
+        return None;
+    }
+    let mut valid = true;
+    let older_than_secs = args.older_than.as_ref().and_then(|older_than| {
+        let seconds = parse_seconds(&older_than.value);
+        if let Err(error) = &seconds {
+            valid = false;
+            cx.error_at(
+                older_than.span,
+                format!("`older_than = {:?}`: {error}", older_than.value),
+            );
+        }
+        seconds.ok()
+    });
+    let keep_last = args.keep_last.as_ref().and_then(|lit| {
+        match lit.base10_parse::<u64>() {
+            Ok(0) => cx.error_spanned_by(
+                lit,
+                "`keep_last = 0` would keep no row of an object; give 1 or more, or leave it out to prune by age alone",
+            ),
+            Ok(rows) => return Some(rows),
+            Err(error) => cx.error_spanned_by(lit, format!("`keep_last`: {error}")),
+        }
+        valid = false;
+        None
+    });
+    valid.then_some(Retention {
+        older_than_secs,
+        keep_last,
+    })
 }
 
 pub fn json_key(cx: &Ctxt, key: &str, span: Span) {

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod ddl;
+pub mod duration;
 pub mod ident;
 pub mod migrations;
 

@@ -19,6 +19,12 @@ pub const TABLE: Symbol = Symbol("table");
 pub const LABEL: Symbol = Symbol("label");
 /// `#[audited(crate = "...")]`
 pub const CRATE: Symbol = Symbol("crate");
+/// `#[audited(retention(...))]`
+pub const RETENTION: Symbol = Symbol("retention");
+/// `#[audited(retention(older_than = "..."))]`
+pub const OLDER_THAN: Symbol = Symbol("older_than");
+/// `#[audited(retention(keep_last = ...))]`
+pub const KEEP_LAST: Symbol = Symbol("keep_last");
 
 /// `#[audit(pk)]`
 pub const PK: Symbol = Symbol("pk");
@@ -30,7 +36,9 @@ pub const REDACT: Symbol = Symbol("redact");
 pub const RENAME: Symbol = Symbol("rename");
 
 /// The keys `#[audited(...)]` accepts, for error messages.
-pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`";
+pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`";
+/// The keys `#[audited(retention(...))]` accepts, for error messages.
+pub const RETENTION_KEYS: &str = "`older_than`, `keep_last`";
 /// The keys `#[audit(...)]` accepts, for error messages.
 pub const FIELD_KEYS: &str = "`pk`, `skip`, `redact`, `rename`";
 

@@ -79,7 +79,8 @@
 //!    [`outbox`] and its worker, the Redis [`broker`] and its worker, the one
 //!    retry loop), chosen once when the auditor is built; they take the sink.
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
-//!    ([`AuditTransaction`]), [`schema`] and `build` (schema export).
+//!    ([`AuditTransaction`]), [`schema`] and `build` (schema export),
+//!    [`retention`] (prune and dedupe).
 //!
 //! Within the first layer, [`config`] names the context's [`EntryPoint`]
 //! (for CAPTURE_*), and only the context's scope ([`context::capture`])
@@ -123,6 +124,7 @@ mod auditor;
 #[cfg_attr(docsrs, doc(cfg(feature = "build")))]
 pub mod build;
 pub mod history;
+pub mod retention;
 pub mod schema;
 pub mod transaction;
 // Beside them.
@@ -160,6 +162,7 @@ pub use transport::redis as broker;
 /// | `table = "..."` | the struct's name in snake_case | the audited table; the log table is `<table>_log`. A plain SQL identifier of at most 59 characters |
 /// | `label = "..."` | `<crate>.<struct name in lower case>` | the model label that AUDIT_MODELS / NOT_AUDIT_MODELS name |
 /// | `crate = "..."` | `::awesome_audit_log` | path to this crate, for crates that re-export it |
+/// | `retention(older_than = "90d", keep_last = 100)` | none | the log's retention policy, run by `Struct::prune(&auditor)` (see [`retention`]): rows older than `older_than` (a whole number of `s`, `m`, `h`, `d` or `w`, more than zero) that are not among the newest `keep_last` (1 or more) of their object go; either rule alone, or both |
 ///
 /// # Field attributes `#[audit(...)]`
 /// | attribute | meaning |
@@ -186,7 +189,10 @@ pub use transport::redis as broker;
 ///   creates the log table and its indexes: statements joined by `;\n`);
 /// - `StructField`, an enum of the stored fields ([`AuditField`]);
 /// - the read side: `Struct::history(&auditor, &pk)`, `Struct::as_of`,
-///   `Struct::as_of_all` and `Struct::restore` (see [`history`]).
+///   `Struct::as_of_all` and `Struct::restore` (see [`history`]);
+/// - `Struct::prune(&auditor)`, which deletes what the retention policy lets
+///   go, in batches ([`Error::NoRetentionRule`] without a policy; see
+///   [`retention`]).
 ///
 /// # Rejected at compile time
 /// ```compile_fail
@@ -208,6 +214,10 @@ pub use transport::redis as broker;
 /// ```compile_fail
 /// #[awesome_audit_log::audited]
 /// struct Token { #[audit(redact)] id: String }
+/// ```
+/// ```compile_fail
+/// #[awesome_audit_log::audited(retention(older_than = "3 months"))]
+/// struct Widget { id: i64 }
 /// ```
 /// ```compile_fail
 /// struct NotSerializable;
@@ -244,6 +254,7 @@ pub mod __private {
     pub use crate::model::{DiffVisitor, FieldVisitor, differs, differs_redacted, pk_to_string};
     pub use crate::registry::Registration;
     pub use crate::restore::Restoring;
+    pub use crate::retention::{Prune, PruneReport, Retention};
     pub use crate::{
         Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
         FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,

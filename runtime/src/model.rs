@@ -116,6 +116,7 @@ pub struct ModelInfo {
     pk_field: &'static str,
     fields: &'static [FieldInfo],
     ddl: [&'static str; 3],
+    retention: Option<Retention>,
 }
 
 impl ModelInfo {
@@ -140,6 +141,16 @@ impl ModelInfo {
             pk_field,
             fields,
             ddl,
+            retention: None,
+        }
+    }
+
+    /// The model with its retention policy (`#[audited(retention(...))]`).
+    #[doc(hidden)]
+    pub const fn with_retention(self, retention: Retention) -> Self {
+        Self {
+            retention: Some(retention),
+            ..self
         }
     }
 
@@ -185,6 +196,25 @@ impl ModelInfo {
         self.fields
     }
 
+    /// The retention policy of the model's log table, from
+    /// `#[audited(retention(...))]`: what the generated `prune` (and
+    /// [`Prune::model`](crate::retention::Prune::model)) deletes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use awesome_audit_log::{Audited, audited};
+    ///
+    /// #[audited(table = "widget", retention(older_than = "90d", keep_last = 100))]
+    /// struct Widget { id: i64 }
+    ///
+    /// let policy = Widget::MODEL.retention().unwrap();
+    /// assert_eq!(policy.older_than, Some(Duration::from_secs(90 * 24 * 60 * 60)));
+    /// assert_eq!(policy.keep_last, Some(100));
+    /// ```
+    pub const fn retention(&self) -> Option<Retention> {
+        self.retention
+    }
+
     /// What creates the log table in `dialect`, unqualified: `CREATE TABLE
     /// IF NOT EXISTS` and its indexes, the statements joined by `;\n`.
     pub const fn ddl(&self, dialect: Dialect) -> &'static str {
@@ -193,6 +223,46 @@ impl ModelInfo {
             Dialect::MySql => self.ddl[1],
             Dialect::Sqlite => self.ddl[2],
         }
+    }
+}
+
+/// Which rows of a log table a prune deletes: a row goes when every rule
+/// given lets it go, that is when it is older than `older_than` and not
+/// among the newest `keep_last` rows of its object. A model's policy comes
+/// from `#[audited(retention(older_than = "90d", keep_last = 100))]`
+/// ([`ModelInfo::retention`]); see [`retention`](crate::retention).
+///
+/// ```
+/// use std::time::Duration;
+/// use awesome_audit_log::retention::Retention;
+///
+/// let policy = Retention::new(Some(Duration::from_secs(30 * 86_400)), None);
+/// assert_eq!(policy.keep_last, None);
+/// assert!(!policy.is_empty());
+/// assert!(Retention::default().is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Rows logged longer ago than this may go (by `created_at`).
+    pub older_than: Option<std::time::Duration>,
+    /// Each object keeps its newest this many rows (by `created_at`, then
+    /// `id`).
+    pub keep_last: Option<u64>,
+}
+
+impl Retention {
+    /// A policy of these rules (`None`: no such rule).
+    pub const fn new(older_than: Option<std::time::Duration>, keep_last: Option<u64>) -> Self {
+        Self {
+            older_than,
+            keep_last,
+        }
+    }
+
+    /// Whether the policy has no rule (and so lets no row go).
+    pub const fn is_empty(&self) -> bool {
+        self.older_than.is_none() && self.keep_last.is_none()
     }
 }
 

@@ -15,8 +15,13 @@ pub struct Widget {
     pub qty: i32,
 }
 
-/// A second model, for AUDIT_MODELS / NOT_AUDIT_MODELS.
-#[audited(table = "gizmo", label = "shop.gizmo")]
+/// A second model, for AUDIT_MODELS / NOT_AUDIT_MODELS, with a retention
+/// policy.
+#[audited(
+    table = "gizmo",
+    label = "shop.gizmo",
+    retention(older_than = "30d", keep_last = 2)
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gizmo {
     /// Primary key.

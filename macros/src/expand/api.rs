@@ -93,6 +93,7 @@ impl Api<'_> {
         let as_of_all = body(quote!(#private::as_of_all::<Self>(auditor, at).await));
         let restore = body(quote!(#private::restore::<Self>(auditor, version, current).await));
         let diff = body(quote!(#private::Diff::rows(self, other)));
+        let prune = body(quote!(#private::Prune::model::<Self>(auditor).run(|_| {}).await));
         let variants: Vec<&syn::Ident> = self.fields.iter().map(|f| &f.variant).collect();
         let keys = self.fields.iter().map(|f| &f.key);
         let names = self.fields.iter().map(|f| &f.name);
@@ -161,6 +162,16 @@ impl Api<'_> {
                     #restore
                 }
 
+                /// Deletes the rows of this model's log table that its retention
+                /// policy (`#[audited(retention(...))]`) lets go, in batches of 1,000
+                /// rows with a pause between them; `Error::NoRetentionRule` when the
+                /// model has no policy. `Prune::model` runs it with other options.
+                #allow_stub
+                #vis async fn prune(
+                    auditor: &#private::Auditor,
+                ) -> ::core::result::Result<#private::PruneReport, #private::Error> {
+                    #prune
+                }
             }
         });
 

@@ -117,6 +117,19 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
         stub: false,
     }
     .generate();
+    let retention = model.retention.map(|retention| {
+        let some = |value: Option<TokenStream>| match value {
+            Some(value) => quote!(::core::option::Option::Some(#value)),
+            None => quote!(::core::option::Option::None),
+        };
+        let older_than = some(
+            retention
+                .older_than_secs
+                .map(|secs| quote!(::core::time::Duration::from_secs(#secs))),
+        );
+        let keep_last = some(retention.keep_last.map(|rows| quote!(#rows)));
+        quote!(.with_retention(#private::Retention::new(#older_than, #keep_last)))
+    });
     let log_ident = api_log_ident(item);
     let field_ident = api_field_ident(item);
     let model_info = syn::Ident::new("MODEL_INFO", Span::mixed_site());
@@ -134,7 +147,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                 #pk_name,
                 &[#(#field_infos),*],
                 [#log_ident::DDL_POSTGRES, #log_ident::DDL_MYSQL, #log_ident::DDL_SQLITE],
-            );
+            )#retention;
 
             #[automatically_derived]
             impl #private::Audited for #ident {

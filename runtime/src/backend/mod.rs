@@ -22,6 +22,7 @@ mod decode;
 mod fit;
 mod json_text;
 mod select;
+mod sweep;
 mod table;
 
 #[cfg(feature = "mysql")]
@@ -35,6 +36,7 @@ pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
 pub(crate) use select::{Order, Param, Position, Select, UpTo};
+pub(crate) use sweep::{Sweep, SweepStep};
 pub(crate) use table::{OutboxSql, TableDef, TableShape, TableSql};
 
 /// A connection pool of one of the supported databases.
@@ -113,6 +115,19 @@ pub trait Backend: Send + Sync + 'static {
         sql: &'c str,
         params: &'c [Param],
     ) -> impl Future<Output = Result<Vec<LogRecord>, sqlx::Error>> + Send + 'c;
+
+    /// Runs one statement of a retention run: the number a count
+    /// ([`Sweep::count`]) returns, or the rows a batch ([`Sweep::delete`])
+    /// deleted, as a transaction of its own. On MySQL a batch reads
+    /// committed rows, so that it locks only the rows it deletes, never the
+    /// gaps writers insert into.
+    #[doc(hidden)]
+    fn sweep<'c>(
+        conn: &'c mut Conn<Self>,
+        step: SweepStep,
+        sql: &'c str,
+        params: &'c [Param],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
 
     /// The oldest `limit` rows of an outbox of `shape`, locked for this
     /// transaction where the database can lock rows so that workers share
@@ -213,13 +228,29 @@ impl Pool {
 
 /// Implements [`Backend`] for one database: the statements that are the
 /// same SQL for every backend, over the module's `insert`, `bind_time`,
-/// `table_columns` and `max_statement_bytes`; and the row reader over the
-/// module's `read_json` and `read_timestamp`.
+/// `table_columns`, `max_statement_bytes` and `SWEEP_ISOLATION`; and the
+/// row reader over the module's `read_json` and `read_timestamp`.
 macro_rules! impl_backend {
     ($db:ty, $driver:ident, $variant:ident, $dialect:expr, $row:ty) => {
         /// The write path's functions for one database.
         #[derive(Debug)]
         pub struct $driver;
+
+        /// `sql` with `params` bound in order.
+        fn bound<'q>(
+            sql: &str,
+            params: &[$crate::backend::Param],
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for param in params {
+                query = match param {
+                    $crate::backend::Param::Text(text) => query.bind(text.as_str()),
+                    $crate::backend::Param::Int(int) => query.bind(*int),
+                    $crate::backend::Param::Time(at) => query.bind(bind_time(*at)),
+                };
+            }
+            query
+        }
 
         impl $crate::backend::AuditDatabase for $db {
             type Driver = $driver;
@@ -295,18 +326,39 @@ macro_rules! impl_backend {
             + Send
             + 'c {
                 async move {
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
-                    for param in params {
-                        query = match param {
-                            $crate::backend::Param::Text(text) => query.bind(text.as_str()),
-                            $crate::backend::Param::Int(int) => query.bind(*int),
-                            $crate::backend::Param::Time(at) => query.bind(bind_time(*at)),
-                        };
-                    }
-                    let rows = query.fetch_all(conn).await?;
+                    let rows = bound(sql, params).fetch_all(conn).await?;
                     rows.iter()
                         .map(|row: &$row| $crate::backend::decode::record(row))
                         .collect()
+                }
+            }
+
+            fn sweep<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                step: $crate::backend::SweepStep,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
+            ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
+                async move {
+                    let query = bound(sql, params);
+                    match (step, SWEEP_ISOLATION) {
+                        ($crate::backend::SweepStep::Count, _) => {
+                            let row: $row = query.fetch_one(conn).await?;
+                            let count: i64 = sqlx::Row::try_get(&row, 0)?;
+                            Ok(u64::try_from(count).unwrap_or(0))
+                        }
+                        ($crate::backend::SweepStep::Delete, None) => {
+                            Ok(query.execute(conn).await?.rows_affected())
+                        }
+                        ($crate::backend::SweepStep::Delete, Some(isolation)) => {
+                            // Sets the next transaction's isolation level.
+                            sqlx::raw_sql(isolation).execute(&mut *conn).await?;
+                            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                            let deleted = query.execute(&mut *tx).await?.rows_affected();
+                            tx.commit().await?;
+                            Ok(deleted)
+                        }
+                    }
                 }
             }
 

@@ -12,6 +12,11 @@ use crate::event::LogEvent;
 
 super::impl_backend!(MySql, MySqlDriver, MySql, crate::Dialect::MySql, MySqlRow);
 
+/// Retention batches run read-committed: under the default repeatable
+/// read, a `DELETE` locks every row it scans and the gaps between them,
+/// blocking (and deadlocking with) writers appending rows.
+const SWEEP_ISOLATION: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+
 /// Timestamps are bound as naive datetimes in UTC (the session's zone).
 fn bind_time(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()

@@ -21,6 +21,10 @@ super::impl_backend!(
     PgRow
 );
 
+/// Retention batches run as single statements in the default isolation
+/// (read committed): they lock only the rows they delete.
+const SWEEP_ISOLATION: Option<&str> = None;
+
 /// Timestamps are bound as `TIMESTAMPTZ`.
 fn bind_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at

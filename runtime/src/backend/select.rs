@@ -80,15 +80,24 @@ pub(crate) struct Select {
 }
 
 /// A statement being built, with its bind values in placeholder order.
-struct Statement {
-    dialect: Dialect,
-    sql: String,
-    params: Vec<Param>,
+pub(super) struct Statement {
+    pub(super) dialect: Dialect,
+    pub(super) sql: String,
+    pub(super) params: Vec<Param>,
 }
 
 impl Statement {
+    /// An empty statement for `dialect`.
+    pub(super) fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            sql: String::new(),
+            params: Vec::new(),
+        }
+    }
+
     /// Binds `param` and returns its placeholder.
-    fn bind(&mut self, param: Param) -> String {
+    pub(super) fn bind(&mut self, param: Param) -> String {
         self.params.push(param);
         match self.dialect {
             Dialect::Postgres => format!("${}", self.params.len()),
@@ -107,7 +116,7 @@ impl Statement {
     /// its shortest form and before its full form followed by `~`, and all of
     /// them before the next microsecond's: the test compares with those two
     /// bounds, still on the plain column, so the index serves it.
-    fn time(&mut self, op: &str, at: DateTime<Utc>) -> String {
+    pub(super) fn time(&mut self, op: &str, at: DateTime<Utc>) -> String {
         let created_at = self.dialect.quote("created_at");
         if self.dialect != Dialect::Sqlite {
             let value = self.bind(Param::Time(at));
@@ -153,11 +162,7 @@ impl Select {
             return None;
         }
         let columns = read_columns(has_correlation_id);
-        let mut statement = Statement {
-            dialect,
-            sql: String::new(),
-            params: Vec::new(),
-        };
+        let mut statement = Statement::new(dialect);
         let conditions = self.conditions(&mut statement);
         let q = |name| dialect.quote(name);
         let (created_at, id, pk) = (q("created_at"), q("id"), q("object_pk"));
@@ -305,7 +310,7 @@ fn position_test(statement: &mut Statement, op: &str, position: Position) -> Str
 
 /// The key's exact bytes: on MySQL, whatever the column's collation; the
 /// key itself elsewhere.
-fn exact_key(dialect: Dialect, pk: &str) -> String {
+pub(super) fn exact_key(dialect: Dialect, pk: &str) -> String {
     match dialect {
         Dialect::MySql => format!("CAST(CONVERT({pk} USING utf8mb4) AS BINARY)"),
         Dialect::Postgres | Dialect::Sqlite => pk.to_owned(),
@@ -327,16 +332,19 @@ fn read_columns(has_correlation_id: bool) -> Vec<Column> {
         .collect()
 }
 
+/// How many bind placeholders `sql` has (PostgreSQL's `?` is its JSONB
+/// key test; its placeholders are `$n`).
+#[cfg(test)]
+pub(super) fn placeholders(dialect: Dialect, sql: &str) -> usize {
+    match dialect {
+        Dialect::Postgres => (1..=64).filter(|n| sql.contains(&format!("${n}"))).count(),
+        Dialect::MySql | Dialect::Sqlite => sql.matches('?').count(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn placeholders(dialect: Dialect, sql: &str) -> usize {
-        match dialect {
-            Dialect::Postgres => (1..=64).filter(|n| sql.contains(&format!("${n}"))).count(),
-            Dialect::MySql | Dialect::Sqlite => sql.matches('?').count(),
-        }
-    }
 
     /// Every filter binds as many values as its statement has placeholders,
     /// on every dialect.
@@ -387,11 +395,7 @@ mod tests {
     fn sqlite_bounds_hold_every_text_of_an_instant() {
         for at in ["2026-01-02T10:00:00Z", "2026-01-02T10:00:00.123456Z"] {
             let at: DateTime<Utc> = at.parse().unwrap();
-            let mut statement = Statement {
-                dialect: Dialect::Sqlite,
-                sql: String::new(),
-                params: Vec::new(),
-            };
+            let mut statement = Statement::new(Dialect::Sqlite);
             statement.time("=", at);
             let [Param::Text(low), Param::Text(high)] = statement.params.as_slice() else {
                 panic!("two text bounds: {:?}", statement.params)

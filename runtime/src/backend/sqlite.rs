@@ -41,6 +41,10 @@ pub(crate) fn parse_created_at(text: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// Retention batches run as single statements: SQLite locks the whole
+/// database for a write, for as long as the statement runs.
+const SWEEP_ISOLATION: Option<&str> = None;
+
 /// Timestamps are bound as the text [`format_created_at`] writes.
 fn bind_time(at: DateTime<Utc>) -> String {
     format_created_at(at)

@@ -130,6 +130,24 @@ pub enum Error {
         /// The id asked for.
         id: i64,
     },
+    /// A prune was asked for without a rule: no `older_than`, `before` or
+    /// `keep_last`, and no `#[audited(retention(...))]` policy on the model.
+    #[error(
+        "no retention rule for `{table}`: give `older_than`, `before` or `keep_last`, or a policy with `#[audited(retention(...))]`"
+    )]
+    NoRetentionRule {
+        /// The log table.
+        table: String,
+    },
+    /// Retention was asked of a table that is not a log table (or does
+    /// not exist); nothing was deleted.
+    #[error("`{table}` is not a log table: {reason}")]
+    NotALogTable {
+        /// The table named.
+        table: String,
+        /// Why it is not one.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

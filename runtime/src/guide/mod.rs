@@ -23,9 +23,9 @@
 //!    state, diffs and JSON Patch, restores, what one request did across
 //!    models, and what reads back exactly.
 //! 9. [Operations](operations): the `awesome-audit-log` tool (schema check
-//!    and repair, the original's tables adopted); counters, the
-//!    dead-letter table, the outbox and the stream, inspected and replayed
-//!    with SQL and `redis-cli`.
+//!    and repair, the original's tables adopted); retention (prune and
+//!    dedupe, in batches); counters, the dead-letter table, the outbox and
+//!    the stream, inspected and replayed with SQL and `redis-cli`.
 //! 10. [Compatibility with the Django original](compatibility): the shared
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the

@@ -22,8 +22,10 @@ use crate::event::LogEvent;
 mod dead_letters;
 mod group;
 mod insert;
+mod race;
 mod read;
 mod stats;
+mod sweep;
 mod tables;
 
 pub(crate) use group::group_by_key;

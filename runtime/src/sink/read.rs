@@ -2,12 +2,11 @@
 //! from (the audit database, or `default` where FALLBACK_TO_DEFAULT
 //! applies), with the table's shape taken into account.
 
-use std::time::Duration;
-
 use crate::backend::{Backend, PoolTask, Select};
-use crate::error::classify::{Fault, fault, is_unavailable, is_undefined_table};
+use crate::error::classify::is_undefined_table;
 use crate::{Error, LogRecord};
 
+use super::race::retrying;
 use super::{Sink, Target};
 
 impl Sink {
@@ -20,19 +19,7 @@ impl Sink {
         select: &Select,
     ) -> Result<Vec<LogRecord>, Error> {
         let index = self.read_index()?;
-        let mut attempt = 0;
-        let result = loop {
-            match self.read_once(index, log_table, select).await {
-                // A lock or a busy database (a table being created in
-                // another transaction, say): the read can win shortly.
-                Err(e) if attempt < READ_RETRIES && lost_a_race(&e) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(10 << (2 * attempt))).await;
-                }
-                other => break other,
-            }
-        };
-        match result {
+        match retrying(|| self.read_once(index, log_table, select)).await {
             Ok(rows) => Ok(rows),
             Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
             Err(sqlx::Error::ColumnDecode { index, source }) => Err(Error::Decode {
@@ -68,15 +55,6 @@ impl Sink {
         })
         .await
     }
-}
-
-/// How many times a read that lost a race is tried again (after 40, 160
-/// and 640 ms).
-const READ_RETRIES: u32 = 3;
-
-/// A lock, a busy database, a timeout or a deadlock: not an outage.
-fn lost_a_race(error: &sqlx::Error) -> bool {
-    fault(error) == Fault::Transient && !is_unavailable(error)
 }
 
 /// Runs one read statement on a pool connection.

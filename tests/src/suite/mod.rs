@@ -91,6 +91,13 @@ macro_rules! suite {
             new_log_tables_get_their_indexes,
             tables_of_the_original_and_earlier_versions_stay_writable,
             outbox_delivers_the_correlation_id,
+            prune_rules_agree_with_a_plain_reading,
+            prune_batches_of_every_size,
+            dedupe_removes_only_empty_updates,
+            prune_under_concurrent_writers,
+            retention_on_tables_the_original_created,
+            models_prune_by_their_policy,
+            retention_touches_only_log_tables,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -145,6 +152,7 @@ mod faults;
 mod fixtures;
 mod history;
 mod outbox;
+mod retention;
 mod rows;
 mod selection;
 mod tables;
@@ -181,6 +189,11 @@ pub use history::{
 };
 pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
+};
+pub use retention::{
+    dedupe_removes_only_empty_updates, models_prune_by_their_policy, prune_batches_of_every_size,
+    prune_rules_agree_with_a_plain_reading, prune_under_concurrent_writers,
+    retention_on_tables_the_original_created, retention_touches_only_log_tables,
 };
 pub use rows::{
     batch_logging_in_chunks, history_is_oldest_first, history_rows_as_json,

@@ -24,8 +24,9 @@ struct Order {
     r#type: String,
 }
 
-// `id` is not the key here, so it may be redacted.
-#[audited(label = "shop.token")]
+// `id` is not the key here, so it may be redacted. Its log keeps a year,
+// and every token's newest five rows.
+#[audited(label = "shop.token", retention(older_than = "52w", keep_last = 5))]
 struct Token {
     #[audit(pk)]
     name: String,
@@ -71,4 +72,12 @@ fn main() {
     assert_eq!(token.object_pk(), "deploy");
     assert_eq!(<Token as Audited>::MODEL.pk_field(), "name");
     assert!(<Token as Audited>::MODEL.fields()[1].redacted());
+
+    let policy = <Token as Audited>::MODEL.retention().unwrap();
+    assert_eq!(
+        policy.older_than,
+        Some(std::time::Duration::from_secs(52 * 7 * 24 * 60 * 60))
+    );
+    assert_eq!(policy.keep_last, Some(5));
+    assert_eq!(<Widget as Audited>::MODEL.retention(), None);
 }
