@@ -27,9 +27,6 @@ pub(crate) trait AppDb: AuditDatabase {
     /// Runs `sql` (one or more statements, no bind values).
     async fn execute(pool: &sqlx::Pool<Self>, sql: &str) -> Result<()>;
 
-    /// `SELECT 1`: one round trip on the pool.
-    async fn select_one(pool: &sqlx::Pool<Self>) -> Result<()>;
-
     /// The plan of the read `sql` with `params`, as the database shows it
     /// (PostgreSQL `EXPLAIN`, MySQL `EXPLAIN`, SQLite `EXPLAIN QUERY PLAN`),
     /// one line per plan row.
@@ -40,7 +37,7 @@ pub(crate) trait AppDb: AuditDatabase {
     }
 
     /// The integer `sql` selects.
-    async fn scalar(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<i64>;
+    async fn scalar(pool: &sqlx::Pool<Self>, sql: &str) -> Result<i64>;
 
     async fn server_version(pool: &sqlx::Pool<Self>) -> Result<String>;
 
@@ -86,11 +83,6 @@ macro_rules! app_db {
                 Ok(())
             }
 
-            async fn select_one(pool: &sqlx::Pool<Self>) -> Result<()> {
-                sqlx::query("SELECT 1").fetch_one(pool).await?;
-                Ok(())
-            }
-
             async fn explain(
                 pool: &sqlx::Pool<Self>,
                 sql: &str,
@@ -99,8 +91,10 @@ macro_rules! app_db {
                 $explain(pool, sql, params).await
             }
 
-            async fn scalar(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<i64> {
-                Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
+            async fn scalar(pool: &sqlx::Pool<Self>, sql: &str) -> Result<i64> {
+                Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(pool)
+                    .await?)
             }
 
             async fn server_version(pool: &sqlx::Pool<Self>) -> Result<String> {

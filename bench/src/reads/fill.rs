@@ -1,4 +1,4 @@
-//! Growing `widget_log` by one stage of the [layout](super::layout), in
+//! Growing a log table by one stage of the [layout](super::layout), in
 //! SQL on the server: `INSERT ... SELECT` over generated row numbers
 //! (PostgreSQL `generate_series`, a recursive CTE elsewhere), with the
 //! rows the library would have logged: `before`, `after` and `changes` as
@@ -11,9 +11,13 @@ use super::layout::{EPOCH, Stage};
 /// Rows per `INSERT ... SELECT`.
 const CHUNK: i64 = 100_000;
 
-/// The statements that append `stage` to `widget_log`, in order.
-pub(crate) fn fill_statements(dialect: Dialect, stage: &Stage) -> Vec<String> {
-    let sql = FillSql { dialect, stage };
+/// The statements that append `stage` to the log table `table`, in order.
+pub(crate) fn fill_statements(dialect: Dialect, table: &str, stage: &Stage) -> Vec<String> {
+    let sql = FillSql {
+        dialect,
+        table,
+        stage,
+    };
     let mut statements = Vec::new();
     let mut first = stage.from + 1;
     while first <= stage.to {
@@ -24,37 +28,43 @@ pub(crate) fn fill_statements(dialect: Dialect, stage: &Stage) -> Vec<String> {
     statements
 }
 
-/// What makes the grown table's statistics current, and (SQLite) its WAL
-/// folded into the database file.
-pub(crate) fn after_fill(dialect: Dialect) -> &'static [&'static str] {
+/// What makes the statistics of `table` current after it grew, and
+/// (SQLite) folds the WAL into the database file.
+pub(crate) fn after_fill(dialect: Dialect, table: &str) -> Vec<String> {
+    let quoted = dialect.quote(table);
     match dialect {
         // VACUUM as well: after this many inserts autovacuum would otherwise
         // start on the table in the middle of the timed reads.
-        Dialect::Postgres => &["VACUUM (ANALYZE) widget_log"],
-        Dialect::MySql => &["ANALYZE TABLE widget_log"],
-        Dialect::Sqlite => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
+        Dialect::Postgres => vec![format!("VACUUM (ANALYZE) {quoted}")],
+        Dialect::MySql => vec![format!("ANALYZE TABLE {quoted}")],
+        Dialect::Sqlite => vec![
+            format!("ANALYZE {quoted}"),
+            "PRAGMA wal_checkpoint(TRUNCATE)".to_owned(),
+        ],
     }
 }
 
-/// The bytes of `widget_log` with its indexes, as the database counts
-/// them (MySQL: InnoDB's estimate, current after `ANALYZE TABLE`).
-pub(crate) fn table_bytes(dialect: Dialect) -> &'static str {
+/// The bytes of `table` with its indexes, as the database counts them
+/// (MySQL: InnoDB's estimate, current after `ANALYZE TABLE`).
+pub(crate) fn table_bytes(dialect: Dialect, table: &str) -> String {
     match dialect {
-        Dialect::Postgres => "SELECT pg_total_relation_size('widget_log')",
-        Dialect::MySql => {
+        Dialect::Postgres => format!("SELECT pg_total_relation_size('{table}')"),
+        Dialect::MySql => format!(
             "SELECT CAST(data_length + index_length AS SIGNED) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = 'widget_log'"
-        }
-        // The whole file: the log is all the benchmark keeps in it.
-        Dialect::Sqlite => {
-            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
-        }
+             WHERE table_schema = DATABASE() AND table_name = '{table}'"
+        ),
+        Dialect::Sqlite => format!(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN \
+             (SELECT name FROM sqlite_schema WHERE tbl_name = '{table}')"
+        ),
     }
 }
 
 /// The fill of one stage on one dialect.
 struct FillSql<'a> {
     dialect: Dialect,
+    /// The log table.
+    table: &'a str,
     stage: &'a Stage,
 }
 
@@ -325,7 +335,7 @@ impl FillSql<'_> {
              {first_object} + {i} % {objects} AS o, {} + 1 AS v FROM ({}) AS n) AS r",
             self.div(&i, &objects.to_string()),
             self.numbers(first, last),
-            table = q("widget_log"),
+            table = q(self.table),
         )
     }
 }
@@ -342,7 +352,7 @@ mod tests {
             rows_per_object: 100,
         };
         for dialect in Dialect::ALL {
-            let statements = fill_statements(dialect, &stage);
+            let statements = fill_statements(dialect, "widget_log", &stage);
             assert_eq!(statements.len(), 3);
             assert!(
                 statements[2].contains("generate_series(210001::bigint, 260000)")

@@ -1,38 +1,40 @@
 //! Reading the log back: one object's history, its state at a moment, and
-//! every object's state at a moment, timed through the generated API on a
-//! `widget_log` grown through the sizes asked for, with the plans of the
-//! single-object reads checked for the object index.
+//! every object's state at a moment, timed through the library's read API
+//! on a `widget_log` grown through the sizes asked for, with the plans of
+//! the single-object reads checked for the object index.
 //!
 //! Every object has the same number of rows at every size (see
 //! [`layout`]), so a single-object read returns the same rows on a table
 //! of 10,000 rows as on one of 1,000,000: what grows is only the table
-//! around them. At each size the reads of each kind go to many different
-//! objects, old and new, interleaved with each other (and with a
-//! `SELECT 1`, the round trip alone, as a control), and every answer is
-//! checked against the layout.
+//! around them. A second log table, `widget_ref_log` (the same model under
+//! another name), is filled once to the first size and stays there: every
+//! read of `widget_log` is timed next to the same read of it, so that a
+//! machine that slows down or speeds up between sizes moves both sides of
+//! the ratio. At each size the reads go to many different objects, old and
+//! new, in a rotating order, and every answer is checked against the layout.
 
 pub(crate) mod fill;
 pub(crate) mod layout;
 pub(crate) mod plan;
 mod report;
 
+use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use awesome_audit_log::history::{AsOf, Param, as_of_statement};
-use awesome_audit_log::{AuditConfig, Auditor, LogRow};
+use awesome_audit_log::history::{AsOf, History, Param, as_of, as_of_all, as_of_statement};
+use awesome_audit_log::{AuditConfig, Audited, Auditor, Dialect, LogRow};
 
 use crate::Result;
 use crate::app_db::AppDb;
 use crate::cli::HistoryArgs;
-use crate::model::Widget;
+use crate::model::{Widget, WidgetLog, WidgetRef, WidgetRefLog};
 use crate::setup::{Job, on_backend};
-use crate::sql::reset_sql;
 
 use self::fill::{after_fill, fill_statements, table_bytes};
 use self::layout::{Layout, Stage, created_at};
-use self::plan::{OBJECT_INDEX, uses_object_index};
+use self::plan::{object_index, uses_object_index};
 pub(crate) use self::report::ReadReport;
-use self::report::{PlanRecord, ReadSample, summarize};
+use self::report::{PlanRecord, ReadSample, Side, summarize};
 
 /// One kind of read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,17 +47,14 @@ pub(crate) enum Read {
     AsOf,
     /// `Widget::as_of_all(&auditor, t)`, `t` in the middle of the table.
     AsOfAll,
-    /// `SELECT 1` on the same pool: the round trip alone, the control.
-    SelectOne,
 }
 
 impl Read {
-    pub(crate) const ALL: [Read; 5] = [
+    pub(crate) const ALL: [Read; 4] = [
         Read::HistoryAll,
         Read::HistoryPage,
         Read::AsOf,
         Read::AsOfAll,
-        Read::SelectOne,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -64,15 +63,49 @@ impl Read {
             Read::HistoryPage => "history_page",
             Read::AsOf => "as_of",
             Read::AsOfAll => "as_of_all",
-            Read::SelectOne => "select_1",
         }
     }
 
     /// A read of one object's rows: the ones the index must serve.
     pub(crate) fn single_object(self) -> bool {
-        matches!(self, Read::HistoryAll | Read::HistoryPage | Read::AsOf)
+        !matches!(self, Read::AsOfAll)
     }
 }
+
+/// A model whose log table the benchmark fills and reads.
+trait Logged: Audited + Debug {
+    /// The script that creates its log table, with the indexes.
+    fn ddl(dialect: Dialect) -> &'static str;
+
+    /// The rebuilt object's id and quantity.
+    fn id_and_qty(&self) -> (i64, i32);
+
+    /// The name of its log table.
+    fn log_table() -> &'static str {
+        Self::MODEL.log_table()
+    }
+}
+
+macro_rules! logged {
+    ($model:ty, $log:ty) => {
+        impl Logged for $model {
+            fn ddl(dialect: Dialect) -> &'static str {
+                match dialect {
+                    Dialect::Postgres => <$log>::DDL_POSTGRES,
+                    Dialect::MySql => <$log>::DDL_MYSQL,
+                    Dialect::Sqlite => <$log>::DDL_SQLITE,
+                }
+            }
+
+            fn id_and_qty(&self) -> (i64, i32) {
+                (self.id, self.qty)
+            }
+        }
+    };
+}
+
+logged!(Widget, WidgetLog);
+logged!(WidgetRef, WidgetRefLog);
 
 /// A read returned something else than the layout says it must: a fast
 /// read that returns the wrong rows is a bug, not a result.
@@ -121,7 +154,8 @@ impl Job for Reads<'_> {
         let args = self.args;
         println!(
             "backend {} ({version}), widget_log grown to {} rows, {} rows per object, \
-             {} reads of each single-object kind and {} of as_of_all per size",
+             {} reads of each single-object kind and {} of as_of_all per size, \
+             each next to the same read of widget_ref_log ({} rows)",
             args.target.backend.name(),
             args.sizes
                 .iter()
@@ -131,36 +165,30 @@ impl Job for Reads<'_> {
             args.rows_per_object,
             args.iterations,
             args.all_iterations,
+            self.layout.stages[0].to,
         );
-        for sql in reset_sql(DB::DIALECT) {
-            DB::execute(&pool, sql).await?;
-        }
         let auditor = Auditor::builder(AuditConfig::from_env()?)
             .database("default", DB::database(&pool))
             .build()?;
+        let reference = Layout {
+            stages: self.layout.stages[..1].to_vec(),
+            ..self.layout.clone()
+        };
         let bench = Bench {
             pool,
             auditor,
             layout: self.layout,
+            reference,
             page: args.page,
         };
-        let mut samples = Vec::new();
-        let mut plans = Vec::new();
-        let mut table_sizes = Vec::new();
-        for stage in bench.layout.stages.clone() {
-            table_sizes.push((stage.to, bench.grow(&stage).await?));
-            plans.extend(bench.plans(stage.to).await?);
-            bench.reads(stage.to, args, &mut samples).await?;
-        }
+        let result = bench.run(args).await;
         bench.auditor.shutdown().await;
         // Leave no tables behind in a database we were given.
-        for sql in [
-            "DROP TABLE IF EXISTS widget_log",
-            "DROP TABLE IF EXISTS widget",
-        ] {
-            DB::execute(&bench.pool, sql).await?;
+        for table in [Widget::log_table(), WidgetRef::log_table()] {
+            DB::execute(&bench.pool, &format!("DROP TABLE IF EXISTS {table}")).await?;
         }
         bench.pool.close().await;
+        let (samples, plans, table_sizes) = result?;
         Ok(summarize(
             args.target.backend,
             &version,
@@ -173,33 +201,59 @@ impl Job for Reads<'_> {
     }
 }
 
-/// The pool, the auditor reading through it, and what the log holds.
+/// The pool, the auditor reading through it, and what the two log tables
+/// hold.
 struct Bench<DB: AppDb> {
     pool: sqlx::Pool<DB>,
     auditor: Auditor,
+    /// `widget_log`, grown through the sizes.
     layout: Layout,
+    /// `widget_ref_log`: the first size only.
+    reference: Layout,
     page: u64,
 }
 
+/// The timed reads, the plans and the table sizes of a run.
+type Measured = (Vec<ReadSample>, Vec<PlanRecord>, Vec<(i64, i64)>);
+
 impl<DB: AppDb> Bench<DB> {
-    /// Appends `stage` to `widget_log`, brings the statistics up to date,
-    /// and checks the count; returns the table's size in bytes.
-    async fn grow(&self, stage: &Stage) -> Result<i64> {
+    async fn run(&self, args: &HistoryArgs) -> Result<Measured> {
+        for table in [Widget::log_table(), WidgetRef::log_table()] {
+            DB::execute(&self.pool, &format!("DROP TABLE IF EXISTS {table}")).await?;
+        }
+        DB::execute(&self.pool, Widget::ddl(DB::DIALECT)).await?;
+        DB::execute(&self.pool, WidgetRef::ddl(DB::DIALECT)).await?;
+        self.grow::<WidgetRef>(&self.reference.stages[0]).await?;
+        let mut samples = Vec::new();
+        let mut plans = Vec::new();
+        let mut table_sizes = Vec::new();
+        for stage in &self.layout.stages {
+            table_sizes.push((stage.to, self.grow::<Widget>(stage).await?));
+            plans.extend(self.plans(stage.to).await?);
+            self.reads(stage.to, args, &mut samples).await?;
+        }
+        Ok((samples, plans, table_sizes))
+    }
+
+    /// Appends `stage` to the log table of `M`, brings its statistics up to
+    /// date, and checks the count; returns the table's size in bytes.
+    async fn grow<M: Logged>(&self, stage: &Stage) -> Result<i64> {
+        let table = M::log_table();
         let started = Instant::now();
-        for sql in fill_statements(DB::DIALECT, stage) {
+        for sql in fill_statements(DB::DIALECT, table, stage) {
             DB::execute(&self.pool, &sql).await?;
         }
         let filled = started.elapsed();
-        for sql in after_fill(DB::DIALECT) {
-            DB::execute(&self.pool, sql).await?;
+        for sql in after_fill(DB::DIALECT, table) {
+            DB::execute(&self.pool, &sql).await?;
         }
-        let rows = DB::count_log_rows(&self.pool).await?;
+        let rows = DB::scalar(&self.pool, &format!("SELECT COUNT(*) FROM {table}")).await?;
         expect(rows == stage.to, || {
-            format!("widget_log holds {rows} rows, expected {}", stage.to)
+            format!("{table} holds {rows} rows, expected {}", stage.to)
         })?;
-        let bytes = DB::scalar(&self.pool, table_bytes(DB::DIALECT)).await?;
+        let bytes = DB::scalar(&self.pool, &table_bytes(DB::DIALECT, table)).await?;
         eprintln!(
-            "  {} rows: {} appended in {:.1} s, statistics in {:.1} s; \
+            "  {table}: {} rows ({} appended in {:.1} s, statistics in {:.1} s), \
              {:.0} MB with its indexes",
             stage.to,
             stage.to - stage.from,
@@ -210,22 +264,17 @@ impl<DB: AppDb> Bench<DB> {
         Ok(bytes)
     }
 
-    /// The statement of each single-object read of `object`, as the
-    /// library builds it, with its bind values.
+    /// The statement of each single-object read of `object` of `widget_log`,
+    /// as the library builds it, with its bind values.
     fn statements(&self, object: i64) -> Result<Vec<(Read, String, Vec<Param>)>> {
         let dialect = DB::DIALECT;
         let at = created_at(self.layout.row(object, self.layout.middle_version()));
+        let history = || History::<Widget>::new(&self.auditor, &object);
         [
-            (
-                Read::HistoryAll,
-                Widget::history(&self.auditor, &object).statement(dialect),
-            ),
+            (Read::HistoryAll, history().statement(dialect)),
             (
                 Read::HistoryPage,
-                Widget::history(&self.auditor, &object)
-                    .newest_first()
-                    .limit(self.page)
-                    .statement(dialect),
+                history().newest_first().limit(self.page).statement(dialect),
             ),
             (Read::AsOf, as_of_statement::<Widget>(dialect, &object, at)),
         ]
@@ -238,8 +287,11 @@ impl<DB: AppDb> Bench<DB> {
         .collect()
     }
 
-    /// The plans of the single-object reads at `size` rows, printed.
+    /// The plans of the single-object reads of `widget_log` at `size` rows,
+    /// printed.
     async fn plans(&self, size: i64) -> Result<Vec<PlanRecord>> {
+        let table = Widget::log_table();
+        let index = object_index(table);
         let object = self.layout.pick(0, size);
         let mut records = Vec::new();
         for (read, sql, params) in self.statements(object)? {
@@ -247,15 +299,11 @@ impl<DB: AppDb> Bench<DB> {
                 eprintln!("  {} reads with: {sql}", read.name());
             }
             let plan = DB::explain(&self.pool, &sql, &params).await?;
-            let uses_index = uses_object_index(DB::DIALECT, &plan);
+            let uses_index = uses_object_index(DB::DIALECT, table, &plan);
+            let verdict = if uses_index { "uses" } else { "DOES NOT USE" };
             eprintln!(
-                "  plan of {} at {size} rows ({}):",
-                read.name(),
-                if uses_index {
-                    format!("uses {OBJECT_INDEX}")
-                } else {
-                    format!("DOES NOT USE {OBJECT_INDEX}")
-                }
+                "  plan of {} at {size} rows ({verdict} {index}):",
+                read.name()
             );
             for line in &plan {
                 eprintln!("      {line}");
@@ -270,7 +318,7 @@ impl<DB: AppDb> Bench<DB> {
         Ok(records)
     }
 
-    /// The warm-up and the timed reads at `size` rows.
+    /// The warm-up and the timed reads with `widget_log` at `size` rows.
     async fn reads(
         &self,
         size: i64,
@@ -281,24 +329,25 @@ impl<DB: AppDb> Bench<DB> {
         // Other picks than the timed ones, so that warming up does not bring
         // exactly their rows into the caches (on small tables, with few
         // objects, the picks repeat).
+        let mut warm_up = Vec::new();
         for i in 0..args.warmup {
-            self.round(size, args.iterations + i, None).await?;
+            let reads = [Read::HistoryAll, Read::HistoryPage, Read::AsOf];
+            self.round(&reads, size, args.iterations + i, &mut warm_up)
+                .await?;
         }
         if args.warmup > 0 && args.all_iterations > 0 {
-            self.time(Read::AsOfAll, size, 0).await?;
+            self.round(&[Read::AsOfAll], size, 0, &mut warm_up).await?;
         }
         let warm = started.elapsed();
         let every = (args.iterations / args.all_iterations.max(1)).max(1);
         let mut all_done = 0;
         for i in 0..args.iterations {
-            self.round(size, i, Some(&mut *samples)).await?;
+            let mut reads = [Read::HistoryAll, Read::HistoryPage, Read::AsOf];
+            reads.rotate_left(i % 3);
+            self.round(&reads, size, i, samples).await?;
             if all_done < args.all_iterations && i % every == every / 2 {
-                let elapsed = self.time(Read::AsOfAll, size, i).await?;
-                samples.push(ReadSample {
-                    size,
-                    read: Read::AsOfAll,
-                    elapsed,
-                });
+                self.round(&[Read::AsOfAll], size, all_done, samples)
+                    .await?;
                 all_done += 1;
             }
         }
@@ -310,47 +359,59 @@ impl<DB: AppDb> Bench<DB> {
         Ok(())
     }
 
-    /// One read of each quick kind, of the `i`-th object, in a rotating
-    /// order; recorded in `samples` unless it is the warm-up.
+    /// Each of `reads` of the `i`-th object on both tables, the grown one
+    /// first on even rounds and the reference first on odd ones.
     async fn round(
         &self,
+        reads: &[Read],
         size: i64,
         i: usize,
-        samples: Option<&mut Vec<ReadSample>>,
+        samples: &mut Vec<ReadSample>,
     ) -> Result<()> {
-        let mut order = [
-            Read::HistoryAll,
-            Read::HistoryPage,
-            Read::AsOf,
-            Read::SelectOne,
-        ];
-        let turn = i % order.len();
-        order.rotate_left(turn);
-        let mut timed = Vec::with_capacity(order.len());
-        for read in order {
-            timed.push((read, self.time(read, size, i).await?));
-        }
-        if let Some(samples) = samples {
-            samples.extend(timed.into_iter().map(|(read, elapsed)| ReadSample {
-                size,
-                read,
-                elapsed,
-            }));
+        let sides = if i.is_multiple_of(2) {
+            [Side::Grown, Side::Reference]
+        } else {
+            [Side::Reference, Side::Grown]
+        };
+        let first = self.reference.stages[0].to;
+        for &read in reads {
+            for side in sides {
+                let elapsed = match side {
+                    Side::Grown => self.time::<Widget>(read, &self.layout, size, i).await?,
+                    Side::Reference => {
+                        self.time::<WidgetRef>(read, &self.reference, first, i)
+                            .await?
+                    }
+                };
+                samples.push(ReadSample {
+                    size,
+                    read,
+                    side,
+                    elapsed,
+                });
+            }
         }
         Ok(())
     }
 
-    /// Times one read of the `i`-th object (as_of_all: of the whole table),
-    /// then checks what it returned.
-    async fn time(&self, read: Read, size: i64, i: usize) -> Result<Duration> {
-        let layout = &self.layout;
+    /// Times one read of the `i`-th object of the log of `M` (as_of_all:
+    /// of the whole table) at `size` rows, then checks what it returned
+    /// against `layout`.
+    async fn time<M: Logged>(
+        &self,
+        read: Read,
+        layout: &Layout,
+        size: i64,
+        i: usize,
+    ) -> Result<Duration> {
         let object = layout.pick(i, size);
         let last = layout.rows_per_object;
         let pk = object.to_string();
+        let table = M::log_table();
         let started = Instant::now();
         match read {
             Read::HistoryAll => {
-                let rows = Widget::history(&self.auditor, &object).all().await?;
+                let rows = History::<M>::new(&self.auditor, &object).all().await?;
                 let elapsed = started.elapsed();
                 expect(
                     rows.len() as i64 == last
@@ -358,7 +419,8 @@ impl<DB: AppDb> Bench<DB> {
                         && rows[0].created_at() == created_at(layout.row(object, 1)),
                     || {
                         format!(
-                            "history of {object}: {} rows, expected {last} from its insert on",
+                            "{table}: history of {object} has {} rows, expected {last} \
+                             from its insert on",
                             rows.len()
                         )
                     },
@@ -366,7 +428,7 @@ impl<DB: AppDb> Bench<DB> {
                 Ok(elapsed)
             }
             Read::HistoryPage => {
-                let page = Widget::history(&self.auditor, &object)
+                let page = History::<M>::new(&self.auditor, &object)
                     .newest_first()
                     .limit(self.page)
                     .fetch()
@@ -379,7 +441,8 @@ impl<DB: AppDb> Bench<DB> {
                         && page.rows[0].created_at() == created_at(layout.row(object, last)),
                     || {
                         format!(
-                            "newest page of {object}: {} rows, expected {expected} from its last on",
+                            "{table}: newest page of {object} has {} rows, expected \
+                             {expected} from its last on",
                             page.rows.len()
                         )
                     },
@@ -389,20 +452,17 @@ impl<DB: AppDb> Bench<DB> {
             Read::AsOf => {
                 let middle = layout.middle_version();
                 let at = created_at(layout.row(object, middle));
-                let state = Widget::as_of(&self.auditor, &object, at).await?;
+                let state = as_of::<M>(&self.auditor, &object, at).await?;
                 let elapsed = started.elapsed();
-                let found = match &state {
-                    AsOf::Existed { value, .. } => Some((value.id, value.qty)),
-                    _ => None,
-                };
+                let found = state.value().map(Logged::id_and_qty);
                 expect(found == Some((object, middle as i32)), || {
-                    format!("as_of of {object} at version {middle}: {state:?}")
+                    format!("{table}: as_of of {object} at version {middle}: {state:?}")
                 })?;
                 Ok(elapsed)
             }
             Read::AsOfAll => {
                 let g = size / 2;
-                let all = Widget::as_of_all(&self.auditor, created_at(g)).await?;
+                let all = as_of_all::<M>(&self.auditor, created_at(g)).await?;
                 let elapsed = started.elapsed();
                 let deleted = all
                     .objects
@@ -416,8 +476,8 @@ impl<DB: AppDb> Bench<DB> {
                         && existing + deleted == all.objects.len(),
                     || {
                         format!(
-                            "as_of_all at row {g}: {} objects ({existing} rebuilt, {deleted} deleted), \
-                             expected {} ({} deleted)",
+                            "{table}: as_of_all at row {g} has {} objects ({existing} \
+                             rebuilt, {deleted} deleted), expected {} ({} deleted)",
                             all.objects.len(),
                             expected.0,
                             expected.1
@@ -425,10 +485,6 @@ impl<DB: AppDb> Bench<DB> {
                     },
                 )?;
                 Ok(elapsed)
-            }
-            Read::SelectOne => {
-                DB::select_one(&self.pool).await?;
-                Ok(started.elapsed())
             }
         }
     }

@@ -11,9 +11,11 @@ use sqlx::{Column, Row};
 
 use crate::Result;
 
-/// The object index of `widget_log` (`<table>_object_idx`, as the
-/// library names the index of a new log table).
-pub(crate) const OBJECT_INDEX: &str = "widget_log_object_idx";
+/// The object index of the log table `table`: `<table>_object_idx`, as
+/// the library names the indexes of a new log table (short names).
+pub(crate) fn object_index(table: &str) -> String {
+    format!("{table}_object_idx")
+}
 
 /// Binds `params` to `query`, times as `$time` makes them (as the
 /// library binds `created_at` on that backend).
@@ -113,48 +115,48 @@ pub(crate) async fn explain_sqlite(
     Ok(lines)
 }
 
-/// Whether `plan` (as the functions above print it) reads `widget_log`
-/// through the object index, and never by scanning the whole table.
-pub(crate) fn uses_object_index(dialect: Dialect, plan: &[String]) -> bool {
+/// Whether `plan` (as the functions above print it) reads `table` through
+/// its object index, and never by scanning the whole table.
+pub(crate) fn uses_object_index(dialect: Dialect, table: &str, plan: &[String]) -> bool {
+    let index = object_index(table);
     match dialect {
         Dialect::Postgres => {
             let through_index = plan.iter().any(|line| {
                 [
-                    format!("Index Scan using {OBJECT_INDEX} on widget_log"),
-                    format!("Index Scan Backward using {OBJECT_INDEX} on widget_log"),
-                    format!("Index Only Scan using {OBJECT_INDEX} on widget_log"),
-                    format!("Index Only Scan Backward using {OBJECT_INDEX} on widget_log"),
-                    format!("Bitmap Index Scan on {OBJECT_INDEX}"),
+                    format!("Index Scan using {index} on {table}"),
+                    format!("Index Scan Backward using {index} on {table}"),
+                    format!("Index Only Scan using {index} on {table}"),
+                    format!("Index Only Scan Backward using {index} on {table}"),
+                    format!("Bitmap Index Scan on {index}"),
                 ]
                 .iter()
                 .any(|access| line.contains(access.as_str()))
             });
+            let scan = ["Seq", "Scan", "on", table];
             through_index
-                && !plan
-                    .iter()
-                    .any(|line| line.contains("Seq Scan on widget_log"))
+                && !plan.iter().any(|line| {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    words.windows(4).any(|w| w == scan)
+                })
         }
         Dialect::MySql => plan.iter().any(|line| {
             let field = |name: &str| {
                 line.split(' ')
                     .find_map(|token| token.strip_prefix(name)?.strip_prefix('='))
             };
-            field("table") == Some("widget_log")
+            field("table") == Some(table)
                 && matches!(field("type"), Some("ref" | "range"))
-                && field("key") == Some(OBJECT_INDEX)
+                && field("key") == Some(index.as_str())
         }),
         Dialect::Sqlite => {
-            let through_index = plan.iter().any(|line| {
-                let line = line.trim_start();
-                line.starts_with(&format!("SEARCH widget_log USING INDEX {OBJECT_INDEX} "))
-                    || line.starts_with(&format!(
-                        "SEARCH widget_log USING COVERING INDEX {OBJECT_INDEX} "
-                    ))
-            });
-            through_index
-                && !plan
-                    .iter()
-                    .any(|line| line.trim_start().starts_with("SCAN widget_log"))
+            let search = [
+                format!("SEARCH {table} USING INDEX {index} "),
+                format!("SEARCH {table} USING COVERING INDEX {index} "),
+            ];
+            let scan = format!("SCAN {table}");
+            let lines = || plan.iter().map(|line| line.trim_start());
+            lines().any(|line| search.iter().any(|s| line.starts_with(s.as_str())))
+                && !lines().any(|line| line == scan || line.starts_with(&format!("{scan} ")))
         }
     }
 }
@@ -172,16 +174,16 @@ mod tests {
         let index = lines(
             "Limit  (cost=0.42..8.45 rows=1 width=500)\n  ->  Index Scan Backward using widget_log_object_idx on widget_log  (cost=0.42..8.45 rows=1 width=500)\n        Index Cond: (object_pk = '7'::text)",
         );
-        assert!(uses_object_index(Dialect::Postgres, &index));
+        assert!(uses_object_index(Dialect::Postgres, "widget_log", &index));
         let bitmap = lines(
             "Sort\n  ->  Bitmap Heap Scan on widget_log\n        ->  Bitmap Index Scan on widget_log_object_idx",
         );
-        assert!(uses_object_index(Dialect::Postgres, &bitmap));
+        assert!(uses_object_index(Dialect::Postgres, "widget_log", &bitmap));
         let scan =
             lines("Sort\n  ->  Seq Scan on widget_log\n        Filter: (object_pk = '7'::text)");
-        assert!(!uses_object_index(Dialect::Postgres, &scan));
+        assert!(!uses_object_index(Dialect::Postgres, "widget_log", &scan));
         let other = lines("Index Scan using widget_log_created_idx on widget_log");
-        assert!(!uses_object_index(Dialect::Postgres, &other));
+        assert!(!uses_object_index(Dialect::Postgres, "widget_log", &other));
     }
 
     #[test]
@@ -189,24 +191,24 @@ mod tests {
         let index = lines(
             "id=1 select_type=SIMPLE table=widget_log type=ref possible_keys=widget_log_object_idx key=widget_log_object_idx key_len=766 ref=const rows=100 Extra=Using where; Using filesort",
         );
-        assert!(uses_object_index(Dialect::MySql, &index));
+        assert!(uses_object_index(Dialect::MySql, "widget_log", &index));
         let scan = lines(
             "id=1 select_type=SIMPLE table=widget_log type=ALL possible_keys=widget_log_object_idx key=NULL key_len=NULL ref=NULL rows=1000 Extra=Using where",
         );
-        assert!(!uses_object_index(Dialect::MySql, &scan));
+        assert!(!uses_object_index(Dialect::MySql, "widget_log", &scan));
         let other = lines(
             "id=1 select_type=SIMPLE table=widget_log type=range possible_keys=widget_log_object_idx,widget_log_created_idx key=widget_log_created_idx rows=10 Extra=Using where",
         );
-        assert!(!uses_object_index(Dialect::MySql, &other));
+        assert!(!uses_object_index(Dialect::MySql, "widget_log", &other));
     }
 
     #[test]
     fn sqlite_plans() {
         let index = lines("SEARCH widget_log USING INDEX widget_log_object_idx (object_pk=?)");
-        assert!(uses_object_index(Dialect::Sqlite, &index));
+        assert!(uses_object_index(Dialect::Sqlite, "widget_log", &index));
         let scan = lines("SCAN widget_log\nUSE TEMP B-TREE FOR ORDER BY");
-        assert!(!uses_object_index(Dialect::Sqlite, &scan));
+        assert!(!uses_object_index(Dialect::Sqlite, "widget_log", &scan));
         let other = lines("SEARCH widget_log USING INDEX widget_log_created_idx (created_at<?)");
-        assert!(!uses_object_index(Dialect::Sqlite, &other));
+        assert!(!uses_object_index(Dialect::Sqlite, "widget_log", &other));
     }
 }
