@@ -125,7 +125,7 @@ impl Layout {
     }
 
     /// The `i`-th object read in a table of `size` rows: spread over all
-    /// of them, old and new, the same sequence at every size.
+    /// of them, old and new, by the same rule at every size.
     pub(crate) fn pick(&self, i: usize, size: i64) -> i64 {
         let objects = self.objects(size) as u64;
         1 + ((i as u64 + 1).wrapping_mul(2_654_435_761) % objects) as i64

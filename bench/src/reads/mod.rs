@@ -292,7 +292,7 @@ impl<DB: AppDb> Bench<DB> {
     async fn plans(&self, size: i64) -> Result<Vec<PlanRecord>> {
         let table = Widget::log_table();
         let index = object_index(table);
-        let object = self.layout.pick(0, size);
+        let object = self.layout.pick(Read::HistoryAll as usize, size);
         let mut records = Vec::new();
         for (read, sql, params) in self.statements(object)? {
             if size == self.layout.stages[0].to {
@@ -359,8 +359,8 @@ impl<DB: AppDb> Bench<DB> {
         Ok(())
     }
 
-    /// Each of `reads` of the `i`-th object on both tables, the grown one
-    /// first on even rounds and the reference first on odd ones.
+    /// Each of `reads` in the `i`-th round, on both tables: the grown one
+    /// first on even rounds, the reference first on odd ones.
     async fn round(
         &self,
         reads: &[Read],
@@ -394,9 +394,9 @@ impl<DB: AppDb> Bench<DB> {
         Ok(())
     }
 
-    /// Times one read of the `i`-th object of the log of `M` (as_of_all:
-    /// of the whole table) at `size` rows, then checks what it returned
-    /// against `layout`.
+    /// Times one read of the log of `M` at `size` rows, of an object of the
+    /// `i`-th round (as_of_all: of the whole table), then checks what it
+    /// returned against `layout`.
     async fn time<M: Logged>(
         &self,
         read: Read,
@@ -404,7 +404,10 @@ impl<DB: AppDb> Bench<DB> {
         size: i64,
         i: usize,
     ) -> Result<Duration> {
-        let object = layout.pick(i, size);
+        // Each kind of read its own object: on a table larger than the
+        // database's cache, one read must not find the rows another read of
+        // the same object just brought in.
+        let object = layout.pick(i * Read::ALL.len() + read as usize, size);
         let last = layout.rows_per_object;
         let pk = object.to_string();
         let table = M::log_table();
