@@ -1,11 +1,13 @@
 //! The application's side of each backend: its pool and its statements on
 //! the `widget` table, written with the backend's own sqlx types.
 
+use awesome_audit_log::history::Param;
 use awesome_audit_log::{AuditDatabase, Database, Dialect};
 use sqlx::{MySql, Postgres, Sqlite};
 
 use crate::Result;
 use crate::model::Widget;
+use crate::reads::plan;
 use crate::sql::Sql;
 
 /// Where an application statement runs: autocommitted on the pool, or on
@@ -22,9 +24,20 @@ pub(crate) trait AppDb: AuditDatabase {
 
     fn database(pool: &sqlx::Pool<Self>) -> Database;
 
-    async fn execute(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<()>;
+    /// Runs `sql` (one or more statements, no bind values).
+    async fn execute(pool: &sqlx::Pool<Self>, sql: &str) -> Result<()>;
 
-    async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64>;
+    /// The plan of the read `sql` with `params`, as the database shows it
+    /// (PostgreSQL `EXPLAIN`, MySQL `EXPLAIN`, SQLite `EXPLAIN QUERY PLAN`),
+    /// one line per plan row.
+    async fn explain(pool: &sqlx::Pool<Self>, sql: &str, params: &[Param]) -> Result<Vec<String>>;
+
+    async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64> {
+        Self::scalar(pool, "SELECT COUNT(*) FROM widget_log").await
+    }
+
+    /// The integer `sql` selects.
+    async fn scalar(pool: &sqlx::Pool<Self>, sql: &str) -> Result<i64>;
 
     async fn server_version(pool: &sqlx::Pool<Self>) -> Result<String>;
 
@@ -54,7 +67,7 @@ macro_rules! run_on {
 }
 
 macro_rules! app_db {
-    ($db:ty, $dialect:expr, $version:literal) => {
+    ($db:ty, $dialect:expr, $version:literal, $explain:path) => {
         impl AppDb for $db {
             const DIALECT: Dialect = $dialect;
 
@@ -62,13 +75,24 @@ macro_rules! app_db {
                 pool.clone().into()
             }
 
-            async fn execute(pool: &sqlx::Pool<Self>, sql: &'static str) -> Result<()> {
-                sqlx::raw_sql(sql).execute(pool).await?;
+            async fn execute(pool: &sqlx::Pool<Self>, sql: &str) -> Result<()> {
+                // The benchmark's own statements: no outside input in them.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(pool)
+                    .await?;
                 Ok(())
             }
 
-            async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM widget_log")
+            async fn explain(
+                pool: &sqlx::Pool<Self>,
+                sql: &str,
+                params: &[Param],
+            ) -> Result<Vec<String>> {
+                $explain(pool, sql, params).await
+            }
+
+            async fn scalar(pool: &sqlx::Pool<Self>, sql: &str) -> Result<i64> {
+                Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .fetch_one(pool)
                     .await?)
             }
@@ -148,7 +172,18 @@ macro_rules! app_db {
 app_db!(
     Sqlite,
     Dialect::Sqlite,
-    "SELECT 'SQLite ' || sqlite_version()"
+    "SELECT 'SQLite ' || sqlite_version()",
+    plan::explain_sqlite
 );
-app_db!(Postgres, Dialect::Postgres, "SELECT version()");
-app_db!(MySql, Dialect::MySql, "SELECT version()");
+app_db!(
+    Postgres,
+    Dialect::Postgres,
+    "SELECT version()",
+    plan::explain_postgres
+);
+app_db!(
+    MySql,
+    Dialect::MySql,
+    "SELECT version()",
+    plan::explain_mysql
+);

@@ -1,15 +1,37 @@
 //! The command line: what to run, where, and how often.
+//!
+//! Without a subcommand the program measures writes (the flat options
+//! below); `bench history ...` measures reading the log back.
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::modes::Mode;
 
-/// Measures the cost of audit logging against the same writes without it.
+/// Measures the cost of audit logging against the same writes without it
+/// (no subcommand), or how reading the log back scales with its size
+/// (`history`).
 #[derive(Parser, Debug)]
-#[command(name = "bench", version)]
-pub(crate) struct Args {
+#[command(name = "bench", version, args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) write: Args,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Reads of the log back (one object's history, `as_of`, `as_of_all`)
+    /// on a log table grown through `--sizes`, with the plans of the
+    /// single-object reads checked for the object index.
+    History(HistoryArgs),
+}
+
+/// Where the benchmark runs, and what it writes its results to.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Target {
     /// The database kind.
     #[arg(long, value_enum, default_value_t = BackendKind::Sqlite)]
     pub(crate) backend: BackendKind,
@@ -19,18 +41,33 @@ pub(crate) struct Args {
     /// there and drops it afterwards (default: the server on 127.0.0.1).
     #[arg(long)]
     pub(crate) url: Option<String>,
+    /// PostgreSQL / MySQL: the scratch database the bench creates and drops.
+    #[arg(long, default_value = "aal_bench")]
+    pub(crate) database: String,
+    /// Writes the results as a JSON array (BENCHMARKS.md lists the fields).
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+    /// Worker threads of the tokio runtime (default: one per core).
+    #[arg(long)]
+    pub(crate) worker_threads: Option<usize>,
+    /// sqlx's `test_before_acquire` of the pool, shared by the application
+    /// and the auditor: `true` (sqlx's default) pings each connection taken
+    /// from the pool, one more round trip per autocommitted statement.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) test_before_acquire: bool,
+}
+
+/// The write benchmark: N inserts, updates and deletes per mode.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub(crate) target: Target,
     /// Changes per phase.
     #[arg(long, default_value_t = 3000)]
     pub(crate) n: usize,
     /// Repetitions; each runs every mode once, in a rotating order.
     #[arg(long, default_value_t = 3)]
     pub(crate) reps: usize,
-    /// Writes the results as a JSON array, one object per (backend, mode, phase).
-    #[arg(long)]
-    pub(crate) json: Option<PathBuf>,
-    /// PostgreSQL / MySQL: the scratch database the bench creates and drops.
-    #[arg(long, default_value = "aal_bench")]
-    pub(crate) database: String,
     /// Rows per multi-row statement in the batch modes.
     #[arg(long, default_value_t = 500)]
     pub(crate) chunk: usize,
@@ -40,14 +77,40 @@ pub(crate) struct Args {
     /// Changes per phase of the untimed warm-up pass of every mode (0: none).
     #[arg(long, default_value_t = 200)]
     pub(crate) warmup: usize,
-    /// Worker threads of the tokio runtime (default: one per core).
+}
+
+/// The read benchmark: the log table grown through the sizes, the reads
+/// timed at each.
+#[derive(clap::Args, Debug)]
+pub(crate) struct HistoryArgs {
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// Rows of `widget_log` to measure at, comma-separated, increasing;
+    /// each a multiple of `--rows-per-object`. The table grows from one
+    /// size to the next; ratios are to the first size.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    pub(crate) sizes: Vec<u64>,
+    /// Log rows of every object, at every size: one object's history has
+    /// the same rows however large the table is.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) rows_per_object: u64,
+    /// Timed reads of each single-object kind per size, each of another
+    /// object.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) iterations: usize,
+    /// Timed `as_of_all` reads per size (it reads the whole table).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) all_iterations: usize,
+    /// Untimed reads of each kind per size before the timed ones.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) warmup: usize,
+    /// Rows of the history page read newest first.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) page: u64,
+    /// Exit non-zero (4) when a single-object read's median at any size
+    /// reaches this multiple of its median at the first size.
     #[arg(long)]
-    pub(crate) worker_threads: Option<usize>,
-    /// sqlx's `test_before_acquire` of the pool, shared by the application
-    /// and the auditor: `true` (sqlx's default) pings each connection taken
-    /// from the pool, one more round trip per autocommitted statement.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub(crate) test_before_acquire: bool,
+    pub(crate) max_ratio: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

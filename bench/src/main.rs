@@ -21,11 +21,21 @@
 //! recreated. Every `AWESOME_AUDIT_LOG_*` variable is honoured (ASYNC is
 //! set per mode), so other settings can be measured too. See BENCHMARKS.md
 //! for what the modes and figures mean.
+//!
+//! `bench history` measures reading the log back instead: one object's
+//! history, `as_of` and `as_of_all` on a `widget_log` grown through
+//! `--sizes` (default 10,000 / 100,000 / 1,000,000 rows), with the plan of
+//! each single-object read checked for the object index:
+//!
+//! ```text
+//! cargo run --release -p awesome-audit-log-bench -- history --backend postgres --url postgres://postgres@127.0.0.1:5432/postgres
+//! ```
 
 mod app_db;
 mod cli;
 mod model;
 mod modes;
+mod reads;
 mod report;
 mod runner;
 mod setup;
@@ -33,22 +43,28 @@ mod sql;
 mod timing;
 
 use std::error::Error as StdError;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use serde::Serialize;
 
-use crate::cli::Args;
+use crate::cli::{Cli, Command};
+use crate::reads::ReadMismatch;
 use crate::report::print_table;
 use crate::runner::RowMismatch;
-use crate::setup::run;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    let target = match &cli.command {
+        Some(Command::History(args)) => &args.target,
+        None => &cli.write.target,
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.worker_threads {
+    if let Some(threads) = target.worker_threads {
         runtime.worker_threads(threads.max(1));
     }
     let runtime = match runtime.enable_all().build() {
@@ -58,29 +74,52 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(&args)) {
-        Ok(rows) => {
+    let done = match &cli.command {
+        None => runtime.block_on(setup::run(&cli.write)).map(|rows| {
             println!();
             print_table(&rows);
-            if let Some(path) = &args.json {
-                let written = serde_json::to_string_pretty(&rows)
-                    .map_err(BoxError::from)
-                    .and_then(|json| std::fs::write(path, json + "\n").map_err(BoxError::from));
-                if let Err(e) = written {
-                    eprintln!("bench: cannot write {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
-                println!("\nresults written to {}", path.display());
+            write_json(target.json.as_deref(), &rows).map(|()| Vec::new())
+        }),
+        Some(Command::History(args)) => runtime.block_on(reads::run(args)).map(|report| {
+            report.print();
+            write_json(target.json.as_deref(), &report.rows)
+                .map(|()| report.failures(args.max_ratio))
+        }),
+    };
+    match done {
+        Ok(Ok(failures)) => {
+            for (_, failure) in &failures {
+                eprintln!("bench FAILED: {failure}");
             }
-            ExitCode::SUCCESS
+            failures
+                .iter()
+                .map(|(code, _)| *code)
+                .min()
+                .map_or(ExitCode::SUCCESS, ExitCode::from)
+        }
+        Ok(Err(e)) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("\nbench FAILED: {e}");
-            if e.is::<RowMismatch>() {
+            if e.is::<RowMismatch>() || e.is::<ReadMismatch>() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+/// Writes `rows` as a JSON array to `path`, if one is given.
+fn write_json(path: Option<&Path>, rows: &impl Serialize) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let json = serde_json::to_string_pretty(rows)?;
+    std::fs::write(path, json + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("\nresults written to {}", path.display());
+    Ok(())
 }

@@ -246,7 +246,7 @@ pub(crate) async fn run_all<DB: AppDb>(
     let version = DB::server_version(&pool).await?;
     println!(
         "backend {} ({version}), n {} per phase, {} repetitions, modes {}",
-        args.backend.name(),
+        args.target.backend.name(),
         args.n,
         args.reps,
         modes

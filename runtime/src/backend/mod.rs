@@ -35,7 +35,8 @@ mod sqlite;
 pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
-pub(crate) use select::{Order, Param, Position, Select, UpTo};
+pub use select::Param;
+pub(crate) use select::{Order, Position, Select, UpTo};
 pub(crate) use sweep::{Sweep, SweepStep};
 pub(crate) use table::{OutboxSql, TableDef, TableShape, TableSql};
 

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::query::read;
-use crate::backend::{Order, Position, Select, UpTo};
+use crate::backend::{Order, Param, Position, Select, UpTo};
 use crate::restore::UnrestorableField;
-use crate::{Action, Audited, Auditor, Error, LogRecord, LogRow};
+use crate::{Action, Audited, Auditor, Dialect, Error, LogRecord, LogRow};
 
 /// A moment in a log: a time, or a log row (the moment just after it was
 /// logged, which tells apart two changes logged in the same microsecond).
@@ -143,18 +143,35 @@ pub async fn as_of<M: Audited>(
     at: impl Into<At>,
 ) -> Result<AsOf<M>, Error> {
     let up_to = resolve::<M>(auditor, at.into()).await?;
-    let select = Select {
+    let rows = read(auditor, M::MODEL.log_table(), &last_row(pk, up_to)).await?;
+    match rows.into_iter().next() {
+        None => Ok(AsOf::NotCreated),
+        Some(row) => state_of::<M>(row),
+    }
+}
+
+/// The read of [`as_of`]: the object's last row up to `up_to`.
+fn last_row(pk: &(impl std::fmt::Display + ?Sized), up_to: UpTo) -> Select {
+    Select {
         object_pk: Some(pk.to_string()),
         up_to: Some(up_to),
         order: Order::Newest,
         limit: Some(1),
         ..Select::default()
-    };
-    let rows = read(auditor, M::MODEL.log_table(), &select).await?;
-    match rows.into_iter().next() {
-        None => Ok(AsOf::NotCreated),
-        Some(row) => state_of::<M>(row),
     }
+}
+
+/// The statement [`as_of`] runs on `dialect` for a time `at`, and its bind
+/// values, on the model's log table as this version creates it (no
+/// schema). What the benchmark EXPLAINs; not public API.
+#[doc(hidden)]
+pub fn as_of_statement<M: Audited>(
+    dialect: Dialect,
+    pk: &(impl std::fmt::Display + ?Sized),
+    at: DateTime<Utc>,
+) -> Option<(String, Vec<Param>)> {
+    let table = dialect.quote(M::MODEL.log_table());
+    last_row(pk, UpTo::Time(at)).sql(dialect, &table, true)
 }
 
 /// The state of every object of `M` at `at`, computed in SQL: the last row

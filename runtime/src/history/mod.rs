@@ -69,8 +69,12 @@ mod query;
 mod restore;
 
 pub use self::across::{AuditLog, ModelRecord};
+#[doc(hidden)]
+pub use self::as_of::as_of_statement;
 pub use self::as_of::{AsOf, AsOfAll, At, Partial, as_of, as_of_all};
 pub use self::diff::{Diff, FieldChange, PatchOp};
 pub use self::query::{Cursor, History, InvalidCursor, Page};
 pub use self::restore::restore;
+#[doc(hidden)]
+pub use crate::backend::Param;
 pub use crate::restore::{Unrestorable, UnrestorableField};

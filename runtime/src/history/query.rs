@@ -8,9 +8,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 
-use crate::backend::{Order, Position, Select};
+use crate::backend::{Order, Param, Position, Select};
 use crate::context::EntryPoint;
-use crate::{Action, AuditField, Audited, Auditor, Error, LogRecord, LogRow};
+use crate::{Action, AuditField, Audited, Auditor, Dialect, Error, LogRecord, LogRow};
 
 /// Rows a stream reads per statement.
 const STREAM_PAGE: u64 = 500;
@@ -281,6 +281,15 @@ impl<'a, M: Audited> History<'a, M> {
             rows: rows.into_iter().map(M::Log::from).collect(),
             next,
         })
+    }
+
+    /// The statement [`fetch`](Self::fetch) runs on `dialect` and its bind
+    /// values, on the model's log table as this version creates it (no
+    /// schema). What the benchmark EXPLAINs; not public API.
+    #[doc(hidden)]
+    pub fn statement(&self, dialect: Dialect) -> Option<(String, Vec<Param>)> {
+        let table = dialect.quote(M::MODEL.log_table());
+        self.select.sql(dialect, &table, true)
     }
 
     /// Every row that matches, in one read.
