@@ -320,15 +320,14 @@ pub(super) fn exact_key(dialect: Dialect, pk: &str) -> String {
 /// The columns a row is read with: the original's, and `correlation_id`
 /// where the table has it.
 fn read_columns(has_correlation_id: bool) -> Vec<Column> {
-    COLUMNS[..ORIGINAL_COLUMNS]
+    COLUMNS
         .iter()
         .copied()
-        .chain(
-            COLUMNS
-                .iter()
-                .copied()
-                .filter(|column| has_correlation_id && column.name == CORRELATION_ID),
-        )
+        .enumerate()
+        .filter(|(i, column)| {
+            *i < ORIGINAL_COLUMNS || (has_correlation_id && column.name == CORRELATION_ID)
+        })
+        .map(|(_, column)| column)
         .collect()
 }
 

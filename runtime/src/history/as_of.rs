@@ -143,7 +143,7 @@ pub async fn as_of<M: Audited>(
     at: impl Into<At>,
 ) -> Result<AsOf<M>, Error> {
     let up_to = resolve::<M>(auditor, at.into()).await?;
-    let rows = read(auditor, M::MODEL.log_table(), &last_row(pk, up_to)).await?;
+    let rows = read(auditor, M::MODEL.log_table(), &last_row(pk, Some(up_to))).await?;
     match rows.into_iter().next() {
         None => Ok(AsOf::NotCreated),
         Some(row) => state_of::<M>(row),
@@ -151,10 +151,10 @@ pub async fn as_of<M: Audited>(
 }
 
 /// The read of [`as_of`]: the object's last row up to `up_to`.
-fn last_row(pk: &(impl std::fmt::Display + ?Sized), up_to: UpTo) -> Select {
+pub(super) fn last_row(pk: &(impl std::fmt::Display + ?Sized), up_to: Option<UpTo>) -> Select {
     Select {
         object_pk: Some(pk.to_string()),
-        up_to: Some(up_to),
+        up_to,
         order: Order::Newest,
         limit: Some(1),
         ..Select::default()
@@ -171,7 +171,7 @@ pub fn as_of_statement<M: Audited>(
     at: DateTime<Utc>,
 ) -> Option<(String, Vec<Param>)> {
     let table = dialect.quote(M::MODEL.log_table());
-    last_row(pk, UpTo::Time(at)).sql(dialect, &table, true)
+    last_row(pk, Some(UpTo::Time(at))).sql(dialect, &table, true)
 }
 
 /// The state of every object of `M` at `at`, computed in SQL: the last row

@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use super::as_of::state_map;
+use super::as_of::{last_row, state_map};
 use super::query::read;
-use crate::backend::{Order, Select};
 use crate::{Action, Audited, Auditor, Error, LogRow};
 
 /// The value of the version `version` of its object (its `after`; for a
@@ -29,13 +28,10 @@ pub async fn restore<M: Audited>(
 ) -> Result<M, Error> {
     let log_table = M::MODEL.log_table();
     let object_pk = version.object_pk();
-    let latest = Select {
-        object_pk: Some(object_pk.to_owned()),
-        order: Order::Newest,
-        limit: Some(1),
-        ..Select::default()
-    };
-    let last = read(auditor, log_table, &latest).await?.into_iter().next();
+    let last = read(auditor, log_table, &last_row(object_pk, None))
+        .await?
+        .into_iter()
+        .next();
     let logged = last.as_ref().and_then(|row| row.state().cloned());
     let seen = current
         .as_ref()
