@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::prune::args::{DedupeArgs, PruneArgs};
+
 /// The standalone tool: the [global options](GlobalArgs), then a
 /// [command](Command).
 ///
@@ -72,6 +74,13 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Lists the log tables: whether each exists, and about how many rows it has.
     Tables,
+    /// Deletes old log rows in batches: by --older-than, --before and
+    /// --keep-last, or else by each model's retention(...) policy; asks
+    /// first.
+    Prune(PruneArgs),
+    /// Deletes the update rows that record no change (empty `changes`, as
+    /// the Django original writes for every save) in batches; asks first.
+    Dedupe(DedupeArgs),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

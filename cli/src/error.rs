@@ -25,11 +25,25 @@ pub(crate) enum Error {
     /// Tables named with `--table` that are not log tables.
     #[error("{}", refusals(.0))]
     NotLogTables(Vec<(String, String)>),
-    /// `schema apply` without `--yes` and without a terminal to ask on.
+    /// A command that asks (`schema apply`, `prune`, `dedupe`) without
+    /// `--yes` and without a terminal to ask on.
     #[error(
-        "schema apply: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking (or --dry-run to only see the statements)"
+        "{command}: stdin is not a terminal, so there is no one to confirm; pass --yes to go ahead without asking (or --dry-run to only see {dry_run})"
     )]
-    NoTerminal,
+    NoTerminal {
+        /// The command.
+        command: &'static str,
+        /// What its dry run shows.
+        dry_run: &'static str,
+    },
+    /// `prune` without a rule, on tables no model's policy covers.
+    #[error(
+        "prune: no rule: pass --older-than, --before or --keep-last (or give the models a retention(...) policy)"
+    )]
+    NoRetentionRule,
+    /// The runtime's auditor could not be set up on the database.
+    #[error("{0}")]
+    Auditor(String),
     /// The database could not be opened.
     #[error("could not connect to {url}: {source}")]
     Connect {
@@ -70,8 +84,12 @@ impl Error {
             | Error::Schema(_)
             | Error::TableName(_)
             | Error::NotLogTables(_)
-            | Error::NoTerminal => Exit::Usage,
-            Error::Connect { .. } | Error::Database { .. } | Error::Output(_) => Exit::Failure,
+            | Error::NoTerminal { .. }
+            | Error::NoRetentionRule => Exit::Usage,
+            Error::Connect { .. }
+            | Error::Database { .. }
+            | Error::Auditor(_)
+            | Error::Output(_) => Exit::Failure,
         }
     }
 

@@ -10,11 +10,18 @@
 //!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
 //!                                print the statements that repair them, ask, run them
 //!   tables                       the log tables, whether each exists, about how many rows
+//!   prune [--older-than 90d] [--before TIME] [--keep-last N]
+//!         [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
+//!                                delete old rows in batches (each model's policy when no rule is given)
+//!   dedupe [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
+//!                                delete the update rows that record no change
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
-//! failed, `2` bad usage (no database URL, a `--table` that is not a log
-//! table, `schema apply` without `--yes` and without a terminal to ask on).
+//! failed (or its question was answered no), `2` bad usage (no database
+//! URL, a `--table` that is not a log table, `prune` with no rule for any
+//! table, `schema apply`, `prune` or `dedupe` without `--yes` and without
+//! a terminal to ask on).
 //!
 //! # Which tables
 //!
@@ -81,6 +88,29 @@
 //! }
 //! ```
 //!
+//! # `prune` and `dedupe`
+//!
+//! Thin over the runtime's [`Prune`](awesome_audit_log::retention::Prune)
+//! and [`Dedupe`](awesome_audit_log::retention::Dedupe): each table the
+//! tool takes is run one after the other, in batches of `--batch-size`
+//! rows (default 1,000) `--pause` apart (default 100 ms). `prune` deletes
+//! what every rule given lets go: `--older-than` (`90d`, `12h`, `2w`: the
+//! grammar of `#[audited(retention(older_than = ...))]`), `--before` (RFC
+//! 3339, or a date at midnight UTC), `--keep-last` (each object keeps its
+//! newest N rows). Without a rule, the log table of each model handed to
+//! [`run`] is pruned by that model's `retention(...)` policy; a table with
+//! neither is skipped, and said so. Tables that are not log tables are
+//! never touched (the runtime checks each again before reading a row).
+//!
+//! Unless `--dry-run` (count only) or `--yes`, each table's rows to delete
+//! are counted and the tool asks y/N on the terminal. A progress bar per
+//! table is drawn on stderr when stderr is a terminal; then a line per
+//! table says what went. With `--json`, each table's object carries
+//! `status` (`done`, `dry_run`, `skipped`, `declined`, `failed`), `rule`,
+//! `reason`, `error` and `report`, the runtime's
+//! [`PruneReport`](awesome_audit_log::retention::PruneReport) as serde
+//! writes it.
+//!
 //! # What `schema check` compares
 //!
 //! Each table's columns, types, nullability, the `created_at` default and
@@ -115,6 +145,9 @@ mod error;
 mod exit;
 mod inspect;
 mod output;
+mod progress;
+mod prompt;
+mod prune;
 mod repair;
 mod survey;
 mod tables;
@@ -126,6 +159,7 @@ use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
+pub use crate::prune::args::{DedupeArgs, PruneArgs, RunArgs};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
@@ -160,6 +194,14 @@ async fn execute(
             commands::apply(&survey, args, global.json, out).await
         }
         Command::Tables => commands::tables(&survey, global.json, out).await,
+        Command::Prune(args) => {
+            let job = prune::rules::Job::Prune(args);
+            prune::run(&survey, job, &args.run, models, global.json, out).await
+        }
+        Command::Dedupe(args) => {
+            let job = prune::rules::Job::Dedupe;
+            prune::run(&survey, job, &args.run, models, global.json, out).await
+        }
     };
     survey.db.close().await;
     result

@@ -8,6 +8,7 @@
 //! missing URL fails them instead.
 
 mod cases;
+mod retention;
 mod tables;
 mod tool;
 
@@ -23,7 +24,10 @@ type Case = fn(TestDb) -> Pin<Box<dyn Future<Output = ()>>>;
 /// `(name, case)` for each case named.
 macro_rules! cases {
     ($($case:ident),* $(,)?) => {
-        [$((stringify!($case), (|db| Box::pin(cases::$case(db))) as Case)),*]
+        cases![in cases; $($case),*]
+    };
+    (in $module:ident; $($case:ident),* $(,)?) => {
+        [$((stringify!($case), (|db| Box::pin($module::$case(db))) as Case)),*]
     };
 }
 
@@ -40,6 +44,10 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
+    let retention = cases![in retention;
+        prune_deletes_what_the_rules_let_go,
+        dedupe_deletes_empty_updates,
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -52,11 +60,14 @@ fn main() {
             say_skipped(var);
         }
         let only_here: &[(&str, Case)] = match kind {
-            Kind::Sqlite => &cases![embedded_models_are_taken],
+            Kind::Sqlite => &[
+                cases![embedded_models_are_taken][0],
+                cases![in retention; embedded_policies_are_used][0],
+            ],
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
-        for &(name, case) in every_backend.iter().chain(only_here) {
+        for &(name, case) in every_backend.iter().chain(&retention).chain(only_here) {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
                     .with_ignored_flag(skipped),
