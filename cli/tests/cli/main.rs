@@ -10,6 +10,8 @@
 mod cases;
 mod retention;
 mod tables;
+#[cfg(unix)]
+mod terminal;
 mod tool;
 
 use std::future::Future;
@@ -63,6 +65,10 @@ fn main() {
             Kind::Sqlite => &[
                 cases![embedded_models_are_taken][0],
                 cases![in retention; embedded_policies_are_used][0],
+                #[cfg(unix)]
+                cases![in terminal; prune_asks_and_draws_a_bar_on_a_terminal][0],
+                #[cfg(unix)]
+                cases![in terminal; schema_apply_asks_on_a_terminal][0],
             ],
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],

@@ -9,7 +9,7 @@ use crate::tables::original;
 use crate::tool;
 
 /// An instant every backend stores, long ago.
-const OLD: &str = "2020-01-02 10:00:00";
+pub const OLD: &str = "2020-01-02 10:00:00";
 /// An instant no run of these tests reaches (a MySQL `TIMESTAMP` ends in
 /// 2038).
 const NEW: &str = "2037-01-02 10:00:00";
