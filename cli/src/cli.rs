@@ -34,15 +34,22 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// The database: `postgres://…`, `mysql://…` / `mariadb://…` or
-    /// `sqlite://…` [default: the DATABASE_URL variable]
+    /// `sqlite://…` [default: the URL of the alias --database names, else
+    /// of `default`: the DATABASE_URL variable]
+    #[arg(long, value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// The database by its alias instead of a URL. Standalone, the alias
+    /// `default` is the DATABASE_URL variable and any other alias X the
+    /// variable DATABASE_URL_X (upper-cased); embedded, the aliases are the
+    /// application's
     #[arg(
         long,
-        value_name = "URL",
-        env = "DATABASE_URL",
-        hide_env_values = true,
+        value_name = "ALIAS",
+        conflicts_with = "database_url",
         global = true
     )]
-    pub database_url: Option<String>,
+    pub database: Option<String>,
 
     /// The PostgreSQL schema of the log tables (ignored on other
     /// databases) [default: AWESOME_AUDIT_LOG_PG_SCHEMA if set, else the
@@ -170,6 +177,24 @@ mod tests {
         };
         assert!(apply.dry_run && !apply.yes);
         assert_eq!(apply.lock_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_url_and_an_alias_conflict() {
+        let both = Cli::try_parse_from([
+            "awesome-audit-log",
+            "--database-url",
+            "sqlite://x.db",
+            "--database",
+            "reports",
+            "tables",
+        ]);
+        assert_eq!(
+            both.unwrap_err().kind(),
+            clap::error::ErrorKind::ArgumentConflict
+        );
+        let alias = Cli::try_parse_from(["awesome-audit-log", "tables", "--database", "reports"]);
+        assert_eq!(alias.unwrap().global.database.as_deref(), Some("reports"));
     }
 
     #[test]

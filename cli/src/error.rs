@@ -7,8 +7,19 @@ use crate::exit::Exit;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// Neither `--database-url` nor `DATABASE_URL`.
-    #[error("no database URL: pass --database-url URL or set DATABASE_URL")]
+    #[error("no database URL: pass --database-url URL or --database ALIAS, or set DATABASE_URL")]
     NoDatabaseUrl,
+    /// Both `--database-url` and `--database`.
+    #[error("the argument '--database-url <URL>' cannot be used with '--database <ALIAS>'")]
+    UrlAndAlias,
+    /// `--database` names an alias that has no URL.
+    #[error("{}", unknown_alias(alias, known))]
+    UnknownAlias {
+        /// The alias given (its first 64 characters).
+        alias: String,
+        /// The aliases that have a URL.
+        known: Vec<String>,
+    },
     /// A URL of a database this tool does not speak.
     #[error(
         "unsupported database URL scheme `{0}:`; use postgres://, mysql:// (or mariadb://) or sqlite://"
@@ -65,6 +76,18 @@ pub(crate) enum Error {
     Output(#[from] std::io::Error),
 }
 
+fn unknown_alias(alias: &str, known: &[String]) -> String {
+    let known = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    format!(
+        "--database `{alias}`: no such database alias (known: {known}); standalone, the alias \
+         `default` is DATABASE_URL and any other alias X is the variable DATABASE_URL_X"
+    )
+}
+
 fn refusals(tables: &[(String, String)]) -> String {
     tables
         .iter()
@@ -80,6 +103,8 @@ impl Error {
     pub(crate) fn exit(&self) -> Exit {
         match self {
             Error::NoDatabaseUrl
+            | Error::UnknownAlias { .. }
+            | Error::UrlAndAlias
             | Error::UnsupportedScheme(_)
             | Error::Schema(_)
             | Error::TableName(_)

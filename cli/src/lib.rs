@@ -4,7 +4,7 @@
 //! SQLite.
 //!
 //! ```text
-//! awesome-audit-log [--database-url URL] [--schema NAME] [--table NAME]... [--json] <COMMAND>
+//! awesome-audit-log [--database-url URL | --database ALIAS] [--schema NAME] [--table NAME]... [--json] <COMMAND>
 //!
 //!   schema check                 each log table: ok, missing, or drift (with the list); exit 1 on drift
 //!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
@@ -35,11 +35,23 @@
 //! named with `--table` that is not a log table (it lacks `action`,
 //! `object_pk` or `created_at`) is refused, exit 2, and left untouched.
 //!
+//! # Which database
+//!
+//! `--database-url URL`, or `--database ALIAS` (the Django original's
+//! option; the two conflict). Standalone, the alias `default` (taken when
+//! neither is given) is the variable `DATABASE_URL`, and any other alias
+//! `X` the variable `DATABASE_URL_X`, upper-cased: `--database reports`
+//! reads `DATABASE_URL_REPORTS`. An alias without a URL is bad usage (exit
+//! 2), and the message lists the aliases that have one. Embedded, the
+//! application hands the tool its own aliases with [`run_with`] and a
+//! [`Setup`].
+//!
 //! # Standalone
 //!
 //! ```text
 //! cargo install awesome-audit-log-cli
 //! DATABASE_URL=postgres://… awesome-audit-log schema check
+//! DATABASE_URL_REPORTS=mysql://… awesome-audit-log --database reports tables
 //! awesome-audit-log --table widget_log schema apply --dry-run
 //! awesome-audit-log --json tables
 //! ```
@@ -48,7 +60,10 @@
 //!
 //! Nest [`Command`] (or the whole [`Cli`]) in your clap command line and
 //! hand [`run`] the models your binary links: their log tables are then
-//! checked and repaired (and created when missing) without being named.
+//! checked, repaired (and created when missing) and pruned without being
+//! named. [`run_with`] takes a [`Setup`] with your database aliases too,
+//! so that `myapp audit-log --database reports tables` means your
+//! `reports` database.
 //!
 //! ```no_run
 //! use awesome_audit_log::{audited, registry};
@@ -136,11 +151,13 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod alias;
 mod apply;
 mod cli;
 mod commands;
 mod connect;
 mod drift;
+mod embed;
 mod error;
 mod exit;
 mod inspect;
@@ -158,6 +175,7 @@ use std::io::Write;
 use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
+pub use crate::embed::Setup;
 pub use crate::exit::Exit;
 pub use crate::prune::args::{DedupeArgs, PruneArgs, RunArgs};
 use crate::survey::Survey;
@@ -166,11 +184,18 @@ use crate::survey::Survey;
 /// managed tables, of `models` (pass [`awesome_audit_log::registry::models`]
 /// when embedded; the standalone binary links none) and of `--table`.
 /// Prints the result on stdout (JSON with `--json`) and errors on stderr,
-/// and returns the exit status.
+/// and returns the exit status. The database aliases are the
+/// environment's ([`run_with`] takes the application's).
 pub async fn run(global: &GlobalArgs, command: &Command, models: &[&ModelInfo]) -> Exit {
+    run_with(global, command, &Setup::new().models(models)).await
+}
+
+/// [`run`] with the embedding binary's models and database aliases: a
+/// `--database ALIAS` names one of `setup`'s aliases (see [`Setup`]).
+pub async fn run_with(global: &GlobalArgs, command: &Command, setup: &Setup<'_>) -> Exit {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = execute(global, command, models, &mut out).await;
+    let result = execute(global, command, setup, &mut out).await;
     let _ = out.flush();
     match result {
         Ok(exit) => exit,
@@ -184,10 +209,17 @@ pub async fn run(global: &GlobalArgs, command: &Command, models: &[&ModelInfo]) 
 async fn execute(
     global: &GlobalArgs,
     command: &Command,
-    models: &[&ModelInfo],
+    setup: &Setup<'_>,
     out: &mut dyn Write,
 ) -> Result<Exit, error::Error> {
-    let survey = Survey::open(global, models).await?;
+    let url = alias::resolve(
+        global,
+        &setup.databases,
+        |var| std::env::var(var).ok(),
+        std::env::vars_os().filter_map(|(var, _)| var.into_string().ok()),
+    )?;
+    let models = &setup.models;
+    let survey = Survey::open(&url, global, models).await?;
     let result = match command {
         Command::Schema(SchemaCommand::Check) => commands::check(&survey, global.json, out),
         Command::Schema(SchemaCommand::Apply(args)) => {

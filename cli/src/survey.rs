@@ -46,16 +46,15 @@ pub(crate) struct Survey {
 }
 
 impl Survey {
-    /// Checks the options, opens the database and reads every table to
-    /// work on: the managed ones, `models`' log tables and those named
-    /// with `--table`. A named table that is not a log table ends it here,
-    /// before anything is changed.
-    pub(crate) async fn open(global: &GlobalArgs, models: &[&ModelInfo]) -> Result<Self, Error> {
-        let url = global
-            .database_url
-            .as_deref()
-            .filter(|url| !url.trim().is_empty())
-            .ok_or(Error::NoDatabaseUrl)?;
+    /// Checks the options, opens the database at `url` and reads every
+    /// table to work on: the managed ones, `models`' log tables and those
+    /// named with `--table`. A named table that is not a log table ends it
+    /// here, before anything is changed.
+    pub(crate) async fn open(
+        url: &str,
+        global: &GlobalArgs,
+        models: &[&ModelInfo],
+    ) -> Result<Self, Error> {
         let dialect = dialect_of(url)?;
         tables::check_named(&global.tables)?;
         // PG_SCHEMA means nothing elsewhere (the runtime ignores it too).

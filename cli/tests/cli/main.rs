@@ -7,6 +7,7 @@
 //! says so on stderr), never as passed; with `AUDIT_TEST_REQUIRE_ALL=1` a
 //! missing URL fails them instead.
 
+mod aliases;
 mod cases;
 mod retention;
 mod tables;
@@ -46,6 +47,7 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
+    let aliases = cases![in aliases; database_aliases_name_urls];
     let retention = cases![in retention;
         prune_deletes_what_the_rules_let_go,
         dedupe_deletes_empty_updates,
@@ -73,7 +75,12 @@ fn main() {
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
-        for &(name, case) in every_backend.iter().chain(&retention).chain(only_here) {
+        for &(name, case) in every_backend
+            .iter()
+            .chain(&aliases)
+            .chain(&retention)
+            .chain(only_here)
+        {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
                     .with_ignored_flag(skipped),
