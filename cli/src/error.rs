@@ -21,10 +21,8 @@ pub(crate) enum Error {
         known: Vec<String>,
     },
     /// A URL of a database this tool does not speak.
-    #[error(
-        "unsupported database URL scheme `{0}:`; use postgres://, mysql:// (or mariadb://) or sqlite://"
-    )]
-    UnsupportedScheme(String),
+    #[error(transparent)]
+    UnsupportedScheme(#[from] awesome_audit_log::UnsupportedScheme),
     /// A `--schema` the runtime would refuse too.
     #[error("--schema: {0}")]
     Schema(String),

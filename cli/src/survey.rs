@@ -2,10 +2,10 @@
 //! opened, the tables to work on found, each read from the catalog and
 //! compared with this version's.
 
-use awesome_audit_log::{AuditConfig, Dialect, ModelInfo};
+use awesome_audit_log::{AuditConfig, Database, Dialect, ModelInfo};
 
 use crate::cli::GlobalArgs;
-use crate::connect::{Db, dialect_of};
+use crate::connect::Db;
 use crate::drift::{Assessment, Drift, Status, assess};
 use crate::error::Error;
 use crate::inspect::{self, Found, Place};
@@ -55,7 +55,7 @@ impl Survey {
         global: &GlobalArgs,
         models: &[&ModelInfo],
     ) -> Result<Self, Error> {
-        let dialect = dialect_of(url)?;
+        let dialect = Database::dialect_of(url)?;
         tables::check_named(&global.tables)?;
         // PG_SCHEMA means nothing elsewhere (the runtime ignores it too).
         let schema = global
