@@ -163,3 +163,113 @@ pub(crate) fn rule_for(
         None => Err(Skip::NoRule),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use awesome_audit_log::audited;
+
+    use super::*;
+    use crate::drift::Assessment;
+    use crate::tables::{Sources, Target};
+
+    #[allow(dead_code)]
+    #[audited(table = "rules_kept", retention(older_than = "30d", keep_last = 5))]
+    struct Kept {
+        id: i64,
+    }
+
+    #[allow(dead_code)]
+    #[audited(table = "rules_plain")]
+    struct Plain {
+        id: i64,
+    }
+
+    fn checked(name: &str, status: Status) -> Checked {
+        Checked {
+            target: Target {
+                name: name.to_owned(),
+                sources: Sources::default(),
+            },
+            found: None,
+            assessment: Assessment {
+                status,
+                drifts: Vec::new(),
+            },
+        }
+    }
+
+    fn models() -> Vec<&'static ModelInfo> {
+        awesome_audit_log::registry::models()
+            .into_iter()
+            .filter(|model| model.log_table().starts_with("rules_"))
+            .collect()
+    }
+
+    #[test]
+    fn a_model_policy_is_the_rule_when_none_is_given() {
+        let none = PruneArgs::default();
+        let rule = rule_for(
+            Job::Prune(&none),
+            &checked("rules_kept_log", Status::Ok),
+            &models(),
+        );
+        let thirty_days = Duration::from_secs(30 * 86_400);
+        assert_eq!(
+            rule,
+            Ok(Rule::Prune {
+                origin: Origin::Policy,
+                older_than: Some(thirty_days),
+                before: None,
+                keep_last: Some(5),
+            })
+        );
+        assert_eq!(
+            rule.unwrap().describe(),
+            "older than 30d, beyond the newest 5 of each object, by the model's policy"
+        );
+        let plain = checked("rules_plain_log", Status::Drift);
+        assert_eq!(
+            rule_for(Job::Prune(&none), &plain, &models()),
+            Err(Skip::NoRule)
+        );
+        assert_eq!(rule_for(Job::Dedupe, &plain, &models()), Ok(Rule::Dedupe));
+    }
+
+    #[test]
+    fn command_line_rules_replace_policies() {
+        let args = PruneArgs {
+            keep_last: Some(1),
+            ..PruneArgs::default()
+        };
+        for table in ["rules_kept_log", "rules_plain_log", "other_log"] {
+            let rule = rule_for(Job::Prune(&args), &checked(table, Status::Ok), &models());
+            assert_eq!(
+                rule,
+                Ok(Rule::Prune {
+                    origin: Origin::CommandLine,
+                    older_than: None,
+                    before: None,
+                    keep_last: Some(1),
+                }),
+                "{table}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_tables_and_others_are_skipped() {
+        let args = PruneArgs {
+            keep_last: Some(1),
+            ..PruneArgs::default()
+        };
+        for job in [Job::Prune(&args), Job::Dedupe] {
+            let missing = checked("rules_kept_log", Status::Missing);
+            assert_eq!(rule_for(job, &missing, &models()), Err(Skip::Missing));
+            let other = checked("blog_log", Status::NotALogTable("it lacks `action`".into()));
+            let skip = rule_for(job, &other, &models()).unwrap_err();
+            assert!(skip.reason().contains("left untouched"), "{skip:?}");
+        }
+    }
+}
