@@ -8,6 +8,27 @@ use clap::Args;
 
 /// The options of `prune`: the rules (none: each model's own
 /// `retention(...)` policy) and how to run.
+///
+/// ```
+/// use std::time::Duration;
+/// use awesome_audit_log_cli::{Cli, Command};
+/// use clap::Parser;
+///
+/// let cli = Cli::try_parse_from([
+///     "awesome-audit-log", "prune", "--older-than", "90d", "--keep-last", "100",
+///     "--batch-size", "5000", "--pause", "250ms", "--yes",
+/// ])?;
+/// let Command::Prune(prune) = cli.command else { unreachable!() };
+/// assert_eq!(prune.older_than, Some(Duration::from_secs(90 * 86_400)));
+/// assert_eq!(prune.keep_last, Some(100));
+/// assert_eq!(prune.run.batch_size, Some(5000));
+/// assert_eq!(prune.run.pause, Some(Duration::from_millis(250)));
+/// assert!(prune.run.yes && !prune.run.dry_run);
+///
+/// // Ages take the grammar of `#[audited(retention(older_than = ...))]`.
+/// assert!(Cli::try_parse_from(["awesome-audit-log", "prune", "--older-than", "3 months"]).is_err());
+/// # Ok::<_, clap::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, Args)]
 pub struct PruneArgs {
     /// Delete rows logged longer ago than this: a whole number and a unit,
@@ -38,6 +59,17 @@ impl PruneArgs {
 }
 
 /// The options of `dedupe`: how to run.
+///
+/// ```
+/// use awesome_audit_log_cli::{Cli, Command};
+/// use clap::Parser;
+///
+/// let cli = Cli::try_parse_from(["awesome-audit-log", "dedupe", "--dry-run"])?;
+/// let Command::Dedupe(dedupe) = cli.command else { unreachable!() };
+/// assert!(dedupe.run.dry_run);
+/// assert_eq!(dedupe.run.batch_size, None); // the runtime's default, 1,000
+/// # Ok::<_, clap::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, Args)]
 pub struct DedupeArgs {
     /// How to run: batches, pause, dry run, asking.
@@ -45,7 +77,16 @@ pub struct DedupeArgs {
     pub run: RunArgs,
 }
 
-/// How `prune` and `dedupe` run.
+/// How `prune` and `dedupe` run: the options left unset are the
+/// runtime's defaults (1,000 rows a batch, 100 ms between batches).
+///
+/// ```
+/// use awesome_audit_log_cli::{Command, DedupeArgs, RunArgs};
+///
+/// // `dedupe --yes`, built in code (an embedding binary's own job).
+/// let command = Command::Dedupe(DedupeArgs { run: RunArgs { yes: true, ..RunArgs::default() } });
+/// # let _ = command;
+/// ```
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
     /// At most N rows per batch: each batch is one DELETE, its own short
