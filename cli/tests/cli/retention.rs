@@ -170,6 +170,33 @@ pub async fn prune_deletes_what_the_rules_let_go(db: TestDb) {
     let again = tool::run(Some(url), &["prune", "--keep-last", "2", "--yes"]).expect(0);
     again.says("widget_log: 0 row(s) deleted");
     assert_eq!(look_alike_shapes(&db).await, shapes);
+
+    if db.kind == Kind::Postgres {
+        // In --schema: its own tables, none of the default schema's.
+        db.exec("CREATE SCHEMA audit").await;
+        for statement in create_table_statements(db.kind.dialect(), Some("audit"), "widget_log") {
+            db.exec(&statement).await;
+        }
+        insert_rows(&db, "audit.widget_log", "1", "update", "NULL", OLD, 4).await;
+        let pruned = tool::run(
+            Some(url),
+            &[
+                "--schema",
+                "audit",
+                "--json",
+                "prune",
+                "--older-than",
+                "90d",
+                "--yes",
+            ],
+        )
+        .expect(0);
+        assert_eq!(pruned.tables(), ["widget_log"]);
+        assert_eq!(pruned.table("widget_log")["schema"], "audit");
+        assert_eq!(pruned.table("widget_log")["report"]["rows"], 4);
+        assert_eq!(db.count("audit.widget_log").await, 0);
+        assert_eq!(counts().await, (2, 1, 1));
+    }
 }
 
 /// `dedupe` deletes the update rows with empty `changes` (NULL, JSON null,
