@@ -60,26 +60,15 @@ pub(crate) async fn run(
     let auditor = auditor(survey)?;
     if runnable > 0 && !run.dry_run && !run.yes {
         prompt::require_terminal(job.name(), "the counts")?;
-        let counted = count(&auditor, &items, run).await;
-        output::counted(&mut std::io::stderr(), &counted)?;
-        let rows: u64 = counted
-            .iter()
-            .filter_map(|(_, rows)| rows.as_ref().ok())
-            .sum();
-        let failed = counted.iter().any(|(_, rows)| rows.is_err());
-        if rows > 0 || failed {
-            let tables = counted.len();
-            let question = format!("Delete {rows} row(s) from {tables} table(s)?");
-            if !prompt::confirm(&question)? {
-                eprintln!("nothing was deleted");
-                for item in &mut items {
-                    if item.rule.is_some() {
-                        item.outcome = Outcome::Declined;
-                    }
+        if !confirmed(&auditor, &items, run).await? {
+            eprintln!("nothing was deleted");
+            for item in &mut items {
+                if item.rule.is_some() {
+                    item.outcome = Outcome::Declined;
                 }
-                output::finished(out, json, survey, &items)?;
-                return Ok(Exit::Failure);
             }
+            output::finished(out, json, survey, &items)?;
+            return Ok(Exit::Failure);
         }
     }
     for item in &mut items {
@@ -101,6 +90,24 @@ pub(crate) async fn run(
         .iter()
         .any(|item| matches!(item.outcome, Outcome::Failed(_)));
     Ok(Exit::from_ok(!failed))
+}
+
+/// Counts the rows each runnable table would lose, shows the counts on
+/// stderr and asks whether to delete them; with nothing to delete, there
+/// is nothing to ask.
+async fn confirmed(auditor: &Auditor, items: &[Item<'_>], run: &RunArgs) -> Result<bool, Error> {
+    let counted = count(auditor, items, run).await;
+    output::counted(&mut std::io::stderr(), &counted)?;
+    let rows = counted
+        .iter()
+        .filter_map(|(_, rows)| rows.as_ref().ok())
+        .fold(0_u64, |sum, rows| sum.saturating_add(*rows));
+    let failed = counted.iter().any(|(_, rows)| rows.is_err());
+    if rows == 0 && !failed {
+        return Ok(true);
+    }
+    let tables = counted.len();
+    prompt::confirm(&format!("Delete {rows} row(s) from {tables} table(s)?"))
 }
 
 /// The rows each runnable table would lose: a dry run of each.
