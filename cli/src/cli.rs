@@ -16,9 +16,9 @@ use crate::prune::args::{DedupeArgs, PruneArgs};
 #[command(
     name = "awesome-audit-log",
     version,
-    about = "Checks and repairs the audit log tables of awesome-audit-log (and of the Django original)",
+    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original)",
     long_about = None,
-    after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed, 2 bad usage."
+    after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed (or its question was answered no), 2 bad usage."
 )]
 pub struct Cli {
     /// The options every command takes.
