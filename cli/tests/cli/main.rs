@@ -7,8 +7,12 @@
 //! says so on stderr), never as passed; with `AUDIT_TEST_REQUIRE_ALL=1` a
 //! missing URL fails them instead.
 
+mod aliases;
 mod cases;
+mod retention;
 mod tables;
+#[cfg(unix)]
+mod terminal;
 mod tool;
 
 use std::future::Future;
@@ -23,7 +27,10 @@ type Case = fn(TestDb) -> Pin<Box<dyn Future<Output = ()>>>;
 /// `(name, case)` for each case named.
 macro_rules! cases {
     ($($case:ident),* $(,)?) => {
-        [$((stringify!($case), (|db| Box::pin(cases::$case(db))) as Case)),*]
+        cases![in cases; $($case),*]
+    };
+    (in $module:ident; $($case:ident),* $(,)?) => {
+        [$((stringify!($case), (|db| Box::pin($module::$case(db))) as Case)),*]
     };
 }
 
@@ -40,6 +47,11 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
+    let aliases = cases![in aliases; database_aliases_name_urls];
+    let retention = cases![in retention;
+        prune_deletes_what_the_rules_let_go,
+        dedupe_deletes_empty_updates,
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -52,11 +64,23 @@ fn main() {
             say_skipped(var);
         }
         let only_here: &[(&str, Case)] = match kind {
-            Kind::Sqlite => &cases![embedded_models_are_taken],
+            Kind::Sqlite => &[
+                cases![embedded_models_are_taken][0],
+                cases![in retention; embedded_policies_are_used][0],
+                #[cfg(unix)]
+                cases![in terminal; prune_asks_and_draws_a_bar_on_a_terminal][0],
+                #[cfg(unix)]
+                cases![in terminal; schema_apply_asks_on_a_terminal][0],
+            ],
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
-        for &(name, case) in every_backend.iter().chain(only_here) {
+        for &(name, case) in every_backend
+            .iter()
+            .chain(&aliases)
+            .chain(&retention)
+            .chain(only_here)
+        {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
                     .with_ignored_flag(skipped),
