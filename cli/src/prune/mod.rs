@@ -12,6 +12,7 @@ pub(crate) mod rules;
 
 use std::io::Write;
 
+use awesome_audit_log::chrono::{DateTime, Utc};
 use awesome_audit_log::retention::{Dedupe, Prune, PruneReport};
 use awesome_audit_log::{AuditConfig, Auditor, Database, ModelInfo};
 
@@ -58,9 +59,12 @@ pub(crate) async fn run(
         return Err(Error::NoRetentionRule);
     }
     let auditor = auditor(survey)?;
+    // One instant `--older-than` counts back from, for the counts shown
+    // before asking and for the deletes after.
+    let now = Utc::now();
     if runnable > 0 && !run.dry_run && !run.yes {
         prompt::require_terminal(job.name(), "the counts")?;
-        if !confirmed(&auditor, &items, run).await? {
+        if !confirmed(&auditor, &items, run, now).await? {
             eprintln!("nothing was deleted");
             for item in &mut items {
                 if item.rule.is_some() {
@@ -75,7 +79,7 @@ pub(crate) async fn run(
         let Some(rule) = item.rule else { continue };
         let name = item.checked.target.name.as_str();
         let progress = Progress::new(name);
-        let result = execute(&auditor, name, rule, run, run.dry_run, |p| {
+        let result = execute(&auditor, name, rule, run, now, run.dry_run, |p| {
             progress.update(p)
         })
         .await;
@@ -95,8 +99,13 @@ pub(crate) async fn run(
 /// Counts the rows each runnable table would lose, shows the counts on
 /// stderr and asks whether to delete them; with nothing to delete, there
 /// is nothing to ask.
-async fn confirmed(auditor: &Auditor, items: &[Item<'_>], run: &RunArgs) -> Result<bool, Error> {
-    let counted = count(auditor, items, run).await;
+async fn confirmed(
+    auditor: &Auditor,
+    items: &[Item<'_>],
+    run: &RunArgs,
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let counted = count(auditor, items, run, now).await;
     output::counted(&mut std::io::stderr(), &counted)?;
     let rows = counted
         .iter()
@@ -115,12 +124,13 @@ async fn count<'a>(
     auditor: &Auditor,
     items: &'a [Item<'a>],
     run: &RunArgs,
+    now: DateTime<Utc>,
 ) -> Vec<(&'a str, Result<u64, String>)> {
     let mut counted = Vec::new();
     for item in items {
         let Some(rule) = item.rule else { continue };
         let name = item.checked.target.name.as_str();
-        let rows = execute(auditor, name, rule, run, true, |_| {})
+        let rows = execute(auditor, name, rule, run, now, true, |_| {})
             .await
             .map(|report| report.rows)
             .map_err(|error| error.to_string());
@@ -129,12 +139,13 @@ async fn count<'a>(
     counted
 }
 
-/// One table's run, by the runtime.
+/// One table's run, by the runtime; `--older-than` counts back from `now`.
 async fn execute(
     auditor: &Auditor,
     table: &str,
     rule: Rule,
     run: &RunArgs,
+    now: DateTime<Utc>,
     dry_run: bool,
     progress: impl FnMut(&awesome_audit_log::retention::PruneProgress),
 ) -> Result<PruneReport, awesome_audit_log::Error> {
@@ -162,6 +173,7 @@ async fn execute(
             if let Some(age) = older_than {
                 prune = prune.older_than(age);
             }
+            prune = prune.counting_from(now);
             if let Some(at) = before {
                 prune = prune.before(at);
             }

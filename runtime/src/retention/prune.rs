@@ -80,6 +80,8 @@ pub struct Prune<'a> {
     table: LogTable,
     older_than: Option<Duration>,
     before: Option<DateTime<Utc>>,
+    /// What `older_than` counts back from; the run's start when `None`.
+    now: Option<DateTime<Utc>>,
     keep_last: Option<u64>,
     batches: Batches,
 }
@@ -117,6 +119,7 @@ impl<'a> Prune<'a> {
             table,
             older_than: None,
             before: None,
+            now: None,
             keep_last: None,
             batches: Batches::default(),
         }
@@ -133,6 +136,33 @@ impl<'a> Prune<'a> {
     /// Only rows logged longer than `age` before the run starts.
     pub fn older_than(mut self, age: Duration) -> Self {
         self.older_than = Some(age);
+        self
+    }
+
+    /// Counts [`older_than`](Self::older_than) back from `now` rather than
+    /// from the moment the run starts: a dry run that counts and the run
+    /// that deletes then cut at the same instant.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+    /// use awesome_audit_log::chrono::Utc;
+    /// use awesome_audit_log::retention::Prune;
+    /// # #[audited(table = "widget")]
+    /// # struct Widget { id: i64 }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let auditor = Auditor::builder(AuditConfig::default()).database("default", Database::connect("sqlite::memory:").await?).build()?;
+    /// let now = Utc::now();
+    /// let month = Duration::from_secs(30 * 24 * 60 * 60);
+    /// let rule = || Prune::model::<Widget>(&auditor).older_than(month).counting_from(now);
+    /// let counted = rule().dry_run(true).run(|_| {}).await?.rows;
+    /// let deleted = rule().run(|_| {}).await?.rows;
+    /// assert_eq!(counted, deleted);
+    /// # Ok(()) }
+    /// ```
+    pub fn counting_from(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
         self
     }
 
@@ -169,7 +199,7 @@ impl<'a> Prune<'a> {
         if let Some(age) = self.older_than {
             let by_age = TimeDelta::from_std(age)
                 .ok()
-                .and_then(|age| Utc::now().checked_sub_signed(age))
+                .and_then(|age| self.now.unwrap_or_else(Utc::now).checked_sub_signed(age))
                 .unwrap_or(DateTime::<Utc>::MIN_UTC);
             cutoff = Some(cutoff.map_or(by_age, |before| before.min(by_age)));
         }
