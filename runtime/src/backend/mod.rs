@@ -21,6 +21,7 @@ mod dead_letter;
 mod decode;
 mod fit;
 mod json_text;
+mod queue;
 mod select;
 mod sweep;
 mod table;
@@ -35,6 +36,8 @@ mod sqlite;
 pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
+pub use queue::QueueCount;
+pub(crate) use queue::QueueSql;
 pub use select::Param;
 pub(crate) use select::{Order, Position, Select, UpTo};
 pub(crate) use sweep::{Sweep, SweepStep};
@@ -170,6 +173,13 @@ pub trait Backend: Send + Sync + 'static {
         reason: &'c str,
         failed_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The rows of a queue table per log table ([`QueueSql::counts`]).
+    #[doc(hidden)]
+    fn queue_counts<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c QueueSql,
+    ) -> impl Future<Output = Result<Vec<QueueCount>, sqlx::Error>> + Send + 'c;
 
     /// The largest statement the server takes, if it has such a limit
     /// (MySQL's `max_allowed_packet`: a larger one drops the connection).
@@ -431,6 +441,23 @@ macro_rules! impl_backend {
                         .execute(conn)
                         .await
                         .map(drop)
+                }
+            }
+
+            fn queue_counts<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c $crate::backend::QueueSql,
+            ) -> impl std::future::Future<
+                Output = Result<Vec<$crate::backend::QueueCount>, sqlx::Error>,
+            > + Send
+            + 'c {
+                async move {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.counts.clone()))
+                        .fetch_all(conn)
+                        .await?;
+                    rows.iter()
+                        .map(|row: &$row| $crate::backend::queue::count(row))
+                        .collect()
                 }
             }
 
