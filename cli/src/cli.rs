@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::queues::{BrokerArgs, OutboxCommand};
+
 /// The standalone tool: the [global options](GlobalArgs), then a
 /// [command](Command).
 ///
@@ -72,6 +74,11 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Lists the log tables: whether each exists, and about how many rows it has.
     Tables,
+    /// The outbox of the database (ASYNC_TRANSPORT = "outbox").
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// The Redis stream of the broker transport (ASYNC_TRANSPORT = "redis").
+    Broker(BrokerArgs),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

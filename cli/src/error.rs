@@ -30,6 +30,18 @@ pub(crate) enum Error {
         "schema apply: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking (or --dry-run to only see the statements)"
     )]
     NoTerminal,
+    /// A `broker` command without `--redis-url` or `AWESOME_AUDIT_LOG_REDIS_URL`.
+    #[error("no Redis URL: pass --redis-url URL or set AWESOME_AUDIT_LOG_REDIS_URL")]
+    NoRedisUrl,
+    /// `broker dead-letters drop` without `--yes` and without a terminal to ask on.
+    #[error(
+        "dead-letters drop: stdin is not a terminal, so there is no one to confirm; pass --yes to drop without asking"
+    )]
+    NoTerminalToDrop,
+    /// The runtime failed: a queue could not be read or changed (a bad
+    /// Redis URL is a usage error).
+    #[error("{0}")]
+    Runtime(#[from] awesome_audit_log::Error),
     /// The database could not be opened.
     #[error("could not connect to {url}: {source}")]
     Connect {
@@ -70,7 +82,11 @@ impl Error {
             | Error::Schema(_)
             | Error::TableName(_)
             | Error::NotLogTables(_)
-            | Error::NoTerminal => Exit::Usage,
+            | Error::NoTerminal
+            | Error::NoRedisUrl
+            | Error::NoTerminalToDrop
+            | Error::Runtime(awesome_audit_log::Error::Config(_)) => Exit::Usage,
+            Error::Runtime(_) => Exit::Failure,
             Error::Connect { .. } | Error::Database { .. } | Error::Output(_) => Exit::Failure,
         }
     }

@@ -115,6 +115,7 @@ mod error;
 mod exit;
 mod inspect;
 mod output;
+mod queues;
 mod repair;
 mod survey;
 mod tables;
@@ -126,6 +127,10 @@ use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
+pub use crate::queues::{
+    BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
+    RetryArgs,
+};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
@@ -153,13 +158,19 @@ async fn execute(
     models: &[&ModelInfo],
     out: &mut dyn Write,
 ) -> Result<Exit, error::Error> {
-    let survey = Survey::open(global, models).await?;
+    let survey = match command {
+        Command::Outbox(outbox) => return queues::outbox(global, outbox, out).await,
+        Command::Broker(broker) => return queues::broker(broker, global.json, out).await,
+        _ => Survey::open(global, models).await?,
+    };
     let result = match command {
         Command::Schema(SchemaCommand::Check) => commands::check(&survey, global.json, out),
         Command::Schema(SchemaCommand::Apply(args)) => {
             commands::apply(&survey, args, global.json, out).await
         }
         Command::Tables => commands::tables(&survey, global.json, out).await,
+        // The queues' commands returned above, without a survey.
+        Command::Outbox(_) | Command::Broker(_) => Ok(Exit::Success),
     };
     survey.db.close().await;
     result

@@ -61,7 +61,7 @@ struct CheckJson<'a> {
 }
 
 /// Writes `value` as JSON on a line of its own.
-fn json_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+pub(crate) fn json_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)
 }

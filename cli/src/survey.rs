@@ -11,6 +11,32 @@ use crate::error::Error;
 use crate::inspect::{self, Found, Place};
 use crate::tables::{self, Target};
 
+/// The database URL, its dialect and the PostgreSQL schema (`None` on the
+/// other databases: PG_SCHEMA means nothing there, and the runtime ignores
+/// it too), checked as the runtime checks them.
+pub(crate) fn database_options(
+    global: &GlobalArgs,
+) -> Result<(&str, Dialect, Option<&str>), Error> {
+    let url = global
+        .database_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+        .ok_or(Error::NoDatabaseUrl)?;
+    let dialect = dialect_of(url)?;
+    let schema = global
+        .schema
+        .as_deref()
+        .filter(|schema| dialect == Dialect::Postgres && !schema.is_empty());
+    if let Some(schema) = schema {
+        let mut config = AuditConfig::default();
+        config.pg_schema = Some(schema.to_owned());
+        config
+            .validate()
+            .map_err(|e| Error::Schema(e.to_string()))?;
+    }
+    Ok((url, dialect, schema))
+}
+
 /// One table, read and compared.
 #[derive(Debug, Clone)]
 pub(crate) struct Checked {
@@ -51,25 +77,8 @@ impl Survey {
     /// with `--table`. A named table that is not a log table ends it here,
     /// before anything is changed.
     pub(crate) async fn open(global: &GlobalArgs, models: &[&ModelInfo]) -> Result<Self, Error> {
-        let url = global
-            .database_url
-            .as_deref()
-            .filter(|url| !url.trim().is_empty())
-            .ok_or(Error::NoDatabaseUrl)?;
-        let dialect = dialect_of(url)?;
+        let (url, _, schema) = database_options(global)?;
         tables::check_named(&global.tables)?;
-        // PG_SCHEMA means nothing elsewhere (the runtime ignores it too).
-        let schema = global
-            .schema
-            .as_deref()
-            .filter(|schema| dialect == Dialect::Postgres && !schema.is_empty());
-        if let Some(schema) = schema {
-            let mut config = AuditConfig::default();
-            config.pg_schema = Some(schema.to_owned());
-            config
-                .validate()
-                .map_err(|e| Error::Schema(e.to_string()))?;
-        }
         let db = Db::connect(url).await?;
         let place = inspect::place(&db, schema).await?;
         let registered = inspect::managed_tables(&db, &place).await?;
