@@ -16,7 +16,7 @@ use crate::queues::{BrokerArgs, OutboxCommand};
 #[command(
     name = "awesome-audit-log",
     version,
-    about = "Checks and repairs the audit log tables of awesome-audit-log (and of the Django original)",
+    about = "Checks and repairs the audit log tables of awesome-audit-log (and of the Django original), and reads its queues",
     long_about = None,
     after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed, 2 bad usage."
 )]

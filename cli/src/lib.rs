@@ -10,11 +10,25 @@
 //!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
 //!                                print the statements that repair them, ask, run them
 //!   tables                       the log tables, whether each exists, about how many rows
+//!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
+//!
+//! awesome-audit-log [--json] broker [--redis-url URL] [--stream NAME] [--group NAME] <COMMAND>
+//!
+//!   status                       the stream's length, the group's pending entries per consumer, lag, dead letters
+//!   dead-letters list [--limit N] [--after ID]
+//!                                the dead-letter stream, oldest first; malformed entries with the reason
+//!   dead-letters retry ID...     back to the stream, each in one atomic step
+//!   dead-letters drop (ID... | --all) [--yes]
+//!                                delete them, asked y/N
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
-//! failed, `2` bad usage (no database URL, a `--table` that is not a log
-//! table, `schema apply` without `--yes` and without a terminal to ask on).
+//! failed (a dead letter that could not be retried or dropped, a question
+//! answered no), `2` bad usage (no database or Redis URL, a `--table` that
+//! is not a log table, a dead letter id that is not one, `schema apply` or
+//! `dead-letters drop` without `--yes` and without a terminal to ask on).
+//! The status commands exit 0 whenever they could read the queues, however
+//! long: a monitor reads the numbers from `--json`.
 //!
 //! # Which tables
 //!
@@ -28,6 +42,23 @@
 //! named with `--table` that is not a log table (it lacks `action`,
 //! `object_pk` or `created_at`) is refused, exit 2, and left untouched.
 //!
+//! # The queues
+//!
+//! `outbox status` reads the outbox (`awesome_audit_log_outbox`) and the
+//! dead-letter table of `--database-url`: rows in total and per log table,
+//! the oldest and its age. `broker …` works on the broker transport's Redis
+//! stream (`--redis-url`, default `AWESOME_AUDIT_LOG_REDIS_URL`, the
+//! runtime's own setting; `--stream` and `--group` default to
+//! `AWESOME_AUDIT_LOG_REDIS_STREAM` / `_REDIS_GROUP` or the runtime's
+//! defaults), and its dead letters: listed in pages, decoded with the
+//! runtime's own wire decoder (a malformed entry is listed with the reason,
+//! never retried, and can be dropped), retried (moved back to the stream
+//! and out of the dead-letter stream in one Lua script; the event id keeps
+//! a row written after all from being written twice), dropped. Both are
+//! thin over the runtime's API, which an application can call itself:
+//! `awesome_audit_log::outbox::status` and
+//! `awesome_audit_log::broker::BrokerQueue`.
+//!
 //! # Standalone
 //!
 //! ```text
@@ -35,6 +66,8 @@
 //! DATABASE_URL=postgres://… awesome-audit-log schema check
 //! awesome-audit-log --table widget_log schema apply --dry-run
 //! awesome-audit-log --json tables
+//! awesome-audit-log outbox status
+//! AWESOME_AUDIT_LOG_REDIS_URL=redis://… awesome-audit-log broker dead-letters list
 //! ```
 //!
 //! # Embedded in your own binary
