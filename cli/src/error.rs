@@ -33,7 +33,7 @@ pub(crate) enum Error {
     /// A `broker` command without `--redis-url` or `AWESOME_AUDIT_LOG_REDIS_URL`.
     #[error("no Redis URL: pass --redis-url URL or set AWESOME_AUDIT_LOG_REDIS_URL")]
     NoRedisUrl,
-    /// `broker dead-letters drop` without `--yes` and without a terminal to ask on.
+    /// `dead-letters drop` without `--yes` and without a terminal to ask on.
     #[error(
         "dead-letters drop: stdin is not a terminal, so there is no one to confirm; pass --yes to drop without asking"
     )]

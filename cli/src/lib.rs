@@ -162,7 +162,7 @@ pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
 pub use crate::queues::{
     BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
-    RetryArgs,
+    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs,
 };
 use crate::survey::Survey;
 

@@ -3,13 +3,58 @@
 use awesome_audit_log::broker::EntryId;
 use clap::{Args, Subcommand};
 
-/// `outbox …`: the outbox table of the database (`--database-url`).
+/// `outbox …`: the outbox table of the database (`--database-url`) and its
+/// dead-letter table.
 #[derive(Debug, Clone, Subcommand)]
 #[non_exhaustive]
 pub enum OutboxCommand {
     /// The rows waiting in the outbox (in total and per log table, with
     /// the oldest's age) and in the dead-letter table.
     Status,
+    /// The dead-letter table (`awesome_audit_log_dead_letter`, which the
+    /// outbox workers and the in-process writer fill): list, drop.
+    #[command(subcommand)]
+    DeadLetters(TableDeadLettersCommand),
+}
+
+/// `outbox dead-letters …`.
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum TableDeadLettersCommand {
+    /// Lists the table's rows, oldest first: id, log table, action,
+    /// object, event id, why, when, the size of its JSON.
+    List(TableListArgs),
+    /// Deletes rows, by id or all of them; asks first unless --yes.
+    Drop(TableDropArgs),
+}
+
+/// The options of `outbox dead-letters list`.
+#[derive(Debug, Clone, Args)]
+pub struct TableListArgs {
+    /// At most this many rows.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Only rows after this id (the `next` a full page printed).
+    #[arg(long, value_name = "ID")]
+    pub after: Option<i64>,
+}
+
+/// The options of `outbox dead-letters drop`.
+#[derive(Debug, Clone, Args)]
+pub struct TableDropArgs {
+    /// The rows' ids, as `list` shows them.
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<i64>,
+    /// Every row there is now.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask: required when stdin is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `broker …`: the Redis stream of the broker transport, its consumer

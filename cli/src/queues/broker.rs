@@ -1,21 +1,18 @@
 //! `broker status` and `broker dead-letters list|retry|drop`, over the
 //! runtime's `awesome_audit_log::broker::BrokerQueue`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use awesome_audit_log::AuditConfig;
 use awesome_audit_log::broker::{BrokerQueue, BrokerStatus, DeadEntry, RetryOutcome};
 use serde_json::{Value, json};
 
 use super::args::{BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, RedisArgs};
-use super::confirmed;
-use super::show::{age, short, time};
+use super::show::{SHOWN, age, short, time};
+use super::{drop_confirmed, report_dropped, report_dropped_all};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::output::json_line;
-
-/// The longest text of an entry printed as it is in human output.
-const SHOWN: usize = 80;
 
 /// Runs a `broker` command. Exit 0 once done; 1 when a dead letter named
 /// could not be retried or dropped (malformed, or not there) or a drop
@@ -258,53 +255,24 @@ async fn drop_entries(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Exit, Error> {
-    if !args.yes {
-        if !io::stdin().is_terminal() {
-            return Err(Error::NoTerminalToDrop);
-        }
-        let question = if args.all {
-            format!("Drop every dead letter in {}?", queue.dead_stream())
-        } else {
-            format!(
-                "Drop {} dead letter(s) from {}?",
-                args.ids.len(),
-                queue.dead_stream()
-            )
-        };
-        if !confirmed(&question)? {
-            eprintln!("nothing was dropped");
-            return Ok(Exit::Failure);
-        }
+    let what = if args.all {
+        format!("every dead letter in {}", queue.dead_stream())
+    } else {
+        format!(
+            "{} dead letter(s) from {}",
+            args.ids.len(),
+            queue.dead_stream()
+        )
+    };
+    if !drop_confirmed(args.yes, &what)? {
+        return Ok(Exit::Failure);
     }
     if args.all {
         let dropped = queue.drop_all_dead_letters().await?;
-        if json {
-            json_line(out, &json!({ "dropped": dropped }))?;
-        } else {
-            writeln!(
-                out,
-                "dropped {dropped} dead letter(s) from {}",
-                queue.dead_stream()
-            )?;
-        }
-        return Ok(Exit::Success);
+        return report_dropped_all(out, json, dropped, queue.dead_stream());
     }
     let dropped = queue.drop_dead_letters(&args.ids).await?;
-    let count = dropped.iter().filter(|(_, found)| *found).count();
-    if json {
-        let entries: Vec<Value> = dropped
-            .iter()
-            .map(|(id, found)| json!({"id": id.to_string(), "dropped": found}))
-            .collect();
-        json_line(out, &json!({ "dropped": count, "entries": entries }))?;
-    } else {
-        for (id, found) in &dropped {
-            if *found {
-                writeln!(out, "{id}: dropped")?;
-            } else {
-                writeln!(out, "{id}: not found in {}", queue.dead_stream())?;
-            }
-        }
-    }
-    Ok(Exit::from_ok(count == dropped.len()))
+    report_dropped(out, json, &dropped, queue.dead_stream(), |id| {
+        Value::from(id.to_string())
+    })
 }

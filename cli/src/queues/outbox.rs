@@ -1,14 +1,17 @@
-//! `outbox status`: the outbox and the dead-letter table of the database,
-//! read with `awesome_audit_log::outbox::status`.
+//! `outbox status` and `outbox dead-letters list|drop`: the outbox and the
+//! dead-letter table of the database, over the runtime's
+//! `awesome_audit_log::outbox::status` and `DeadLetterTable`.
 
 use std::io::Write;
 
 use awesome_audit_log::Database;
-use awesome_audit_log::outbox::{self, QueueStatus};
+use awesome_audit_log::outbox::{self, DeadLetterTable, QueueStatus};
+use awesome_audit_log_codegen::ddl::DEAD_LETTER_TABLE;
 use serde_json::{Value, json};
 
-use super::args::OutboxCommand;
-use super::show::{age, short, time};
+use super::args::{OutboxCommand, TableDeadLettersCommand, TableDropArgs, TableListArgs};
+use super::show::{SHOWN, age, short, time};
+use super::{drop_confirmed, report_dropped, report_dropped_all};
 use crate::cli::GlobalArgs;
 use crate::connect::Db;
 use crate::error::Error;
@@ -16,14 +19,14 @@ use crate::exit::Exit;
 use crate::output::json_line;
 use crate::survey::database_options;
 
-/// Runs an `outbox` command: exit 0 once read, whatever waits (a monitor
-/// reads the numbers from `--json`).
+/// Runs an `outbox` command. `status` exits 0 once read, whatever waits
+/// (a monitor reads the numbers from `--json`); `dead-letters drop` exits
+/// 1 when an id was not there or the question was answered no.
 pub(crate) async fn run(
     global: &GlobalArgs,
     command: &OutboxCommand,
     out: &mut dyn Write,
 ) -> Result<Exit, Error> {
-    let OutboxCommand::Status = command;
     let (url, _, schema) = database_options(global)?;
     let db = Db::connect(url).await?;
     let database: Database = match &db {
@@ -31,10 +34,29 @@ pub(crate) async fn run(
         Db::MySql(pool) => pool.clone().into(),
         Db::Sqlite(pool) => pool.clone().into(),
     };
-    let status = outbox::status(&database, schema).await;
+    let result = match command {
+        OutboxCommand::Status => status(&database, schema, global.json, out).await,
+        OutboxCommand::DeadLetters(TableDeadLettersCommand::List(args)) => {
+            let table = DeadLetterTable::new(&database, schema);
+            list(&table, args, global.json, out).await
+        }
+        OutboxCommand::DeadLetters(TableDeadLettersCommand::Drop(args)) => {
+            let table = DeadLetterTable::new(&database, schema);
+            drop_rows(&table, args, global.json, out).await
+        }
+    };
     db.close().await;
-    let status = status?;
-    if global.json {
+    result
+}
+
+async fn status(
+    database: &Database,
+    schema: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let status = outbox::status(database, schema).await?;
+    if json {
         json_line(
             out,
             &json!({
@@ -47,6 +69,85 @@ pub(crate) async fn run(
         print_queue(out, "dead letters", "set aside", &status.dead_letters)?;
     }
     Ok(Exit::Success)
+}
+
+async fn list(
+    table: &DeadLetterTable,
+    args: &TableListArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+    let page = table.list(limit, args.after).await?;
+    if json {
+        let rows: Vec<Value> = page
+            .rows
+            .iter()
+            .map(|row| {
+                json!({
+                    "id": row.id,
+                    "log_table": row.log_table,
+                    "action": row.action,
+                    "object_pk": row.object_pk,
+                    "event_id": row.event_id,
+                    "reason": row.reason,
+                    "failed_at": time(row.failed_at),
+                    "bytes": row.bytes,
+                })
+            })
+            .collect();
+        json_line(
+            out,
+            &json!({ "table": DEAD_LETTER_TABLE, "rows": rows, "next_after": page.next_after }),
+        )?;
+        return Ok(Exit::Success);
+    }
+    if page.rows.is_empty() {
+        writeln!(out, "no dead letters in {DEAD_LETTER_TABLE}")?;
+    }
+    let text = |value: &Option<String>| short(value.as_deref().unwrap_or("?"), SHOWN);
+    for row in &page.rows {
+        writeln!(
+            out,
+            "{}  {}  {} {} {}  event {}  {} bytes",
+            row.id,
+            time(row.failed_at),
+            short(&row.log_table, SHOWN),
+            text(&row.action),
+            text(&row.object_pk),
+            text(&row.event_id),
+            row.bytes
+        )?;
+        writeln!(out, "    reason: {}", short(&row.reason, 2 * SHOWN))?;
+    }
+    if let Some(next) = page.next_after {
+        writeln!(out, "more: --after {next}")?;
+    }
+    Ok(Exit::Success)
+}
+
+async fn drop_rows(
+    table: &DeadLetterTable,
+    args: &TableDropArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let what = if args.all {
+        format!("every row of {DEAD_LETTER_TABLE}")
+    } else {
+        format!("{} row(s) of {DEAD_LETTER_TABLE}", args.ids.len())
+    };
+    if !drop_confirmed(args.yes, &what)? {
+        return Ok(Exit::Failure);
+    }
+    if args.all {
+        let dropped = table.drop_all().await?;
+        return report_dropped_all(out, json, dropped, DEAD_LETTER_TABLE);
+    }
+    let dropped = table.drop(&args.ids).await?;
+    report_dropped(out, json, &dropped, DEAD_LETTER_TABLE, |id| {
+        Value::from(*id)
+    })
 }
 
 fn queue_json(queue: &QueueStatus) -> Value {

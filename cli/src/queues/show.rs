@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use awesome_audit_log::chrono::{DateTime, SecondsFormat, Utc};
 
+/// The longest text read from a queue that is printed as it is (in human
+/// output; `--json` has it whole).
+pub(crate) const SHOWN: usize = 80;
+
 /// A time as RFC 3339 in UTC, to the millisecond.
 pub(crate) fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

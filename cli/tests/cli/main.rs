@@ -45,8 +45,8 @@ fn main() {
         locked_tables_fail_within_the_lock_timeout,
     ];
     let queue_cases: [(&str, Case); 2] = [
-        ("outbox_status_counts_rows_per_table", |db| {
-            Box::pin(queues::outbox_status_counts_rows_per_table(db))
+        ("outbox_status_and_dead_letters_per_table", |db| {
+            Box::pin(queues::outbox_status_and_dead_letters_per_table(db))
         }),
         ("outbox_status_needs_a_database", |db| {
             Box::pin(queues::outbox_status_needs_a_database(db))

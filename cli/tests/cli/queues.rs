@@ -37,7 +37,7 @@ fn outbox_status(db: &TestDb) -> Value {
 
 /// Rows queued for two log tables are counted per table, with the oldest;
 /// a row the worker sets aside shows in the dead-letter table.
-pub async fn outbox_status_counts_rows_per_table(db: TestDb) {
+pub async fn outbox_status_and_dead_letters_per_table(db: TestDb) {
     let before = outbox_status(&db);
     assert_eq!(before["outbox"]["exists"], false, "{before}");
     assert_eq!(before["outbox"]["rows"], 0);
@@ -86,9 +86,12 @@ pub async fn outbox_status_counts_rows_per_table(db: TestDb) {
         .says("outbox (awesome_audit_log_outbox): 4 row(s) waiting")
         .says("widget_log");
 
-    // One row names no log table: the worker sets it aside.
-    db.exec("UPDATE awesome_audit_log_outbox SET log_table = 'not a log' WHERE object_pk = '2'")
-        .await;
+    // Two rows name no log table: the worker sets them aside.
+    db.exec(
+        "UPDATE awesome_audit_log_outbox SET log_table = 'not a log' \
+         WHERE object_pk IN ('2', '3') AND action = 'insert'",
+    )
+    .await;
     let moved = auditor
         .outbox_worker("default")
         .unwrap()
@@ -101,11 +104,64 @@ pub async fn outbox_status_counts_rows_per_table(db: TestDb) {
     assert_eq!(status["outbox"]["oldest"], Value::Null);
     let dead = &status["dead_letters"];
     assert_eq!(dead["exists"], true, "{status}");
-    assert_eq!(dead["rows"], 1, "{status}");
+    assert_eq!(dead["rows"], 2, "{status}");
     assert_eq!(dead["per_table"][0]["log_table"], "not a log");
     run(Some(&db.url), &["outbox", "status"])
         .expect(0)
-        .says("dead letters (awesome_audit_log_dead_letter): 1 row(s) set aside");
+        .says("dead letters (awesome_audit_log_dead_letter): 2 row(s) set aside");
+
+    // Listed in pages, with why; dropped by id, then all.
+    let dead_letters = |args: &[&str]| {
+        let mut all = vec!["outbox", "dead-letters"];
+        all.extend_from_slice(args);
+        run(Some(&db.url), &all)
+    };
+    let first = dead_letters(&["list", "--limit", "1", "--json"])
+        .expect(0)
+        .json();
+    let row = &first["rows"][0];
+    assert_eq!(row["log_table"], "not a log", "{first}");
+    assert_eq!(row["action"], "insert");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a log table name"),
+        "{first}"
+    );
+    assert!(
+        row["event_id"].is_string() && row["bytes"].as_u64().unwrap() > 0,
+        "{first}"
+    );
+    let next = first["next_after"].as_i64().unwrap();
+    let second = dead_letters(&["list", "--after", &next.to_string(), "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(second["rows"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(second["next_after"], Value::Null);
+    let second_id = second["rows"][0]["id"].as_i64().unwrap().to_string();
+    assert_ne!(second_id, next.to_string());
+    dead_letters(&["list"]).expect(0).says("reason: ");
+    dead_letters(&["drop", &second_id])
+        .expect(2)
+        .complains("--yes");
+    dead_letters(&["drop", &second_id, "--yes"])
+        .expect(0)
+        .says("dropped");
+    dead_letters(&["drop", &second_id, "--yes"])
+        .expect(1)
+        .says("not found");
+    let all = dead_letters(&["drop", "--all", "--yes", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(all["dropped"], 1);
+    assert_eq!(outbox_status(&db)["dead_letters"]["rows"], 0);
+    dead_letters(&["list"]).expect(0).says("no dead letters");
+    assert_eq!(
+        db.count("widget_log").await,
+        1,
+        "the widget rows that were fine"
+    );
 }
 
 /// Without a database URL, exit 2.

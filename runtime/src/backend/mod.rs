@@ -36,8 +36,8 @@ mod sqlite;
 pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
 pub(crate) use decode::{OutboxContent, OutboxRow};
-pub use queue::QueueCount;
 pub(crate) use queue::QueueSql;
+pub use queue::{DeadLetterRow, QueueCount};
 pub use select::Param;
 pub(crate) use select::{Order, Position, Select, UpTo};
 pub(crate) use sweep::{Sweep, SweepStep};
@@ -180,6 +180,14 @@ pub trait Backend: Send + Sync + 'static {
         conn: &'c mut Conn<Self>,
         sql: &'c QueueSql,
     ) -> impl Future<Output = Result<Vec<QueueCount>, sqlx::Error>> + Send + 'c;
+
+    /// The rows of a page of the dead-letter table ([`QueueSql::page`]).
+    #[doc(hidden)]
+    fn dead_letter_rows<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param],
+    ) -> impl Future<Output = Result<Vec<DeadLetterRow>, sqlx::Error>> + Send + 'c;
 
     /// The largest statement the server takes, if it has such a limit
     /// (MySQL's `max_allowed_packet`: a larger one drops the connection).
@@ -457,6 +465,22 @@ macro_rules! impl_backend {
                         .await?;
                     rows.iter()
                         .map(|row: &$row| $crate::backend::queue::count(row))
+                        .collect()
+                }
+            }
+
+            fn dead_letter_rows<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
+            ) -> impl std::future::Future<
+                Output = Result<Vec<$crate::backend::DeadLetterRow>, sqlx::Error>,
+            > + Send
+            + 'c {
+                async move {
+                    let rows = bound(sql, params).fetch_all(conn).await?;
+                    rows.iter()
+                        .map(|row: &$row| $crate::backend::queue::dead_letter_row(row))
                         .collect()
                 }
             }
