@@ -11,6 +11,10 @@
 //!                                print the statements that repair them, ask, run them
 //!   tables                       the log tables, whether each exists, about how many rows
 //!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
+//!   outbox dead-letters list [--limit N] [--after ID]
+//!                                the dead-letter table's rows, oldest first
+//!   outbox dead-letters drop (ID... | --all) [--yes]
+//!                                delete them, asked y/N
 //!
 //! awesome-audit-log [--json] broker [--redis-url URL] [--stream NAME] [--group NAME] <COMMAND>
 //!
@@ -46,7 +50,9 @@
 //!
 //! `outbox status` reads the outbox (`awesome_audit_log_outbox`) and the
 //! dead-letter table of `--database-url`: rows in total and per log table,
-//! the oldest and its age. `broker …` works on the broker transport's Redis
+//! the oldest and its age; `outbox dead-letters` lists and drops the
+//! dead-letter table's rows (which the outbox workers and the in-process
+//! writer set aside; they are replayed with SQL). `broker …` works on the broker transport's Redis
 //! stream (`--redis-url`, default `AWESOME_AUDIT_LOG_REDIS_URL`, the
 //! runtime's own setting; `--stream` and `--group` default to
 //! `AWESOME_AUDIT_LOG_REDIS_STREAM` / `_REDIS_GROUP` or the runtime's
@@ -56,8 +62,8 @@
 //! and out of the dead-letter stream in one Lua script; the event id keeps
 //! a row written after all from being written twice), dropped. Both are
 //! thin over the runtime's API, which an application can call itself:
-//! `awesome_audit_log::outbox::status` and
-//! `awesome_audit_log::broker::BrokerQueue`.
+//! `awesome_audit_log::outbox::status`, `awesome_audit_log::outbox::DeadLetterTable`
+//! and `awesome_audit_log::broker::BrokerQueue`.
 //!
 //! # Standalone
 //!
