@@ -68,7 +68,18 @@ fn main() {
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
-        for &(name, case) in every_backend.iter().chain(only_here).chain(&queue_cases) {
+        let queues_here: &[(&str, Case)] = match kind {
+            Kind::Postgres => &[("outbox_status_reads_the_schema", |db| {
+                Box::pin(queues::outbox_status_reads_the_schema(db))
+            })],
+            _ => &[],
+        };
+        for &(name, case) in every_backend
+            .iter()
+            .chain(only_here)
+            .chain(&queue_cases)
+            .chain(queues_here)
+        {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
                     .with_ignored_flag(skipped),

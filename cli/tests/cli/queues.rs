@@ -524,3 +524,35 @@ pub async fn retried_dead_letters_are_written_once(db: TestDb, url: String) {
     assert_eq!(db.count("widget_log").await, 2);
     assert_eq!(stream.status()["length"], 0);
 }
+
+/// PostgreSQL: the outbox of PG_SCHEMA is read with `--schema`, and only
+/// there.
+pub async fn outbox_status_reads_the_schema(db: TestDb) {
+    let mut config = outbox_config();
+    config.pg_schema = Some("audit_queue".to_owned());
+    let auditor = db.auditor(config);
+    let queued = Widget::log_change(&auditor, None, Some(&widget(1)))
+        .await
+        .unwrap();
+    assert_eq!(queued, LogOutcome::Queued);
+
+    let in_schema = run(
+        Some(&db.url),
+        &["--schema", "audit_queue", "outbox", "status", "--json"],
+    )
+    .expect(0)
+    .json();
+    assert_eq!(in_schema["outbox"]["rows"], 1, "{in_schema}");
+    assert_eq!(
+        in_schema["outbox"]["per_table"][0]["log_table"],
+        "widget_log"
+    );
+    let elsewhere = outbox_status(&db);
+    assert_eq!(elsewhere["outbox"]["exists"], false, "{elsewhere}");
+    run(
+        Some(&db.url),
+        &["--schema", "no such schema", "outbox", "status"],
+    )
+    .expect(2)
+    .complains("--schema");
+}
