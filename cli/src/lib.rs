@@ -168,7 +168,7 @@ pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
 pub use crate::queues::{
     BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
-    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs,
+    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs, TableRetryArgs,
 };
 use crate::survey::Survey;
 

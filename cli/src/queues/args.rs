@@ -12,7 +12,7 @@ pub enum OutboxCommand {
     /// the oldest's age) and in the dead-letter table.
     Status,
     /// The dead-letter table (`awesome_audit_log_dead_letter`, which the
-    /// outbox workers and the in-process writer fill): list, drop.
+    /// outbox workers and the in-process writer fill): list, retry, drop.
     #[command(subcommand)]
     DeadLetters(TableDeadLettersCommand),
 }
@@ -24,8 +24,20 @@ pub enum TableDeadLettersCommand {
     /// Lists the table's rows, oldest first: id, log table, action,
     /// object, event id, why, when, the size of its JSON.
     List(TableListArgs),
+    /// Moves rows back to the outbox of the same database, for the outbox
+    /// workers to write, each in one transaction; rows the outbox refuses
+    /// stay (exit 1).
+    Retry(TableRetryArgs),
     /// Deletes rows, by id or all of them; asks first unless --yes.
     Drop(TableDropArgs),
+}
+
+/// The options of `outbox dead-letters retry`.
+#[derive(Debug, Clone, Args)]
+pub struct TableRetryArgs {
+    /// The rows' ids, as `list` shows them.
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<i64>,
 }
 
 /// The options of `outbox dead-letters list`.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 pub use args::{
     BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
-    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs,
+    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs, TableRetryArgs,
 };
 pub(crate) use broker::run as broker;
 pub(crate) use outbox::run as outbox;

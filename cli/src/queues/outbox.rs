@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use awesome_audit_log::Database;
-use awesome_audit_log::outbox::{self, DeadLetterTable, QueueStatus};
-use awesome_audit_log_codegen::ddl::DEAD_LETTER_TABLE;
+use awesome_audit_log::outbox::{self, DeadLetterTable, QueueStatus, TableRetry};
+use awesome_audit_log_codegen::ddl::{DEAD_LETTER_TABLE, OUTBOX_TABLE};
 use serde_json::{Value, json};
 
 use super::args::{OutboxCommand, TableDeadLettersCommand, TableDropArgs, TableListArgs};
@@ -39,6 +39,10 @@ pub(crate) async fn run(
         OutboxCommand::DeadLetters(TableDeadLettersCommand::List(args)) => {
             let table = DeadLetterTable::new(&database, schema);
             list(&table, args, global.json, out).await
+        }
+        OutboxCommand::DeadLetters(TableDeadLettersCommand::Retry(args)) => {
+            let table = DeadLetterTable::new(&database, schema);
+            retry(&table, &args.ids, global.json, out).await
         }
         OutboxCommand::DeadLetters(TableDeadLettersCommand::Drop(args)) => {
             let table = DeadLetterTable::new(&database, schema);
@@ -124,6 +128,47 @@ async fn list(
         writeln!(out, "more: --after {next}")?;
     }
     Ok(Exit::Success)
+}
+
+async fn retry(
+    table: &DeadLetterTable,
+    ids: &[i64],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let outcomes = table.retry(ids).await?;
+    let all = outcomes
+        .iter()
+        .all(|(_, outcome)| *outcome == TableRetry::Queued);
+    if json {
+        let entries: Vec<Value> = outcomes
+            .iter()
+            .map(|(id, outcome)| match outcome {
+                TableRetry::Queued => json!({"id": id, "outcome": "queued"}),
+                TableRetry::Refused(why) => {
+                    json!({"id": id, "outcome": "refused", "reason": why})
+                }
+                _ => json!({"id": id, "outcome": "not_found"}),
+            })
+            .collect();
+        json_line(out, &json!({ "entries": entries }))?;
+    } else {
+        for (id, outcome) in &outcomes {
+            match outcome {
+                TableRetry::Queued => writeln!(out, "{id}: back in {OUTBOX_TABLE}")?,
+                TableRetry::Refused(why) => writeln!(
+                    out,
+                    "{id}: not retried, the outbox refused it: {}",
+                    short(why, 2 * SHOWN)
+                )?,
+                _ => writeln!(
+                    out,
+                    "{id}: not found in {DEAD_LETTER_TABLE} (or it has no event id)"
+                )?,
+            }
+        }
+    }
+    Ok(Exit::from_ok(all))
 }
 
 async fn drop_rows(

@@ -69,9 +69,14 @@ fn main() {
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
         let queues_here: &[(&str, Case)] = match kind {
-            Kind::Postgres => &[("outbox_status_reads_the_schema", |db| {
-                Box::pin(queues::outbox_status_reads_the_schema(db))
-            })],
+            Kind::Postgres => &[
+                ("outbox_status_reads_the_schema", |db| {
+                    Box::pin(queues::outbox_status_reads_the_schema(db))
+                }),
+                ("outbox_retry_refused_stays", |db| {
+                    Box::pin(queues::outbox_retry_refused_stays(db))
+                }),
+            ],
             _ => &[],
         };
         for &(name, case) in every_backend

@@ -6,9 +6,9 @@
 
 use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::{AuditConfig, Auditor, LogOutcome};
-use awesome_audit_log_tests::TestDb;
 use awesome_audit_log_tests::models::{Gizmo, Widget, WidgetLog};
 use awesome_audit_log_tests::stream::TestStream;
+use awesome_audit_log_tests::{Kind, TestDb};
 use serde_json::Value;
 
 use crate::tool::{Run, run};
@@ -86,37 +86,34 @@ pub async fn outbox_status_and_dead_letters_per_table(db: TestDb) {
         .says("outbox (awesome_audit_log_outbox): 4 row(s) waiting")
         .says("widget_log");
 
-    // Two rows name no log table: the worker sets them aside.
-    db.exec(
-        "UPDATE awesome_audit_log_outbox SET log_table = 'not a log' \
-         WHERE object_pk IN ('2', '3') AND action = 'insert'",
-    )
-    .await;
-    let moved = auditor
-        .outbox_worker("default")
-        .unwrap()
-        .drain()
+    // Every row but widget 4's names no log table: the worker sets them aside.
+    let queued = Widget::log_change(&auditor, None, Some(&widget(4)))
         .await
         .unwrap();
-    assert_eq!(moved, 4);
+    assert_eq!(queued, LogOutcome::Queued);
+    db.exec("UPDATE awesome_audit_log_outbox SET log_table = 'not a log' WHERE object_pk <> '4'")
+        .await;
+    let moved = auditor.outbox_worker("default").unwrap().drain().await;
+    let moved = moved.unwrap();
+    assert_eq!(moved, 5);
     let status = outbox_status(&db);
     assert_eq!(status["outbox"]["rows"], 0, "{status}");
     assert_eq!(status["outbox"]["oldest"], Value::Null);
     let dead = &status["dead_letters"];
     assert_eq!(dead["exists"], true, "{status}");
-    assert_eq!(dead["rows"], 2, "{status}");
+    assert_eq!(dead["rows"], 4, "{status}");
     assert_eq!(dead["per_table"][0]["log_table"], "not a log");
     run(Some(&db.url), &["outbox", "status"])
         .expect(0)
-        .says("dead letters (awesome_audit_log_dead_letter): 2 row(s) set aside");
+        .says("dead letters (awesome_audit_log_dead_letter): 4 row(s) set aside");
 
-    // Listed in pages, with why; dropped by id, then all.
+    // Listed in pages, with why.
     let dead_letters = |args: &[&str]| {
         let mut all = vec!["outbox", "dead-letters"];
         all.extend_from_slice(args);
         run(Some(&db.url), &all)
     };
-    let first = dead_letters(&["list", "--limit", "1", "--json"])
+    let first = dead_letters(&["list", "--limit", "3", "--json"])
         .expect(0)
         .json();
     let row = &first["rows"][0];
@@ -139,16 +136,73 @@ pub async fn outbox_status_and_dead_letters_per_table(db: TestDb) {
         .json();
     assert_eq!(second["rows"].as_array().unwrap().len(), 1, "{second}");
     assert_eq!(second["next_after"], Value::Null);
-    let second_id = second["rows"][0]["id"].as_i64().unwrap().to_string();
-    assert_ne!(second_id, next.to_string());
     dead_letters(&["list"]).expect(0).says("reason: ");
-    dead_letters(&["drop", &second_id])
+    let rows: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["rows"].as_array().unwrap().clone())
+        .collect();
+    // Widgets 2 and 3 are the rows of these keys; widget 1 and gizmo 1
+    // share theirs.
+    let of = |object_pk: &str| -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|row| row["object_pk"] == object_pk)
+            .map(|row| {
+                (
+                    row["id"].as_i64().unwrap().to_string(),
+                    row["event_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (ones, two, three) = (of("1"), of("2").remove(0), of("3").remove(0));
+    assert_eq!(ones.len(), 2, "{rows:?}");
+
+    // Retried once fixed: widget 2 is written by the worker; widget 3,
+    // which was written after all, is not written twice.
+    db.exec(
+        "UPDATE awesome_audit_log_dead_letter SET log_table = 'widget_log' \
+         WHERE object_pk IN ('2', '3')",
+    )
+    .await;
+    let created_at = match db.kind {
+        Kind::Postgres => "'2026-11-29T00:00:00Z'",
+        Kind::MySql => "'2026-11-29 00:00:00'",
+        Kind::Sqlite => "'2026-11-29 00:00:00+00:00'",
+    };
+    db.exec(&format!(
+        "INSERT INTO widget_log (action, object_pk, created_at, event_id) \
+         VALUES ('insert', '3', {created_at}, '{}')",
+        three.1
+    ))
+    .await;
+    let retried = dead_letters(&["retry", &two.0, &three.0, "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(retried["entries"][0]["outcome"], "queued", "{retried}");
+    assert_eq!(retried["entries"][1]["outcome"], "queued", "{retried}");
+    dead_letters(&["retry", &two.0]).expect(1).says("not found");
+    let status = outbox_status(&db);
+    assert_eq!(status["outbox"]["rows"], 2, "{status}");
+    assert_eq!(status["dead_letters"]["rows"], 2, "{status}");
+    let moved = auditor.outbox_worker("default").unwrap().drain().await;
+    let moved = moved.unwrap();
+    assert_eq!(moved, 2);
+    assert_eq!(
+        db.texts("SELECT object_pk FROM widget_log ORDER BY object_pk")
+            .await,
+        ["2", "3", "4"].map(|pk| Some(pk.to_owned()))
+    );
+    assert_eq!(outbox_status(&db)["dead_letters"]["rows"], 2);
+
+    // Dropped by id, then all.
+    let widget_1 = &ones[0].0;
+    dead_letters(&["drop", widget_1])
         .expect(2)
         .complains("--yes");
-    dead_letters(&["drop", &second_id, "--yes"])
+    dead_letters(&["drop", widget_1, "--yes"])
         .expect(0)
         .says("dropped");
-    dead_letters(&["drop", &second_id, "--yes"])
+    dead_letters(&["drop", widget_1, "--yes"])
         .expect(1)
         .says("not found");
     let all = dead_letters(&["drop", "--all", "--yes", "--json"])
@@ -157,11 +211,6 @@ pub async fn outbox_status_and_dead_letters_per_table(db: TestDb) {
     assert_eq!(all["dropped"], 1);
     assert_eq!(outbox_status(&db)["dead_letters"]["rows"], 0);
     dead_letters(&["list"]).expect(0).says("no dead letters");
-    assert_eq!(
-        db.count("widget_log").await,
-        1,
-        "the widget rows that were fine"
-    );
 }
 
 /// Without a database URL, exit 2.
@@ -555,4 +604,35 @@ pub async fn outbox_status_reads_the_schema(db: TestDb) {
     )
     .expect(2)
     .complains("--schema");
+}
+
+/// PostgreSQL: a dead letter the outbox still refuses (a NUL character,
+/// which JSONB cannot hold) is not retried and stays, with the reason.
+pub async fn outbox_retry_refused_stays(db: TestDb) {
+    let auditor = db.auditor(outbox_config());
+    let queued = Widget::log_change(&auditor, None, Some(&widget(1)))
+        .await
+        .unwrap();
+    assert_eq!(queued, LogOutcome::Queued);
+    db.exec("UPDATE awesome_audit_log_outbox SET log_table = 'not a log'")
+        .await;
+    let worker = auditor.outbox_worker("default").unwrap();
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    db.exec(
+        "UPDATE awesome_audit_log_dead_letter \
+         SET log_table = 'widget_log', after = '{\"name\": \"\\u0000\"}'",
+    )
+    .await;
+    let id = db.ids("SELECT id FROM awesome_audit_log_dead_letter").await[0].to_string();
+    let retried = run(
+        Some(&db.url),
+        &["outbox", "dead-letters", "retry", &id, "--json"],
+    )
+    .expect(1)
+    .json();
+    assert_eq!(retried["entries"][0]["outcome"], "refused", "{retried}");
+    assert!(retried["entries"][0]["reason"].is_string(), "{retried}");
+    let status = outbox_status(&db);
+    assert_eq!(status["dead_letters"]["rows"], 1, "{status}");
+    assert_eq!(status["outbox"]["rows"], 0, "{status}");
 }

@@ -34,7 +34,7 @@ mod postgres;
 mod sqlite;
 
 pub(crate) use bind::with_event_id;
-pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
+pub(crate) use dead_letter::{DeadLetter, DeadLetterSql, requeue};
 pub(crate) use decode::{OutboxContent, OutboxRow};
 pub(crate) use queue::QueueSql;
 pub use queue::{DeadLetterRow, QueueCount};
@@ -180,6 +180,14 @@ pub trait Backend: Send + Sync + 'static {
         conn: &'c mut Conn<Self>,
         sql: &'c QueueSql,
     ) -> impl Future<Output = Result<Vec<QueueCount>, sqlx::Error>> + Send + 'c;
+
+    /// Runs one statement with `params`; returns the rows it affected.
+    #[doc(hidden)]
+    fn execute_bound<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
 
     /// The rows of a page of the dead-letter table ([`QueueSql::page`]).
     #[doc(hidden)]
@@ -467,6 +475,14 @@ macro_rules! impl_backend {
                         .map(|row: &$row| $crate::backend::queue::count(row))
                         .collect()
                 }
+            }
+
+            fn execute_bound<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
+            ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
+                async move { Ok(bound(sql, params).execute(conn).await?.rows_affected()) }
             }
 
             fn dead_letter_rows<'c>(

@@ -70,7 +70,7 @@ mod dead_letters;
 mod status;
 
 pub use crate::backend::DeadLetterRow;
-pub use dead_letters::{DeadLetterRows, DeadLetterTable};
+pub use dead_letters::{DeadLetterRows, DeadLetterTable, TableRetry};
 pub use status::{OutboxStatus, QueueStatus, TableQueue, status};
 
 /// Moves rows from one database's outbox into the log tables. Cheap to

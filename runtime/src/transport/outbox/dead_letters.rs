@@ -1,11 +1,16 @@
 //! The dead-letter table (`awesome_audit_log_dead_letter`) of one database
-//! handled from outside the writers: its rows listed in pages and dropped.
-//! Filled by the outbox workers and the in-process writer with the rows a
-//! log table refused; replaying one is the SQL the operations guide shows.
+//! handled from outside the writers: its rows listed in pages, moved back
+//! to the outbox for the outbox workers to write, and dropped. Filled by
+//! the outbox workers and the in-process writer with the rows a log table
+//! refused.
 
 use awesome_audit_log_codegen::ddl::DEAD_LETTER_TABLE;
 
-use crate::backend::{Backend, DeadLetterRow, PoolTask, QueueSql, SweepStep};
+use crate::backend::{
+    Backend, DeadLetterRow, OutboxSql, Param, PoolTask, QueueSql, SweepStep, requeue,
+};
+use crate::error::classify::{Fault, fault};
+use crate::sink::{Creation, ensure_table, learn_shape};
 use crate::{Database, Error};
 
 /// The dead-letter table of one database (in PG_SCHEMA on PostgreSQL).
@@ -26,7 +31,22 @@ use crate::{Database, Error};
 #[derive(Debug)]
 pub struct DeadLetterTable {
     database: Database,
+    schema: Option<String>,
     sql: QueueSql,
+}
+
+/// What became of one row of the dead-letter table asked to be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TableRetry {
+    /// Moved into the outbox (or its event was there already) and deleted
+    /// from the dead-letter table.
+    Queued,
+    /// No such row, or one without an event id (it would not be exactly
+    /// once; replay it by hand).
+    NotFound,
+    /// The outbox refused it; it stays in the dead-letter table.
+    Refused(String),
 }
 
 /// A page of the dead-letter table, by id.
@@ -46,13 +66,12 @@ const DATABASE: &str = "(dead-letter database)";
 impl DeadLetterTable {
     /// The table of `database`, in `pg_schema` on PostgreSQL.
     pub fn new(database: &Database, pg_schema: Option<&str>) -> Self {
+        let dialect = database.dialect();
         Self {
-            sql: QueueSql::new(
-                database.dialect(),
-                pg_schema,
-                DEAD_LETTER_TABLE,
-                "failed_at",
-            ),
+            sql: QueueSql::new(dialect, pg_schema, DEAD_LETTER_TABLE, "failed_at"),
+            schema: pg_schema
+                .filter(|_| dialect == crate::Dialect::Postgres)
+                .map(str::to_owned),
             database: database.clone(),
         }
     }
@@ -103,6 +122,29 @@ impl DeadLetterTable {
         Ok(ids.iter().copied().zip(deleted).collect())
     }
 
+    /// Moves each row of `ids` back into the outbox of the same database
+    /// (made if missing), for the outbox workers to write, deleting it from
+    /// the dead-letter table in the same transaction. The workers' insert
+    /// skips event ids the log table has, so an event that was written
+    /// after all is not written twice; one already in the outbox is not
+    /// queued twice. A row the outbox refuses (the reason it was set aside
+    /// may still hold, such as a value PostgreSQL's JSON refuses) stays
+    /// where it is, with the reason. Rows set aside by the in-process
+    /// writer need an [`OutboxWorker`](super::OutboxWorker) on this
+    /// database to be written.
+    pub async fn retry(&self, ids: &[i64]) -> Result<Vec<(i64, TableRetry)>, Error> {
+        let outcomes = self
+            .run(Requeue {
+                dead: &self.sql,
+                outbox: OutboxSql::new(self.database.dialect(), self.schema.as_deref()),
+                pool: &self.database.0,
+                schema: self.schema.as_deref(),
+                ids,
+            })
+            .await?;
+        Ok(ids.iter().copied().zip(outcomes).collect())
+    }
+
     /// Deletes every row there is now (rows set aside while it runs stay);
     /// returns how many.
     pub async fn drop_all(&self) -> Result<u64, Error> {
@@ -127,7 +169,7 @@ async fn exists<D: Backend>(
 struct Page<'a> {
     table: &'a QueueSql,
     sql: String,
-    params: Vec<crate::backend::Param>,
+    params: Vec<Param>,
 }
 
 impl PoolTask for Page<'_> {
@@ -158,7 +200,7 @@ impl PoolTask for Delete<'_> {
         }
         let mut deleted = Vec::with_capacity(self.ids.len());
         for &id in self.ids {
-            let params = [crate::backend::Param::Int(id)];
+            let params = [Param::Int(id)];
             deleted.push(D::sweep(&mut conn, SweepStep::Delete, self.sql, &params).await? > 0);
         }
         Ok(deleted)
@@ -181,7 +223,51 @@ impl PoolTask for DeleteAll<'_> {
         }
         let last = D::sweep(&mut conn, SweepStep::Count, &self.last, &[]).await?;
         let last = i64::try_from(last).unwrap_or(i64::MAX);
-        let params = [crate::backend::Param::Int(last)];
+        let params = [Param::Int(last)];
         D::sweep(&mut conn, SweepStep::Delete, &self.delete, &params).await
+    }
+}
+
+struct Requeue<'a> {
+    dead: &'a QueueSql,
+    outbox: OutboxSql,
+    pool: &'a crate::backend::Pool,
+    schema: Option<&'a str>,
+    ids: &'a [i64],
+}
+
+impl PoolTask for Requeue<'_> {
+    type Output = Result<Vec<TableRetry>, sqlx::Error>;
+
+    async fn run<D: Backend>(self, pool: &sqlx::Pool<D::Db>) -> Self::Output {
+        let mut conn = pool.acquire().await?;
+        if !exists::<D>(&mut conn, self.dead).await? {
+            return Ok(vec![TableRetry::NotFound; self.ids.len()]);
+        }
+        let mut outcomes = Vec::with_capacity(self.ids.len());
+        for &id in self.ids {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let creation = Creation::InTransaction(self.pool);
+            let outbox = ensure_table::<D>(&mut *tx, &self.outbox.def, creation, &[]).await?;
+            let dead = learn_shape::<D>(&mut *tx, &self.dead.def).await?;
+            let (insert, delete) = requeue(D::DIALECT, self.schema, dead, outbox);
+            let params = [Param::Int(id)];
+            match D::execute_bound(&mut *tx, &insert, &params).await {
+                Err(e) if fault(&e) == Fault::BadRow => {
+                    tx.rollback().await?;
+                    outcomes.push(TableRetry::Refused(e.to_string()));
+                    continue;
+                }
+                result => result?,
+            };
+            let deleted = D::execute_bound(&mut *tx, &delete, &params).await?;
+            tx.commit().await?;
+            outcomes.push(if deleted > 0 {
+                TableRetry::Queued
+            } else {
+                TableRetry::NotFound
+            });
+        }
+        Ok(outcomes)
     }
 }
