@@ -13,6 +13,8 @@
 //!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
 //!   outbox dead-letters list [--limit N] [--after ID]
 //!                                the dead-letter table's rows, oldest first
+//!   outbox dead-letters retry ID...
+//!                                back to the outbox, each in one transaction
 //!   outbox dead-letters drop (ID... | --all) [--yes]
 //!                                delete them, asked y/N
 //!
@@ -50,9 +52,10 @@
 //!
 //! `outbox status` reads the outbox (`awesome_audit_log_outbox`) and the
 //! dead-letter table of `--database-url`: rows in total and per log table,
-//! the oldest and its age; `outbox dead-letters` lists and drops the
-//! dead-letter table's rows (which the outbox workers and the in-process
-//! writer set aside; they are replayed with SQL). `broker …` works on the broker transport's Redis
+//! the oldest and its age; `outbox dead-letters` lists, retries (back
+//! into the outbox of the same database, for the outbox workers to write)
+//! and drops the dead-letter table's rows, which the outbox workers and the
+//! in-process writer set aside. `broker …` works on the broker transport's Redis
 //! stream (`--redis-url`, default `AWESOME_AUDIT_LOG_REDIS_URL`, the
 //! runtime's own setting; `--stream` and `--group` default to
 //! `AWESOME_AUDIT_LOG_REDIS_STREAM` / `_REDIS_GROUP` or the runtime's

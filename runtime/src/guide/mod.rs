@@ -26,8 +26,8 @@
 //!    and repair, the original's tables adopted); retention (prune and
 //!    dedupe, in batches); counters; the outbox, the stream and their dead
 //!    letters, read with the tool's `outbox status` and `broker status`
-//!    (or from code), the stream's dead letters listed, retried and
-//!    dropped with `broker dead-letters`, the table's replayed with SQL.
+//!    (or from code), listed, retried and dropped with `outbox
+//!    dead-letters` and `broker dead-letters`.
 //! 10. [Compatibility with the Django original](compatibility): the shared
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the
