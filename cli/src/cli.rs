@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::prune::args::{DedupeArgs, PruneArgs};
+use crate::queues::{BrokerArgs, OutboxCommand};
 
 /// The standalone tool: the [global options](GlobalArgs), then a
 /// [command](Command).
@@ -16,7 +17,7 @@ use crate::prune::args::{DedupeArgs, PruneArgs};
 #[command(
     name = "awesome-audit-log",
     version,
-    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original)",
+    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original), and reads its queues",
     long_about = None,
     after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed (or its question was answered no), 2 bad usage."
 )]
@@ -88,6 +89,11 @@ pub enum Command {
     /// Deletes the update rows that record no change (empty `changes`, as
     /// the Django original writes for every save) in batches; asks first.
     Dedupe(DedupeArgs),
+    /// The outbox of the database (ASYNC_TRANSPORT = "outbox").
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// The Redis stream of the broker transport (ASYNC_TRANSPORT = "redis").
+    Broker(BrokerArgs),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

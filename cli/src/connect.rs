@@ -101,6 +101,12 @@ impl Db {
         }
     }
 
+    /// The runtime's handle on the same pool, for the runtime's own
+    /// operations (retention, the queues).
+    pub(crate) fn database(&self) -> Database {
+        on_pool!(self, |pool| pool.clone().into())
+    }
+
     /// Closes the pool, waiting for its connections to end.
     pub(crate) async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);

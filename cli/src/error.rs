@@ -53,6 +53,18 @@ pub(crate) enum Error {
     /// The runtime's auditor could not be set up on the database.
     #[error("{0}")]
     Auditor(String),
+    /// A `broker` command without `--redis-url` or `AWESOME_AUDIT_LOG_REDIS_URL`.
+    #[error("no Redis URL: pass --redis-url URL or set AWESOME_AUDIT_LOG_REDIS_URL")]
+    NoRedisUrl,
+    /// `dead-letters drop` without `--yes` and without a terminal to ask on.
+    #[error(
+        "dead-letters drop: stdin is not a terminal, so there is no one to confirm; pass --yes to drop without asking"
+    )]
+    NoTerminalToDrop,
+    /// The runtime failed: a queue could not be read or changed (a bad
+    /// Redis URL is a usage error).
+    #[error("{0}")]
+    Runtime(#[from] awesome_audit_log::Error),
     /// The database could not be opened.
     #[error("could not connect to {url}: {source}")]
     Connect {
@@ -108,8 +120,12 @@ impl Error {
             | Error::TableName(_)
             | Error::NotLogTables(_)
             | Error::NoTerminal { .. }
-            | Error::NoRetentionRule => Exit::Usage,
-            Error::Connect { .. }
+            | Error::NoRetentionRule
+            | Error::NoRedisUrl
+            | Error::NoTerminalToDrop
+            | Error::Runtime(awesome_audit_log::Error::Config(_)) => Exit::Usage,
+            Error::Runtime(_)
+            | Error::Connect { .. }
             | Error::Database { .. }
             | Error::Auditor(_)
             | Error::Output(_) => Exit::Failure,

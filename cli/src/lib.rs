@@ -15,13 +15,33 @@
 //!                                delete old rows in batches (each model's policy when no rule is given)
 //!   dedupe [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
 //!                                delete the update rows that record no change
+//!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
+//!   outbox dead-letters list [--limit N] [--after ID]
+//!                                the dead-letter table's rows, oldest first
+//!   outbox dead-letters retry ID...
+//!                                back to the outbox, each in one transaction
+//!   outbox dead-letters drop (ID... | --all) [--yes]
+//!                                delete them, asked y/N
+//!
+//! awesome-audit-log [--json] broker [--redis-url URL] [--stream NAME] [--group NAME] <COMMAND>
+//!
+//!   status                       the stream's length, the group's pending entries per consumer, lag, dead letters
+//!   dead-letters list [--limit N] [--after ID]
+//!                                the dead-letter stream, oldest first; malformed entries with the reason
+//!   dead-letters retry ID...     back to the stream, each in one atomic step
+//!   dead-letters drop (ID... | --all) [--yes]
+//!                                delete them, asked y/N
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
-//! failed (or its question was answered no), `2` bad usage (no database
-//! URL, a `--table` that is not a log table, `prune` with no rule for any
-//! table, `schema apply`, `prune` or `dedupe` without `--yes` and without
-//! a terminal to ask on).
+//! failed (a dead letter that could not be retried or dropped, a question
+//! answered no), `2` bad usage (no database or Redis URL or an unknown
+//! alias, a `--table` that is not a log table, a dead letter id that is
+//! not one, `prune` with no rule for any table, `schema apply`, `prune`,
+//! `dedupe` or `dead-letters drop` without `--yes` and without a terminal
+//! to ask on).
+//! The status commands exit 0 whenever they could read the queues, however
+//! long: a monitor reads the numbers from `--json`.
 //!
 //! # Which tables
 //!
@@ -45,6 +65,25 @@
 //! 2), and the message lists the aliases that have one. Embedded, the
 //! application hands the tool its own aliases with [`run_with`] and a
 //! [`Setup`].
+//! # The queues
+//!
+//! `outbox status` reads the outbox (`awesome_audit_log_outbox`) and the
+//! dead-letter table of `--database-url`: rows in total and per log table,
+//! the oldest and its age; `outbox dead-letters` lists, retries (back
+//! into the outbox of the same database, for the outbox workers to write)
+//! and drops the dead-letter table's rows, which the outbox workers and the
+//! in-process writer set aside. `broker …` works on the broker transport's Redis
+//! stream (`--redis-url`, default `AWESOME_AUDIT_LOG_REDIS_URL`, the
+//! runtime's own setting; `--stream` and `--group` default to
+//! `AWESOME_AUDIT_LOG_REDIS_STREAM` / `_REDIS_GROUP` or the runtime's
+//! defaults), and its dead letters: listed in pages, decoded with the
+//! runtime's own wire decoder (a malformed entry is listed with the reason,
+//! never retried, and can be dropped), retried (moved back to the stream
+//! and out of the dead-letter stream in one Lua script; the event id keeps
+//! a row written after all from being written twice), dropped. Both are
+//! thin over the runtime's API, which an application can call itself:
+//! `awesome_audit_log::outbox::status`, `awesome_audit_log::outbox::DeadLetterTable`
+//! and `awesome_audit_log::broker::BrokerQueue`.
 //!
 //! # Standalone
 //!
@@ -54,6 +93,8 @@
 //! DATABASE_URL_REPORTS=mysql://… awesome-audit-log --database reports tables
 //! awesome-audit-log --table widget_log schema apply --dry-run
 //! awesome-audit-log --json tables
+//! awesome-audit-log outbox status
+//! AWESOME_AUDIT_LOG_REDIS_URL=redis://… awesome-audit-log broker dead-letters list
 //! ```
 //!
 //! # Embedded in your own binary
@@ -165,6 +206,7 @@ mod output;
 mod progress;
 mod prompt;
 mod prune;
+mod queues;
 mod repair;
 mod survey;
 mod tables;
@@ -178,6 +220,10 @@ pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::embed::Setup;
 pub use crate::exit::Exit;
 pub use crate::prune::args::{DedupeArgs, PruneArgs, RunArgs};
+pub use crate::queues::{
+    BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
+    RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs, TableRetryArgs,
+};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
@@ -212,12 +258,18 @@ async fn execute(
     setup: &Setup<'_>,
     out: &mut dyn Write,
 ) -> Result<Exit, error::Error> {
+    if let Command::Broker(broker) = command {
+        return queues::broker(broker, global.json, out).await;
+    }
     let url = alias::resolve(
         global,
         &setup.databases,
         |var| std::env::var(var).ok(),
         std::env::vars_os().filter_map(|(var, _)| var.into_string().ok()),
     )?;
+    if let Command::Outbox(outbox) = command {
+        return queues::outbox(&url, global, outbox, out).await;
+    }
     let models = &setup.models;
     let survey = Survey::open(&url, global, models).await?;
     let result = match command {
@@ -234,6 +286,8 @@ async fn execute(
             let job = prune::rules::Job::Dedupe;
             prune::run(&survey, job, &args.run, models, global.json, out).await
         }
+        // The queues' commands returned above, without a survey.
+        Command::Outbox(_) | Command::Broker(_) => Ok(Exit::Success),
     };
     survey.db.close().await;
     result

@@ -11,6 +11,28 @@ use crate::error::Error;
 use crate::inspect::{self, Found, Place};
 use crate::tables::{self, Target};
 
+/// The dialect of the database URL and the PostgreSQL schema (`None` on the
+/// other databases: PG_SCHEMA means nothing there, and the runtime ignores
+/// it too), checked as the runtime checks them.
+pub(crate) fn database_options<'a>(
+    url: &str,
+    global: &'a GlobalArgs,
+) -> Result<(Dialect, Option<&'a str>), Error> {
+    let dialect = Database::dialect_of(url)?;
+    let schema = global
+        .schema
+        .as_deref()
+        .filter(|schema| dialect == Dialect::Postgres && !schema.is_empty());
+    if let Some(schema) = schema {
+        let mut config = AuditConfig::default();
+        config.pg_schema = Some(schema.to_owned());
+        config
+            .validate()
+            .map_err(|e| Error::Schema(e.to_string()))?;
+    }
+    Ok((dialect, schema))
+}
+
 /// One table, read and compared.
 #[derive(Debug, Clone)]
 pub(crate) struct Checked {
@@ -55,20 +77,8 @@ impl Survey {
         global: &GlobalArgs,
         models: &[&ModelInfo],
     ) -> Result<Self, Error> {
-        let dialect = Database::dialect_of(url)?;
+        let (_, schema) = database_options(url, global)?;
         tables::check_named(&global.tables)?;
-        // PG_SCHEMA means nothing elsewhere (the runtime ignores it too).
-        let schema = global
-            .schema
-            .as_deref()
-            .filter(|schema| dialect == Dialect::Postgres && !schema.is_empty());
-        if let Some(schema) = schema {
-            let mut config = AuditConfig::default();
-            config.pg_schema = Some(schema.to_owned());
-            config
-                .validate()
-                .map_err(|e| Error::Schema(e.to_string()))?;
-        }
         let db = Db::connect(url).await?;
         let place = inspect::place(&db, schema).await?;
         let registered = inspect::managed_tables(&db, &place).await?;

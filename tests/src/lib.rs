@@ -24,6 +24,7 @@
 pub mod harness;
 pub mod models;
 pub mod server;
+pub mod stream;
 pub mod suite;
 
 pub use harness::{Kind, TestDb};

@@ -6,7 +6,6 @@
 //! ignored (`tests/build.rs`), and print that they were skipped if run
 //! anyway; with `AUDIT_TEST_REQUIRE_ALL=1` a missing URL is a failure.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use awesome_audit_log::broker::BrokerWorker;
@@ -14,8 +13,8 @@ use awesome_audit_log::config::AsyncTransport;
 use awesome_audit_log::context::{self, AuditContext, AuditUser};
 use awesome_audit_log::{AuditConfig, Auditor, Error, LogOutcome};
 use awesome_audit_log_tests::models::{Account, AccountLog, Widget, WidgetLog};
+use awesome_audit_log_tests::stream::TestStream as Stream;
 use awesome_audit_log_tests::{Kind, TestDb};
-use redis::aio::MultiplexedConnection;
 
 /// The Redis URL, or `None` (after saying so) when it is not set.
 fn redis_url() -> Option<String> {
@@ -38,73 +37,6 @@ async fn databases() -> Vec<TestDb> {
         all.extend(TestDb::new(kind).await);
     }
     all
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A stream of the test's own (and its dead-letter stream), deleted on drop.
-struct Stream {
-    url: String,
-    name: String,
-}
-
-impl Stream {
-    fn new(url: &str) -> Stream {
-        Stream {
-            url: url.to_owned(),
-            name: format!(
-                "aal_test_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ),
-        }
-    }
-
-    fn dead(&self) -> String {
-        format!("{}:dead", self.name)
-    }
-
-    fn config(&self) -> AuditConfig {
-        let mut config = AuditConfig::default();
-        config.async_ = true;
-        config.async_transport = AsyncTransport::Redis;
-        config.redis_url = Some(self.url.clone());
-        config.redis_stream = self.name.clone();
-        config.async_retry_base_ms = 20;
-        config.async_retry_max_ms = 200;
-        config
-    }
-
-    async fn connection(&self) -> MultiplexedConnection {
-        redis::Client::open(self.url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
-    }
-
-    async fn len(&self, stream: &str) -> usize {
-        redis::cmd("XLEN")
-            .arg(stream)
-            .query_async(&mut self.connection().await)
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let deleted = redis::Client::open(self.url.as_str()).and_then(|client| {
-            let mut connection = client.get_connection()?;
-            redis::cmd("DEL")
-                .arg(&self.name)
-                .arg(self.dead())
-                .query::<()>(&mut connection)
-        });
-        if let Err(e) = deleted {
-            eprintln!("could not delete test stream {}: {e}", self.name);
-        }
-    }
 }
 
 fn worker(auditor: &Auditor, name: &str) -> BrokerWorker {

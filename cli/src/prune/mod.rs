@@ -14,9 +14,8 @@ use std::io::Write;
 
 use awesome_audit_log::chrono::{DateTime, Utc};
 use awesome_audit_log::retention::{Dedupe, Prune, PruneReport};
-use awesome_audit_log::{AuditConfig, Auditor, Database, ModelInfo};
+use awesome_audit_log::{AuditConfig, Auditor, ModelInfo};
 
-use crate::connect::Db;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::progress::Progress;
@@ -190,11 +189,7 @@ async fn execute(
 fn auditor(survey: &Survey) -> Result<Auditor, Error> {
     let mut config = AuditConfig::default();
     config.pg_schema = survey.place.schema.clone();
-    let database: Database = match &survey.db {
-        Db::Postgres(pool) => pool.clone().into(),
-        Db::MySql(pool) => pool.clone().into(),
-        Db::Sqlite(pool) => pool.clone().into(),
-    };
+    let database = survey.db.database();
     Auditor::builder(config)
         .database(awesome_audit_log::config::DEFAULT_ALIAS, database)
         .allow_unknown_labels()

@@ -9,6 +9,7 @@
 
 mod aliases;
 mod cases;
+mod queues;
 mod retention;
 mod tables;
 #[cfg(unix)]
@@ -23,6 +24,9 @@ use awesome_audit_log_tests::{Kind, TestDb};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 type Case = fn(TestDb) -> Pin<Box<dyn Future<Output = ()>>>;
+
+/// A case on SQLite and the Redis server of `AUDIT_TEST_REDIS_URL`.
+type RedisCase = fn(TestDb, String) -> Pin<Box<dyn Future<Output = ()>>>;
 
 /// `(name, case)` for each case named.
 macro_rules! cases {
@@ -52,6 +56,10 @@ fn main() {
         prune_deletes_what_the_rules_let_go,
         dedupe_deletes_empty_updates,
     ];
+    let queue_cases = cases![in queues;
+        outbox_status_and_dead_letters_per_table,
+        outbox_status_needs_a_database,
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -75,11 +83,20 @@ fn main() {
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
+        let queues_here: &[(&str, Case)] = match kind {
+            Kind::Postgres => &cases![in queues;
+                outbox_status_reads_the_schema,
+                outbox_retry_refused_stays,
+            ],
+            _ => &[],
+        };
         for &(name, case) in every_backend
             .iter()
             .chain(&aliases)
             .chain(&retention)
             .chain(only_here)
+            .chain(&queue_cases)
+            .chain(queues_here)
         {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
@@ -87,7 +104,47 @@ fn main() {
             );
         }
     }
+    let redis_url = std::env::var("AUDIT_TEST_REDIS_URL").unwrap_or_default();
+    let skipped = redis_url.is_empty() && !require_all;
+    if skipped {
+        say_skipped("AUDIT_TEST_REDIS_URL");
+    }
+    let broker_cases: [(&str, RedisCase); 3] = [
+        ("broker_status_and_dead_letters", |db, url| {
+            Box::pin(queues::broker_status_and_dead_letters(db, url))
+        }),
+        ("broker_usage_errors_exit_2", |db, url| {
+            Box::pin(queues::broker_usage_errors_exit_2(db, url))
+        }),
+        ("retried_dead_letters_are_written_once", |db, url| {
+            Box::pin(queues::retried_dead_letters_are_written_once(db, url))
+        }),
+    ];
+    for (name, case) in broker_cases {
+        let url = redis_url.clone();
+        trials.push(
+            Trial::test(format!("redis::{name}"), move || run_redis(url, case))
+                .with_ignored_flag(skipped),
+        );
+    }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// Runs `case` on a fresh SQLite database and the Redis server at `url`
+/// (which must be set: with `AUDIT_TEST_REQUIRE_ALL=1` an unset one fails).
+fn run_redis(url: String, case: RedisCase) -> Result<(), Failed> {
+    if url.is_empty() {
+        return Err("AUDIT_TEST_REDIS_URL is not set (AUDIT_TEST_REQUIRE_ALL=1)".into());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        if let Some(db) = TestDb::new(Kind::Sqlite).await {
+            case(db, url).await;
+        }
+    });
+    Ok(())
 }
 
 /// Runs `case` on a fresh database of `kind` (none, after saying so, when

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use awesome_audit_log_codegen::ddl::{DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table};
+use awesome_audit_log_codegen::ddl::{
+    ColumnKind, DEAD_LETTER_TABLE, OUTBOX_TABLE, create_dead_letter_table,
+};
 
 use super::table::{
     TableDef, TableShape, for_shape, insert_prefix, on_duplicate_event, per_shape, read_list,
@@ -102,6 +104,55 @@ impl DeadLetterSql {
     }
 }
 
+/// What moves one dead letter, by id, back into the outbox of the same
+/// database (for the outbox workers to write): the columns both tables
+/// have, the JSON text cast back to JSON on PostgreSQL, an event id already
+/// in the outbox skipped; then what deletes it. Rows without an event id
+/// are neither copied nor deleted: without it a replay could write twice.
+pub(crate) fn requeue(
+    dialect: Dialect,
+    schema: Option<&str>,
+    dead: TableShape,
+    outbox: TableShape,
+) -> (String, String) {
+    let schema = schema.filter(|_| dialect == Dialect::Postgres);
+    let written = TableShape {
+        event_id: true,
+        correlation_id: dead.correlation_id && outbox.correlation_id,
+        ..TableShape::FULL
+    };
+    let select: Vec<String> = written
+        .insert_columns()
+        .map(|(_, column)| {
+            let name = dialect.quote(column.name);
+            match (column.kind, dialect) {
+                (ColumnKind::Json, Dialect::Postgres) => format!("CAST({name} AS jsonb)"),
+                _ => name,
+            }
+        })
+        .collect();
+    let dead_table = dialect.qualified(schema, DEAD_LETTER_TABLE);
+    let [id, event_id] = [dialect.quote("id"), dialect.quote("event_id")];
+    let placeholder = match dialect {
+        Dialect::Postgres => "$1",
+        Dialect::MySql | Dialect::Sqlite => "?",
+    };
+    let from = format!("FROM {dead_table} WHERE {id} = {placeholder} AND {event_id} IS NOT NULL");
+    let insert = format!(
+        "{}SELECT {}, {} {from}{}",
+        insert_prefix(
+            dialect,
+            &dialect.qualified(schema, OUTBOX_TABLE),
+            written,
+            &["log_table"]
+        ),
+        select.join(", "),
+        dialect.quote("log_table"),
+        on_duplicate_event(dialect, OUTBOX_TABLE),
+    );
+    (insert, format!("DELETE {from}"))
+}
+
 /// `INSERT INTO dead (columns) VALUES (...), (...)` of `rows` into a
 /// dead-letter table of `shape`, failed at `failed_at`, timestamps bound
 /// as `timestamp` makes them.
@@ -138,6 +189,40 @@ mod tests {
 
     /// A dead-letter table made before `correlation_id`, or an outbox made
     /// before it, is copied into without the column.
+    #[test]
+    fn requeues_cast_json_back_and_skip_queued_events() {
+        let old = TableShape {
+            correlation_id: false,
+            ..TableShape::FULL
+        };
+        let (insert, delete) = requeue(Dialect::Postgres, Some("audit"), TableShape::FULL, old);
+        assert!(
+            insert.starts_with("INSERT INTO \"audit\".\"awesome_audit_log_outbox\" ("),
+            "{insert}"
+        );
+        assert!(insert.contains("CAST(\"before\" AS jsonb)"), "{insert}");
+        assert!(!insert.contains("correlation_id"), "{insert}");
+        assert!(insert.ends_with("WHERE \"id\" = $1 AND \"event_id\" IS NOT NULL ON CONFLICT (\"event_id\") DO NOTHING"), "{insert}");
+        assert_eq!(
+            delete,
+            "DELETE FROM \"audit\".\"awesome_audit_log_dead_letter\" WHERE \"id\" = $1 AND \"event_id\" IS NOT NULL"
+        );
+        let (insert, _) = requeue(
+            Dialect::MySql,
+            Some("audit"),
+            TableShape::FULL,
+            TableShape::FULL,
+        );
+        assert!(
+            insert.contains("`correlation_id`, `log_table`) SELECT"),
+            "{insert}"
+        );
+        assert!(
+            !insert.contains("CAST") && !insert.contains("`audit`"),
+            "{insert}"
+        );
+    }
+
     #[test]
     fn copies_take_the_columns_both_tables_have() {
         let sql = DeadLetterSql::new(Dialect::Postgres, None);

@@ -21,6 +21,7 @@ mod dead_letter;
 mod decode;
 mod fit;
 mod json_text;
+mod queue;
 mod select;
 mod sweep;
 mod table;
@@ -33,8 +34,10 @@ mod postgres;
 mod sqlite;
 
 pub(crate) use bind::with_event_id;
-pub(crate) use dead_letter::{DeadLetter, DeadLetterSql};
+pub(crate) use dead_letter::{DeadLetter, DeadLetterSql, requeue};
 pub(crate) use decode::{OutboxContent, OutboxRow};
+pub(crate) use queue::QueueSql;
+pub use queue::{DeadLetterRow, QueueCount};
 pub use select::Param;
 pub(crate) use select::{Order, Position, Select, UpTo};
 pub(crate) use sweep::{Sweep, SweepStep};
@@ -170,6 +173,29 @@ pub trait Backend: Send + Sync + 'static {
         reason: &'c str,
         failed_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The rows of a queue table per log table ([`QueueSql::counts`]).
+    #[doc(hidden)]
+    fn queue_counts<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c QueueSql,
+    ) -> impl Future<Output = Result<Vec<QueueCount>, sqlx::Error>> + Send + 'c;
+
+    /// Runs one statement with `params`; returns the rows it affected.
+    #[doc(hidden)]
+    fn execute_bound<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'c;
+
+    /// The rows of a page of the dead-letter table ([`QueueSql::page`]).
+    #[doc(hidden)]
+    fn dead_letter_rows<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param],
+    ) -> impl Future<Output = Result<Vec<DeadLetterRow>, sqlx::Error>> + Send + 'c;
 
     /// The largest statement the server takes, if it has such a limit
     /// (MySQL's `max_allowed_packet`: a larger one drops the connection).
@@ -431,6 +457,47 @@ macro_rules! impl_backend {
                         .execute(conn)
                         .await
                         .map(drop)
+                }
+            }
+
+            fn queue_counts<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c $crate::backend::QueueSql,
+            ) -> impl std::future::Future<
+                Output = Result<Vec<$crate::backend::QueueCount>, sqlx::Error>,
+            > + Send
+            + 'c {
+                async move {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.counts.clone()))
+                        .fetch_all(conn)
+                        .await?;
+                    rows.iter()
+                        .map(|row: &$row| $crate::backend::queue::count(row))
+                        .collect()
+                }
+            }
+
+            fn execute_bound<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
+            ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'c {
+                async move { Ok(bound(sql, params).execute(conn).await?.rows_affected()) }
+            }
+
+            fn dead_letter_rows<'c>(
+                conn: &'c mut $crate::backend::Conn<Self>,
+                sql: &'c str,
+                params: &'c [$crate::backend::Param],
+            ) -> impl std::future::Future<
+                Output = Result<Vec<$crate::backend::DeadLetterRow>, sqlx::Error>,
+            > + Send
+            + 'c {
+                async move {
+                    let rows = bound(sql, params).fetch_all(conn).await?;
+                    rows.iter()
+                        .map(|row: &$row| $crate::backend::queue::dead_letter_row(row))
+                        .collect()
                 }
             }
 

@@ -24,8 +24,10 @@
 //!    models, and what reads back exactly.
 //! 9. [Operations](operations): the `awesome-audit-log` tool (schema check
 //!    and repair, the original's tables adopted); retention (prune and
-//!    dedupe, in batches); counters, the dead-letter table, the outbox and
-//!    the stream, inspected and replayed with SQL and `redis-cli`.
+//!    dedupe, in batches); counters; the outbox, the stream and their dead
+//!    letters, read with the tool's `outbox status` and `broker status`
+//!    (or from code), listed, retried and dropped with `outbox
+//!    dead-letters` and `broker dead-letters`.
 //! 10. [Compatibility with the Django original](compatibility): the shared
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the

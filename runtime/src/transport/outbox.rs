@@ -66,6 +66,13 @@ use crate::error::classify::{is_conflict, is_undefined_table};
 use crate::event::LogEvent;
 use crate::sink::{Counters, OnRefused, Sink, Target, group_by_key, learn_shape};
 
+mod dead_letters;
+mod status;
+
+pub use crate::backend::DeadLetterRow;
+pub use dead_letters::{DeadLetterRows, DeadLetterTable, TableRetry};
+pub use status::{OutboxStatus, QueueStatus, TableQueue, status};
+
 /// Moves rows from one database's outbox into the log tables. Cheap to
 /// clone; run as many as the database allows (one on SQLite).
 #[derive(Clone, Debug)]

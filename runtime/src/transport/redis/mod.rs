@@ -86,9 +86,13 @@
 //! # }
 //! ```
 
+mod dead;
 mod producer;
+mod queue;
 mod wire;
 mod worker;
 
+pub use dead::{DeadEntry, DeadEvent, DeadLetterPage, EntryId, InvalidEntryId, RetryOutcome};
 pub(crate) use producer::Producer;
+pub use queue::{BrokerQueue, BrokerStatus, ConsumerStatus, GroupStatus};
 pub use worker::{BrokerStats, BrokerWorker};

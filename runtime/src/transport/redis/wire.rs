@@ -22,6 +22,9 @@ use crate::event::LogEvent;
 /// The `v` field of the entries this version writes.
 pub(super) const FORMAT: &str = "1";
 
+/// The fields of an entry, in the order the producer writes them.
+pub(super) const FIELDS: [&str; 4] = ["v", "log_table", "event_id", "event"];
+
 /// The longest event id the `event_id` column holds.
 const MAX_EVENT_ID_LEN: usize = 36;
 
@@ -71,6 +74,65 @@ fn field<'a>(entry: &'a StreamId, name: &str) -> Result<&'a str, String> {
         None => return Err(format!("field `{name}` is missing")),
     };
     std::str::from_utf8(bytes).map_err(|_| format!("field `{name}` is not UTF-8"))
+}
+
+/// The field `name` of `entry` as text, if it is there and UTF-8.
+pub(super) fn text<'a>(entry: &'a StreamId, name: &str) -> Option<&'a str> {
+    field(entry, name).ok()
+}
+
+/// The entries of an `XRANGE` / `XREVRANGE` reply, read without trusting
+/// it: a field name that is not UTF-8 is kept (lossily) rather than
+/// failing the whole reply, so one odd entry cannot hide the others.
+pub(super) fn range_entries(reply: Value) -> Result<Vec<StreamId>, String> {
+    let Value::Array(items) = reply else {
+        return Err(format!("a stream range is not an array: {reply:?}"));
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Array(mut parts) = item else {
+                return Err(format!("a stream entry is not an array: {item:?}"));
+            };
+            if parts.len() != 2 {
+                return Err(format!("a stream entry has {} parts, not 2", parts.len()));
+            }
+            let fields = parts.pop().unwrap_or(Value::Nil);
+            let id = match parts.pop() {
+                Some(Value::BulkString(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                Some(Value::SimpleString(text)) => text,
+                other => return Err(format!("a stream entry's id is not a string: {other:?}")),
+            };
+            let pairs: Vec<(Value, Value)> = match fields {
+                Value::Array(values) => {
+                    let mut values = values.into_iter();
+                    let mut pairs = Vec::new();
+                    while let (Some(name), Some(value)) = (values.next(), values.next()) {
+                        pairs.push((name, value));
+                    }
+                    pairs
+                }
+                Value::Map(pairs) => pairs,
+                other => return Err(format!("entry {id}: fields are not an array: {other:?}")),
+            };
+            let map = pairs
+                .into_iter()
+                .map(|(name, value)| {
+                    let name = match name {
+                        Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                        Value::SimpleString(text) => text,
+                        other => format!("{other:?}"),
+                    };
+                    (name, value)
+                })
+                .collect();
+            Ok(StreamId {
+                id,
+                map,
+                ..StreamId::default()
+            })
+        })
+        .collect()
 }
 
 /// The log table and the event of one stream entry, or why it is malformed.
@@ -203,6 +265,39 @@ mod tests {
         let context = event.context.unwrap();
         assert_eq!(context.user_name.as_deref(), Some("ada"));
         assert_eq!(context.correlation_id, None);
+    }
+
+    #[test]
+    fn ranges_are_read_without_trusting_them() {
+        let bulk = |text: &[u8]| Value::BulkString(text.to_vec());
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                bulk(b"1-0"),
+                Value::Array(vec![bulk(b"v"), bulk(b"1"), bulk(b"\xff"), bulk(b"x")]),
+            ]),
+            Value::Array(vec![bulk(b"2-0"), Value::Array(vec![bulk(b"odd")])]),
+        ]);
+        let entries = range_entries(reply).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(text(&entries[0], "v"), Some("1"));
+        assert_eq!(
+            entries[0].map.len(),
+            2,
+            "a field name that is not UTF-8 is kept"
+        );
+        assert!(
+            entries[1].map.is_empty(),
+            "a name without a value is left out"
+        );
+        for bad in [
+            Value::Nil,
+            Value::Array(vec![Value::Int(1)]),
+            Value::Array(vec![Value::Array(vec![bulk(b"1-0")])]),
+            Value::Array(vec![Value::Array(vec![Value::Int(1), Value::Nil])]),
+            Value::Array(vec![Value::Array(vec![bulk(b"1-0"), Value::Int(3)])]),
+        ] {
+            assert!(range_entries(bad).is_err());
+        }
     }
 
     #[test]
