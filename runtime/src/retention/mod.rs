@@ -77,8 +77,9 @@
 //! rows it only looks at nor the gaps new rows go into. On SQLite a batch
 //! holds the database's write lock while it runs, as any write does.
 //!
-//! Pruning by age reads the `created_at` index of the tables this library
-//! creates. Keeping the newest rows of each object ranks the whole table's
+//! Pruning by age deletes the oldest rows first, in the order of the
+//! `created_at` index of the tables this library creates, so each batch
+//! reads only its own rows. Keeping the newest rows of each object ranks the whole table's
 //! rows by object in every batch (and in the count): on a large table,
 //! prefer larger batches, or prune by age first.
 
