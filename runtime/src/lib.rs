@@ -80,7 +80,8 @@
 //!    retry loop), chosen once when the auditor is built; they take the sink.
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
 //!    ([`AuditTransaction`]), [`schema`] and `build` (schema export),
-//!    [`retention`] (prune and dedupe).
+//!    [`retention`] (prune and dedupe), [`triggers`] (capture by generated
+//!    database triggers).
 //!
 //! Within the first layer, [`config`] names the context's [`EntryPoint`]
 //! (for CAPTURE_*), and only the context's scope ([`context::capture`])
@@ -127,6 +128,7 @@ pub mod history;
 pub mod retention;
 pub mod schema;
 pub mod transaction;
+pub mod triggers;
 // Beside them.
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -247,6 +249,7 @@ pub use serde_json;
 /// Items the generated code names. Not public API: no stability guarantees.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::Dialect;
     pub use crate::history::{
         AsOf, AsOfAll, At, Diff, History, Unrestorable, UnrestorableField, as_of, as_of_all,
         restore,
@@ -255,6 +258,10 @@ pub mod __private {
     pub use crate::registry::Registration;
     pub use crate::restore::Restoring;
     pub use crate::retention::{Prune, PruneReport, Retention};
+    pub use crate::triggers::{
+        Render, Stored, TriggerField, TriggerModel, TriggerOutcome, install as install_triggers,
+        uninstall as uninstall_triggers,
+    };
     pub use crate::{
         Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
         FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,

@@ -7,6 +7,7 @@ mod audited_impl;
 mod fallback;
 mod input;
 mod spans;
+mod triggers;
 
 use awesome_audit_log_codegen::ast::Model;
 use awesome_audit_log_codegen::attr::Container;

@@ -148,6 +148,16 @@ pub enum Error {
         /// Why it is not one.
         reason: String,
     },
+    /// A model's database triggers cannot be installed: it was not declared
+    /// `#[audited(triggers)]`, or its table does not have the columns its
+    /// fields are read from. Nothing was installed.
+    #[error("cannot install the triggers of `{model}`: {reason}")]
+    Triggers {
+        /// The model label.
+        model: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -29,7 +29,9 @@ mod sweep;
 mod tables;
 
 pub(crate) use group::group_by_key;
-pub(crate) use insert::{InTransactionOutcome, OnRefused, Refused, learn_shape};
+pub(crate) use insert::{
+    Creation, InTransactionOutcome, OnRefused, Refused, ensure_table, learn_shape,
+};
 pub use stats::AuditStats;
 pub(crate) use stats::Counters;
 pub(crate) use tables::Target;
