@@ -26,7 +26,10 @@ impl Json for My {
 
     fn render(render: Render, value: &str) -> String {
         match render {
-            Render::Int | Render::Text => value.to_owned(),
+            Render::Int => value.to_owned(),
+            // A column of another character set (the database's default
+            // may be latin1) would reach the log's utf8mb4 JSON unconverted.
+            Render::Text => format!("CONVERT({value} USING utf8mb4)"),
             // `JSON_EXTRACT` marks its result as JSON, so `JSON_OBJECT`
             // nests `true` rather than the string or the 1 MySQL stores.
             Render::Bool => format!(
@@ -34,11 +37,13 @@ impl Json for My {
                  WHEN {value} THEN 'true' ELSE 'false' END, '$')"
             ),
             // sqlx stores a `Uuid` as 16 bytes; a `CHAR(36)` or MariaDB
-            // `UUID` column holds the text.
+            // `UUID` column holds the text. Both branches are utf8mb4: a
+            // binary one would make the whole JSON object binary.
             Render::Uuid => format!(
                 "LOWER(IF(LENGTH({value}) = 16, CONCAT_WS('-', SUBSTR(HEX({value}), 1, 8), \
                  SUBSTR(HEX({value}), 9, 4), SUBSTR(HEX({value}), 13, 4), \
-                 SUBSTR(HEX({value}), 17, 4), SUBSTR(HEX({value}), 21)), {value}))"
+                 SUBSTR(HEX({value}), 17, 4), SUBSTR(HEX({value}), 21)), \
+                 CONVERT({value} USING utf8mb4)))"
             ),
             Render::Date => format!("DATE_FORMAT({value}, '%Y-%m-%d')"),
             Render::DateTimeUtc => format!(
