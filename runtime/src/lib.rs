@@ -165,6 +165,7 @@ pub use transport::redis as broker;
 /// | `label = "..."` | `<crate>.<struct name in lower case>` | the model label that AUDIT_MODELS / NOT_AUDIT_MODELS name |
 /// | `crate = "..."` | `::awesome_audit_log` | path to this crate, for crates that re-export it |
 /// | `retention(older_than = "90d", keep_last = 100)` | none | the log's retention policy, run by `Struct::prune(&auditor)` (see [`retention`]): rows older than `older_than` (a whole number of `s`, `m`, `h`, `d` or `w`, more than zero) that are not among the newest `keep_last` (1 or more) of their object go; either rule alone, or both |
+/// | `triggers` | off | generate database triggers that log changes made without `log_change` (see [`triggers`]): `Struct::install_triggers(&auditor)`, `Struct::uninstall_triggers`, `Struct::trigger_ddl(dialect)` and the `TRIGGERS_POSTGRES` / `TRIGGERS_MYSQL` / `TRIGGERS_SQLITE` constants; every stored field's type must be one a trigger renders as serde does |
 ///
 /// # Field attributes `#[audit(...)]`
 /// | attribute | meaning |
@@ -173,6 +174,7 @@ pub use transport::redis as broker;
 /// | `skip` | never stored nor compared (no trait bounds needed) |
 /// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}`. Not on the primary key, marked or the implicit `id`: `object_pk` holds it in clear |
 /// | `rename = "..."` | the key in the JSON objects |
+/// | `column = "..."` | the field's column in the table, read by the triggers (default: the field's name) |
 ///
 /// Every stored field must implement `serde::Serialize`, `serde::Deserialize`
 /// (past versions are read back with it) and `PartialEq`.
