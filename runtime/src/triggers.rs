@@ -53,7 +53,11 @@
 //! configuration says; uninstall them to stop.
 //!
 //! A model with triggers must not also be logged with `log_change`, or each
-//! change is logged twice: choose one per model.
+//! change is logged twice: choose one per model. Once an auditor has
+//! installed a model's triggers, its `log_change` (and `log_changes`, and
+//! those of its transactions) for that model is
+//! [`Error::CapturedByTriggers`] until it uninstalls them; an auditor that
+//! did not install them (another process's) cannot tell.
 
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, trigger_names,
@@ -91,6 +95,9 @@ pub async fn install(
         uninstall(auditor, model).await?;
         return Ok(TriggerOutcome::NotAudited);
     }
+    // Marked before the first statement: from here on the triggers may be
+    // in place, and a `log_change` of the model would duplicate their rows.
+    sink.set_captured(model.label(), true);
     let index = sink.read_index()?;
     let (alias, pool) = sink.database(index);
     let log = sink.table(index, Target::Log, model.log_table());
@@ -136,7 +143,9 @@ pub async fn uninstall(auditor: &Auditor, model: &'static ModelInfo) -> Result<(
             alias: alias.to_owned(),
             table: Some(spec.table.to_owned()),
             source,
-        })
+        })?;
+    sink.set_captured(model.label(), false);
+    Ok(())
 }
 
 fn spec_of(model: &'static ModelInfo) -> Result<&'static TriggerModel<'static>, Error> {

@@ -158,6 +158,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// `log_change` was called for a model whose database triggers this
+    /// auditor installed: the triggers log the change already, and a second
+    /// row would duplicate it. Nothing was logged.
+    #[error(
+        "`{model}` is logged by its database triggers, installed by this auditor: log_change would log each change twice; log it one way (uninstall_triggers to go back to log_change)"
+    )]
+    CapturedByTriggers {
+        /// The model label.
+        model: &'static str,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

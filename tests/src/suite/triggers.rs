@@ -303,6 +303,7 @@ pub async fn unchanged_updates_follow_the_setting(db: TestDb) {
     let g = gadget(1);
     write(&db, &insert_sql(db.kind), &g, true).await;
     db.exec("UPDATE gadget SET cache = 'cold'").await;
+    Gadget::uninstall_triggers(&auditor).await.unwrap();
     let _ = Gadget::log_change(&auditor, Some(&g), Some(&g))
         .await
         .unwrap();
@@ -324,6 +325,24 @@ pub async fn installation_is_idempotent_and_checked(db: TestDb) {
     );
     write(&db, &insert_sql(db.kind), &gadget(1), true).await;
     assert_eq!(db.count("gadget_log").await, 1);
+    // The triggers log it: a call would log it twice, and is refused.
+    let g = gadget(1);
+    let refused = Gadget::log_change(&auditor, None, Some(&g)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::CapturedByTriggers {
+                model: "shop.gadget"
+            })
+        ),
+        "{refused:?}"
+    );
+    let refused = Gadget::log_changes(&auditor, [(None, Some(&g))]).await;
+    assert!(
+        matches!(refused, Err(Error::CapturedByTriggers { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(db.count("gadget_log").await, 1);
 
     let mut config = AuditConfig::default();
     config.not_audit_models = ModelList(["shop.gadget".to_owned()].into_iter().collect());
@@ -340,6 +359,11 @@ pub async fn installation_is_idempotent_and_checked(db: TestDb) {
     Gadget::uninstall_triggers(&auditor).await.unwrap();
     write(&db, &insert_sql(db.kind), &gadget(3), true).await;
     assert_eq!(db.count("gadget_log").await, 1);
+    // Uninstalled: calls log again.
+    let _ = Gadget::log_change(&auditor, None, Some(&gadget(3)))
+        .await
+        .unwrap();
+    assert_eq!(db.count("gadget_log").await, 2);
 
     db.exec("DROP TABLE gadget").await;
     db.exec(&create_table(db.kind).replace("qty_col", "qty"))
