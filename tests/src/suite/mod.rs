@@ -102,6 +102,7 @@ macro_rules! suite {
             plain_sql_changes_are_logged,
             unchanged_updates_follow_the_setting,
             installation_is_idempotent_and_checked,
+            triggers_write_the_original_tables_and_follow_pg_schema,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -217,6 +218,7 @@ pub use transactions::{
 };
 pub use triggers::{
     installation_is_idempotent_and_checked, plain_sql_changes_are_logged,
-    trigger_rows_equal_log_change_rows, unchanged_updates_follow_the_setting,
+    trigger_rows_equal_log_change_rows, triggers_write_the_original_tables_and_follow_pg_schema,
+    unchanged_updates_follow_the_setting,
 };
 pub use values::{context_values_fit_their_columns, history_matches_the_key_exactly};

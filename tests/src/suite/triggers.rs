@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 
+use super::fixtures::original_log_table;
 use crate::harness::TestPool;
 use crate::models::{Gadget, GadgetLog};
 use crate::{Kind, TestDb};
@@ -378,4 +379,57 @@ pub async fn installation_is_idempotent_and_checked(db: TestDb) {
         }
         other => panic!("expected Error::Triggers, got {other:?}"),
     }
+}
+
+/// Into a log table the Django original created (no `event_id`), the
+/// triggers write the original's columns; on PostgreSQL, PG_SCHEMA holds
+/// the log table and the trigger function, and the model's table is found
+/// by the search path.
+pub async fn triggers_write_the_original_tables_and_follow_pg_schema(db: TestDb) {
+    let ddl = match db.kind {
+        Kind::Postgres => GadgetLog::DDL_POSTGRES,
+        Kind::MySql => GadgetLog::DDL_MYSQL,
+        Kind::Sqlite => GadgetLog::DDL_SQLITE,
+    };
+    db.exec(&original_log_table(ddl)).await;
+    let auditor = setup(&db, AuditConfig::default()).await;
+    write(&db, &insert_sql(db.kind), &gadget(1), true).await;
+    let rows = GadgetLog::for_object(&auditor, &1).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].after.as_ref().unwrap()["qty"], 2);
+    assert!(
+        !db.columns(None, "gadget_log")
+            .await
+            .contains(&"event_id".to_owned())
+    );
+    Gadget::uninstall_triggers(&auditor).await.unwrap();
+    if db.kind != Kind::Postgres {
+        return;
+    }
+    let mut config = AuditConfig::default();
+    config.pg_schema = Some("audit_logs".to_owned());
+    let in_schema = db.auditor(config);
+    Gadget::install_triggers(&in_schema).await.unwrap();
+    write(&db, &insert_sql(db.kind), &gadget(2), true).await;
+    assert_eq!(db.count("audit_logs.gadget_log").await, 1);
+    assert_eq!(
+        db.count("gadget_log").await,
+        1,
+        "the public table is left alone"
+    );
+    let functions = db
+        .ids(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_proc p JOIN pg_namespace n \
+             ON n.oid = p.pronamespace WHERE n.nspname = 'audit_logs' AND p.proname = 'gadget_audit_fn'",
+        )
+        .await;
+    assert_eq!(functions, [1]);
+    let rows = GadgetLog::for_object(&in_schema, &2).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].created_at <= Utc::now());
+    Gadget::uninstall_triggers(&in_schema).await.unwrap();
+    let functions = db
+        .ids("SELECT CAST(COUNT(*) AS BIGINT) FROM pg_proc WHERE proname = 'gadget_audit_fn'")
+        .await;
+    assert_eq!(functions, [0]);
 }
