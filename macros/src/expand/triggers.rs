@@ -54,63 +54,126 @@ fn render_tokens(render: Render, private: &TokenStream) -> TokenStream {
 pub(super) fn api(model: &Model, private: &TokenStream, vis: &syn::Visibility) -> TokenStream {
     let fields = model.trigger_fields();
     let spec = model.trigger_model(&fields);
-    let [postgres, mysql, sqlite] = Dialect::ALL.map(|dialect| {
-        let statements = install_statements(dialect, &spec, &TriggerOptions::new());
-        quote!(&[#(#statements),*])
-    });
-    let ident = &model.ident;
-    let table = &model.table;
-    let doc = |dialect: &str, what: &str| {
-        format!(
-            "The statements that install the audit triggers of `{table}` on {dialect}, in order: {what}. For the search path's schema, with unchanged updates not logged; `install_triggers` generates them for the configuration."
-        )
-    };
-    let doc_pg = doc(
-        "PostgreSQL",
-        "`CREATE OR REPLACE FUNCTION`, `DROP TRIGGER IF EXISTS`, `CREATE TRIGGER` (run them in one transaction)",
-    );
-    let doc_my = doc(
-        "MySQL / MariaDB",
-        "a `DROP TRIGGER IF EXISTS` then a `CREATE TRIGGER` per action",
-    );
-    let doc_lite = doc(
-        "SQLite",
-        "a `DROP TRIGGER IF EXISTS` then a `CREATE TRIGGER` per action",
-    );
-    quote! {
-        #[automatically_derived]
-        impl #ident {
-            #[doc = #doc_pg]
-            #vis const TRIGGERS_POSTGRES: &'static [&'static str] = #postgres;
-            #[doc = #doc_my]
-            #vis const TRIGGERS_MYSQL: &'static [&'static str] = #mysql;
-            #[doc = #doc_lite]
-            #vis const TRIGGERS_SQLITE: &'static [&'static str] = #sqlite;
+    let statements =
+        Dialect::ALL.map(|dialect| install_statements(dialect, &spec, &TriggerOptions::new()));
+    Methods {
+        ident: &model.ident,
+        vis,
+        private,
+        table: &model.table,
+        statements: Some(statements),
+    }
+    .generate()
+}
 
-            /// The statements that install this model's audit triggers in
-            /// `dialect` (see the `TRIGGERS_*` constants).
-            #vis const fn trigger_ddl(dialect: #private::Dialect) -> &'static [&'static str] {
-                match dialect {
-                    #private::Dialect::Postgres => Self::TRIGGERS_POSTGRES,
-                    #private::Dialect::MySql => Self::TRIGGERS_MYSQL,
-                    #private::Dialect::Sqlite => Self::TRIGGERS_SQLITE,
+/// The same items with stub bodies, emitted next to the errors of a model
+/// that asked for triggers, so that code using them is not buried in
+/// follow-up errors.
+pub(super) fn fallback(item: &syn::DeriveInput, private: &TokenStream) -> TokenStream {
+    Methods {
+        ident: &item.ident,
+        vis: &item.vis,
+        private,
+        table: "",
+        statements: None,
+    }
+    .generate()
+}
+
+/// The trigger constants and methods of one model; `statements: None`
+/// for the fallback's stubs.
+struct Methods<'a> {
+    ident: &'a syn::Ident,
+    vis: &'a syn::Visibility,
+    private: &'a TokenStream,
+    table: &'a str,
+    statements: Option<[Vec<String>; 3]>,
+}
+
+impl Methods<'_> {
+    fn generate(&self) -> TokenStream {
+        let Methods {
+            ident,
+            vis,
+            private,
+            table,
+            ..
+        } = *self;
+        let [postgres, mysql, sqlite] = match &self.statements {
+            Some(statements) => statements
+                .clone()
+                .map(|statements| quote!(&[#(#statements),*])),
+            None => [quote!(&[]), quote!(&[]), quote!(&[])],
+        };
+        let stub = self.statements.is_none();
+        let body = |real: TokenStream| {
+            if stub {
+                quote!(::core::unreachable!())
+            } else {
+                real
+            }
+        };
+        let allow_stub = stub.then(|| quote!(#[allow(unused_variables, clippy::unused_async)]));
+        let install = body(
+            quote!(#private::install_triggers(auditor, <Self as #private::Audited>::MODEL).await),
+        );
+        let uninstall = body(
+            quote!(#private::uninstall_triggers(auditor, <Self as #private::Audited>::MODEL).await),
+        );
+        let doc = |dialect: &str, what: &str| {
+            format!(
+                "The statements that install the audit triggers of `{table}` on {dialect}, in order: {what}. For the search path's schema, with unchanged updates not logged; `install_triggers` generates them for the configuration."
+            )
+        };
+        let doc_pg = doc(
+            "PostgreSQL",
+            "`CREATE OR REPLACE FUNCTION`, `DROP TRIGGER IF EXISTS`, `CREATE TRIGGER` (run them in one transaction)",
+        );
+        let doc_my = doc(
+            "MySQL / MariaDB",
+            "a `DROP TRIGGER IF EXISTS` then a `CREATE TRIGGER` per action",
+        );
+        let doc_lite = doc(
+            "SQLite",
+            "a `DROP TRIGGER IF EXISTS` then a `CREATE TRIGGER` per action",
+        );
+        quote! {
+            #[automatically_derived]
+            impl #ident {
+                #[doc = #doc_pg]
+                #vis const TRIGGERS_POSTGRES: &'static [&'static str] = #postgres;
+                #[doc = #doc_my]
+                #vis const TRIGGERS_MYSQL: &'static [&'static str] = #mysql;
+                #[doc = #doc_lite]
+                #vis const TRIGGERS_SQLITE: &'static [&'static str] = #sqlite;
+
+                /// The statements that install this model's audit triggers in
+                /// `dialect` (see the `TRIGGERS_*` constants).
+                #vis const fn trigger_ddl(dialect: #private::Dialect) -> &'static [&'static str] {
+                    match dialect {
+                        #private::Dialect::Postgres => Self::TRIGGERS_POSTGRES,
+                        #private::Dialect::MySql => Self::TRIGGERS_MYSQL,
+                        #private::Dialect::Sqlite => Self::TRIGGERS_SQLITE,
+                    }
                 }
-            }
 
-            /// Installs this model's audit triggers on the audit database,
-            /// replacing any older version; removes them when the configuration
-            /// leaves the model unaudited. The log table is created if missing.
-            #vis async fn install_triggers(
-                auditor: &#private::Auditor,
-            ) -> ::core::result::Result<#private::TriggerOutcome, #private::Error> {
-                #private::install_triggers(auditor, <Self as #private::Audited>::MODEL).await
-            }
+                /// Installs this model's audit triggers on the audit database,
+                /// replacing any older version; removes them when the configuration
+                /// leaves the model unaudited. The log table is created if missing.
+                #allow_stub
+                #vis async fn install_triggers(
+                    auditor: &#private::Auditor,
+                ) -> ::core::result::Result<#private::TriggerOutcome, #private::Error> {
+                    #install
+                }
 
-            /// Removes this model's audit triggers from the audit database.
-            #vis async fn uninstall_triggers(
-                auditor: &#private::Auditor,
-            ) -> ::core::result::Result<(), #private::Error> {
-                #private::uninstall_triggers(auditor, <Self as #private::Audited>::MODEL).await
+                /// Removes this model's audit triggers from the audit database.
+                #allow_stub
+                #vis async fn uninstall_triggers(
+                    auditor: &#private::Auditor,
+                ) -> ::core::result::Result<(), #private::Error> {
+                    #uninstall
+                }
             }
         }
     }

@@ -6,4 +6,13 @@ struct Widget {
     price: f64,
 }
 
-fn main() {}
+// The methods `triggers` generates are stood in for: one error, not three.
+async fn install(auditor: &awesome_audit_log::Auditor) {
+    let _ = Widget::install_triggers(auditor).await;
+    let _ = Widget::uninstall_triggers(auditor).await;
+    let _ = Widget::trigger_ddl(awesome_audit_log::Dialect::Sqlite);
+}
+
+fn main() {
+    let _ = install;
+}
