@@ -8,6 +8,8 @@ use crate::attr::{Container, FieldAttrs};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::ident::{log_table_name, pascal_case, snake_case};
+use crate::trigger::classify::render_of;
+use crate::trigger::{Render, Stored, TriggerField, TriggerModel};
 
 /// An audited struct, parsed and checked.
 pub struct Model {
@@ -27,6 +29,9 @@ pub struct Model {
     pub pk: usize,
     /// The retention policy, from `#[audited(retention(...))]`.
     pub retention: Option<Retention>,
+    /// Whether the model has database triggers (`#[audited(triggers)]`);
+    /// every stored field then has a [`Field::render`].
+    pub triggers: bool,
 }
 
 /// A model's retention policy: which rows of its log table a prune
@@ -65,6 +70,12 @@ pub struct Field {
     pub span: Span,
     /// Where the JSON key comes from: the `rename` literal, else the field's name.
     pub key_span: Span,
+    /// The field's column in the model's table: `#[audit(column = "...")]`,
+    /// else the field's name.
+    pub column: String,
+    /// How a trigger renders the column as the field's JSON (`None`: it
+    /// cannot; an error only for a model with triggers).
+    pub render: Option<Render>,
 }
 
 impl Model {
@@ -170,6 +181,13 @@ impl Model {
             } else {
                 FieldKind::Plain
             };
+            let column = match &attrs.column {
+                Some(column) => {
+                    check::column_name(cx, &column.value, column.span);
+                    column.value.clone()
+                }
+                None => unraw(&ident),
+            };
             let (key, key_span) = match attrs.rename {
                 Some(rename) => {
                     check::json_key(cx, &rename.value, rename.span);
@@ -179,6 +197,8 @@ impl Model {
             };
             fields.push(Field {
                 span: syn::spanned::Spanned::span(&field.ty),
+                column,
+                render: render_of(&field.ty),
                 ident,
                 ty: field.ty.clone(),
                 key,
@@ -200,6 +220,10 @@ impl Model {
         };
         check::distinct_keys(cx, &fields);
         check::distinct_variants(cx, &fields);
+        let triggers = container.triggers.is_some();
+        if let (Some(span), Some(pk)) = (container.triggers, pk) {
+            check::triggers(cx, span, &fields, pk);
+        }
 
         if cx.has_errors() {
             return None;
@@ -215,6 +239,7 @@ impl Model {
             fields,
             pk: pk?,
             retention,
+            triggers,
         })
     }
 
@@ -226,6 +251,38 @@ impl Model {
     /// The fields that appear in snapshots and diffs (all but skipped ones).
     pub fn stored_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.kind != FieldKind::Skip)
+    }
+}
+
+impl Model {
+    /// The stored fields as the trigger generator sees them; only
+    /// meaningful for a model with triggers, where every plain field has a
+    /// rendering.
+    pub fn trigger_fields(&self) -> Vec<TriggerField<'_>> {
+        self.stored_fields()
+            .map(|field| TriggerField {
+                column: &field.column,
+                key: &field.key,
+                stored: match (field.kind, field.render) {
+                    (FieldKind::Plain, Some(render)) => Stored::Plain(render),
+                    // Unreachable for a checked model with triggers.
+                    _ => Stored::Redacted,
+                },
+            })
+            .collect()
+    }
+
+    /// What the triggers are generated from, over `fields` (from
+    /// [`Model::trigger_fields`]).
+    pub fn trigger_model<'a>(&'a self, fields: &'a [TriggerField<'a>]) -> TriggerModel<'a> {
+        let pk = self.pk_field();
+        TriggerModel {
+            table: &self.table,
+            log_table: &self.log_table,
+            pk_column: &pk.column,
+            pk_render: pk.render.unwrap_or(Render::Text),
+            fields,
+        }
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Container {
     pub krate_invalid: bool,
     /// `retention(...)`.
     pub retention: Option<RetentionArgs>,
+    /// `triggers`, where written: generate the model's database triggers.
+    pub triggers: Option<Span>,
 }
 
 /// The arguments of `retention(...)`, as written; checked by
@@ -95,6 +97,10 @@ impl Container {
                     );
                 }
             }
+        } else if meta.path == TRIGGERS {
+            let span = syn::spanned::Spanned::span(&meta.path);
+            no_value(cx, &meta, ATTR)?;
+            set_once(cx, &meta, ATTR, &mut self.triggers, span);
         } else if meta.path == RETENTION {
             if let Some(retention) = RetentionArgs::parse(cx, &meta)? {
                 set_once(cx, &meta, ATTR, &mut self.retention, retention);
@@ -167,6 +173,8 @@ pub struct FieldAttrs {
     pub redact: Option<Span>,
     /// `rename = "..."`.
     pub rename: Option<WithSpan<String>>,
+    /// `column = "..."`: the data table's column, when it is not the field's name.
+    pub column: Option<WithSpan<String>>,
 }
 
 impl FieldAttrs {
@@ -216,6 +224,10 @@ impl FieldAttrs {
         } else if meta.path == RENAME {
             if let Some(lit) = string_value(cx, &meta, ATTR, "title")? {
                 set_once(cx, &meta, ATTR, &mut self.rename, spanned(&lit));
+            }
+        } else if meta.path == COLUMN {
+            if let Some(lit) = string_value(cx, &meta, ATTR, "qty_col")? {
+                set_once(cx, &meta, ATTR, &mut self.column, spanned(&lit));
             }
         } else {
             unknown_key(cx, &meta, ATTR, FIELD_KEYS)?;

@@ -109,6 +109,77 @@ pub fn retention(cx: &Ctxt, args: &RetentionArgs) -> Option<Retention> {
     })
 }
 
+/// A column name given with `#[audit(column = "...")]`: it goes into the
+/// triggers' SQL.
+pub fn column_name(cx: &Ctxt, column: &str, span: Span) {
+    if !is_plain_identifier(column) || column.len() > MAX_IDENTIFIER_LEN {
+        cx.error_at(
+            span,
+            format!(
+                "column name {column:?} is not a plain SQL identifier of at most {MAX_IDENTIFIER_LEN} characters (ASCII letters, digits and `_`, not starting with a digit)"
+            ),
+        );
+    }
+}
+
+/// A model with triggers (`#[audited(triggers)]`, written at `span`):
+/// every stored plain field's type has a trigger rendering, the primary
+/// key's is one written as text like its `Display`, the JSON keys and
+/// columns are plain (they are spliced into SQL), and the fields fit the
+/// databases' function-argument limits.
+pub fn triggers(cx: &Ctxt, span: Span, fields: &[Field], pk: usize) {
+    use crate::ast::FieldKind;
+    use crate::trigger::MAX_TRIGGER_FIELDS;
+    let stored = fields.iter().filter(|f| f.kind != FieldKind::Skip).count();
+    if stored > MAX_TRIGGER_FIELDS {
+        cx.error_at(
+            span,
+            format!(
+                "`triggers` supports at most {MAX_TRIGGER_FIELDS} stored fields (PostgreSQL functions take at most 100 arguments), this model has {stored}; skip some or log this model with `log_change`"
+            ),
+        );
+    }
+    for (index, field) in fields.iter().enumerate() {
+        if field.kind == FieldKind::Skip {
+            continue;
+        }
+        let ty = quote::ToTokens::to_token_stream(&field.ty)
+            .to_string()
+            .replace(' ', "");
+        if field.kind == FieldKind::Plain && field.render.is_none() {
+            cx.error_at(
+                field.span,
+                format!(
+                    "field `{}`: type `{ty}` has no trigger rendering (a trigger writes bool, integers, String, Uuid, NaiveDate, DateTime<Utc>, serde_json::Value and Option of them as serde does); mark it `#[audit(skip)]` or `#[audit(redact)]`, or leave out `triggers`",
+                    field.ident
+                ),
+            );
+        }
+        if index == pk && !field.render.is_some_and(crate::trigger::Render::can_be_key) {
+            cx.error_at(
+                field.span,
+                format!(
+                    "primary key `{}`: a trigger writes `object_pk` from an integer, String or Uuid column, not `{ty}`; leave out `triggers` to log this model with `log_change`",
+                    field.ident
+                ),
+            );
+        }
+        if !field
+            .key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            cx.error_at(
+                field.key_span,
+                format!(
+                    "JSON key {:?}: with `triggers`, keys are ASCII letters, digits and `_` (they are written into the triggers' SQL)",
+                    field.key
+                ),
+            );
+        }
+    }
+}
+
 pub fn json_key(cx: &Ctxt, key: &str, span: Span) {
     if key.is_empty() {
         cx.error_at(span, "`rename` needs a non-empty JSON key");
@@ -134,6 +205,12 @@ pub fn field_attrs(cx: &Ctxt, field: &Ident, attrs: &FieldAttrs) {
         }
         if let Some(rename) = &attrs.rename {
             cx.error_at(rename.span, "`rename` has no effect on a skipped field");
+        }
+        if let Some(column) = &attrs.column {
+            cx.error_at(
+                column.span,
+                "`column` has no effect on a skipped field: a trigger never reads it",
+            );
         }
     }
 }

@@ -470,12 +470,25 @@ pub const MAX_INDEX_NAME_LEN: usize = 63;
 /// assert!(a.len() <= MAX_INDEX_NAME_LEN && a.ends_with("_correlation_idx"));
 /// ```
 pub fn index_name(table: &str, suffix: &str) -> String {
-    let name = format!("{table}_{suffix}_idx");
+    bounded_name(table, &format!("{suffix}_idx"))
+}
+
+/// `<table>_<tail>`, cut to [`MAX_INDEX_NAME_LEN`] bytes the way
+/// [`index_name`] cuts: the names of a table's indexes and triggers.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::bounded_name;
+///
+/// assert_eq!(bounded_name("widget", "audit_insert"), "widget_audit_insert");
+/// assert!(bounded_name(&"w".repeat(59), "audit_insert").len() <= 63);
+/// ```
+pub fn bounded_name(table: &str, tail: &str) -> String {
+    let name = format!("{table}_{tail}");
     if name.len() <= MAX_INDEX_NAME_LEN {
         return name;
     }
     let hash = format!("{:016x}", fnv1a(table.as_bytes()));
-    let tail = format!("_{hash}_{suffix}_idx");
+    let tail = format!("_{hash}_{tail}");
     let mut end = MAX_INDEX_NAME_LEN
         .saturating_sub(tail.len())
         .min(table.len());

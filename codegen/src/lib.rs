@@ -19,6 +19,7 @@ pub mod ddl;
 pub mod duration;
 pub mod ident;
 pub mod migrations;
+pub mod trigger;
 
 #[cfg(feature = "parse")]
 pub mod ast;

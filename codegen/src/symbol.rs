@@ -26,6 +26,9 @@ pub const OLDER_THAN: Symbol = Symbol("older_than");
 /// `#[audited(retention(keep_last = ...))]`
 pub const KEEP_LAST: Symbol = Symbol("keep_last");
 
+/// `#[audited(triggers)]`
+pub const TRIGGERS: Symbol = Symbol("triggers");
+
 /// `#[audit(pk)]`
 pub const PK: Symbol = Symbol("pk");
 /// `#[audit(skip)]`
@@ -34,13 +37,15 @@ pub const SKIP: Symbol = Symbol("skip");
 pub const REDACT: Symbol = Symbol("redact");
 /// `#[audit(rename = "...")]`
 pub const RENAME: Symbol = Symbol("rename");
+/// `#[audit(column = "...")]`
+pub const COLUMN: Symbol = Symbol("column");
 
 /// The keys `#[audited(...)]` accepts, for error messages.
-pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`";
+pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`, `triggers`";
 /// The keys `#[audited(retention(...))]` accepts, for error messages.
 pub const RETENTION_KEYS: &str = "`older_than`, `keep_last`";
 /// The keys `#[audit(...)]` accepts, for error messages.
-pub const FIELD_KEYS: &str = "`pk`, `skip`, `redact`, `rename`";
+pub const FIELD_KEYS: &str = "`pk`, `skip`, `redact`, `rename`, `column`";
 
 impl PartialEq<Symbol> for Path {
     fn eq(&self, word: &Symbol) -> bool {

@@ -10,7 +10,7 @@ use crate::error::SnapshotError;
 use crate::model::{AuditValue, DiffVisitor, FieldVisitor};
 
 /// What a redacted field's value is stored as, in `before`, `after` and `changes`.
-pub const REDACTED: &str = "***";
+pub const REDACTED: &str = awesome_audit_log_codegen::trigger::REDACTED;
 
 const REDACTED_JSON: &[u8] = b"\"***\"";
 

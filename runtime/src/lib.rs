@@ -80,7 +80,8 @@
 //!    retry loop), chosen once when the auditor is built; they take the sink.
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
 //!    ([`AuditTransaction`]), [`schema`] and `build` (schema export),
-//!    [`retention`] (prune and dedupe).
+//!    [`retention`] (prune and dedupe), [`triggers`] (capture by generated
+//!    database triggers).
 //!
 //! Within the first layer, [`config`] names the context's [`EntryPoint`]
 //! (for CAPTURE_*), and only the context's scope ([`context::capture`])
@@ -127,6 +128,7 @@ pub mod history;
 pub mod retention;
 pub mod schema;
 pub mod transaction;
+pub mod triggers;
 // Beside them.
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -163,6 +165,7 @@ pub use transport::redis as broker;
 /// | `label = "..."` | `<crate>.<struct name in lower case>` | the model label that AUDIT_MODELS / NOT_AUDIT_MODELS name |
 /// | `crate = "..."` | `::awesome_audit_log` | path to this crate, for crates that re-export it |
 /// | `retention(older_than = "90d", keep_last = 100)` | none | the log's retention policy, run by `Struct::prune(&auditor)` (see [`retention`]): rows older than `older_than` (a whole number of `s`, `m`, `h`, `d` or `w`, more than zero) that are not among the newest `keep_last` (1 or more) of their object go; either rule alone, or both |
+/// | `triggers` | off | generate database triggers that log changes made without `log_change` (see [`triggers`]): `Struct::install_triggers(&auditor)`, `Struct::uninstall_triggers`, `Struct::trigger_ddl(dialect)` and the `TRIGGERS_POSTGRES` / `TRIGGERS_MYSQL` / `TRIGGERS_SQLITE` constants; every stored field's type must be one a trigger renders as serde does |
 ///
 /// # Field attributes `#[audit(...)]`
 /// | attribute | meaning |
@@ -171,6 +174,7 @@ pub use transport::redis as broker;
 /// | `skip` | never stored nor compared (no trait bounds needed) |
 /// | `redact` | stored as `"***"`; a change is still recorded, as `{"from": "***", "to": "***"}`. Not on the primary key, marked or the implicit `id`: `object_pk` holds it in clear |
 /// | `rename = "..."` | the key in the JSON objects |
+/// | `column = "..."` | the field's column in the table, read by the triggers (default: the field's name) |
 ///
 /// Every stored field must implement `serde::Serialize`, `serde::Deserialize`
 /// (past versions are read back with it) and `PartialEq`.
@@ -247,6 +251,7 @@ pub use serde_json;
 /// Items the generated code names. Not public API: no stability guarantees.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::Dialect;
     pub use crate::history::{
         AsOf, AsOfAll, At, Diff, History, Unrestorable, UnrestorableField, as_of, as_of_all,
         restore,
@@ -255,6 +260,10 @@ pub mod __private {
     pub use crate::registry::Registration;
     pub use crate::restore::Restoring;
     pub use crate::retention::{Prune, PruneReport, Retention};
+    pub use crate::triggers::{
+        Render, Stored, TriggerField, TriggerModel, TriggerOutcome, install as install_triggers,
+        uninstall as uninstall_triggers,
+    };
     pub use crate::{
         Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
         FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,

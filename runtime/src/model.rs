@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::Dialect;
 use crate::error::SnapshotError;
+use awesome_audit_log_codegen::trigger::TriggerModel;
 
 /// An audited model. Implemented by `#[audited]`; not meant to be
 /// implemented by hand.
@@ -117,6 +118,7 @@ pub struct ModelInfo {
     fields: &'static [FieldInfo],
     ddl: [&'static str; 3],
     retention: Option<Retention>,
+    triggers: Option<&'static TriggerModel<'static>>,
 }
 
 impl ModelInfo {
@@ -142,7 +144,34 @@ impl ModelInfo {
             fields,
             ddl,
             retention: None,
+            triggers: None,
         }
+    }
+
+    /// The model with database triggers (`#[audited(triggers)]`).
+    #[doc(hidden)]
+    pub const fn with_triggers(self, triggers: &'static TriggerModel<'static>) -> Self {
+        Self {
+            triggers: Some(triggers),
+            ..self
+        }
+    }
+
+    /// What the model's database triggers are generated from, for a model
+    /// declared `#[audited(triggers)]`; `None` for the others.
+    ///
+    /// ```
+    /// use awesome_audit_log::{Audited, audited};
+    ///
+    /// #[audited(table = "widget", triggers)]
+    /// struct Widget { id: i64, #[audit(column = "qty_col")] qty: i32 }
+    ///
+    /// let triggers = Widget::MODEL.triggers().unwrap();
+    /// assert_eq!(triggers.fields[1].column, "qty_col");
+    /// assert_eq!(triggers.fields[1].key, "qty");
+    /// ```
+    pub const fn triggers(&self) -> Option<&'static TriggerModel<'static>> {
+        self.triggers
     }
 
     /// The model with its retention policy (`#[audited(retention(...))]`).

@@ -150,6 +150,7 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         before: Option<&M>,
         after: Option<&M>,
     ) -> Result<LogOutcome, Error> {
+        self.sink.check_not_captured(M::MODEL)?;
         let event = match prepare(
             self.sink.config(),
             before,
@@ -181,6 +182,7 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     where
         I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
     {
+        self.sink.check_not_captured(M::MODEL)?;
         let (events, mut outcome) =
             prepare_batch(self.sink.config(), changes, self.transport.event_ids())?;
         if events.is_empty() {

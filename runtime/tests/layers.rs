@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("retention", 6),
     ("schema", 6),
     ("transaction", 6),
+    ("triggers", 6),
     // The guide's chapters: documentation only, about every layer.
     ("guide", 6),
     ("http", 1),

@@ -73,3 +73,39 @@ impl Account {
         }
     }
 }
+
+/// A model captured by database triggers: every type a trigger renders,
+/// a field stored in a column of another name, one under another JSON key,
+/// a redacted and a skipped field.
+#[audited(table = "gadget", label = "shop.gadget", triggers)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gadget {
+    /// Primary key.
+    pub id: i64,
+    /// Text.
+    pub name: String,
+    /// Stored in the column `qty_col`.
+    #[audit(column = "qty_col")]
+    pub qty: i32,
+    /// A flag (1 / 0 on MySQL and SQLite).
+    pub active: bool,
+    /// An optional value.
+    pub note: Option<String>,
+    /// A date.
+    pub day: chrono::NaiveDate,
+    /// A timestamp.
+    pub seen_at: DateTime<Utc>,
+    /// A UUID (16 bytes on MySQL and SQLite).
+    pub token: uuid::Uuid,
+    /// A JSON document.
+    pub data: serde_json::Value,
+    /// Stored under the key `big_count`.
+    #[audit(rename = "big_count")]
+    pub count: Option<i64>,
+    /// Stored as a mask.
+    #[audit(redact)]
+    pub secret: String,
+    /// Never stored.
+    #[audit(skip)]
+    pub cache: String,
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use awesome_audit_log::{Dialect, build, registry, schema};
-use awesome_audit_log_tests::models::{Account, Gizmo, Widget, WidgetLog};
+use awesome_audit_log_tests::models::{Account, Gadget, Gizmo, Widget, WidgetLog};
 
 fn files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -23,9 +23,17 @@ fn files(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn build_helper_and_registry_write_identical_files() {
     // Link the models of this crate's library, whose sources the helper reads.
-    let _ = (Widget::log_change, Gizmo::log_change, Account::log_change);
+    let _ = (
+        Widget::log_change,
+        Gizmo::log_change,
+        Account::log_change,
+        Gadget::log_change,
+    );
     let labels: Vec<_> = registry::models().iter().map(|m| m.label()).collect();
-    assert_eq!(labels, ["bank.account", "shop.gizmo", "shop.widget"]);
+    assert_eq!(
+        labels,
+        ["bank.account", "shop.gadget", "shop.gizmo", "shop.widget"]
+    );
 
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for (dialect, pg_schema) in [
@@ -55,12 +63,12 @@ fn build_helper_and_registry_write_identical_files() {
             without_versions(&files(from_sources.path())),
             "{dialect:?} {pg_schema:?}"
         );
-        assert_eq!(registry_files.len(), 3);
+        assert_eq!(registry_files.len(), 4);
         let versions: BTreeSet<_> = registry_files
             .iter()
             .map(|(name, _)| name.split_once('_').unwrap().0.to_owned())
             .collect();
-        assert_eq!(versions.len(), 3, "unique versions: {registry_files:?}");
+        assert_eq!(versions.len(), 4, "unique versions: {registry_files:?}");
         assert!(versions.iter().all(|v| v.len() == 14), "{versions:?}");
 
         // Into the registry's directory, the helper finds every file it

@@ -130,6 +130,15 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
         let keep_last = some(retention.keep_last.map(|rows| quote!(#rows)));
         quote!(.with_retention(#private::Retention::new(#older_than, #keep_last)))
     });
+    let (with_triggers, trigger_api) = if model.triggers {
+        let spec = super::triggers::trigger_model(model, &private);
+        (
+            Some(quote!(.with_triggers(#spec))),
+            Some(super::triggers::api(model, &private, &item.vis)),
+        )
+    } else {
+        (None, None)
+    };
     let log_ident = api_log_ident(item);
     let field_ident = api_field_ident(item);
     let model_info = syn::Ident::new("MODEL_INFO", Span::mixed_site());
@@ -147,7 +156,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                 #pk_name,
                 &[#(#field_infos),*],
                 [#log_ident::DDL_POSTGRES, #log_ident::DDL_MYSQL, #log_ident::DDL_SQLITE],
-            )#retention;
+            )#retention #with_triggers;
 
             #[automatically_derived]
             impl #private::Audited for #ident {
@@ -186,6 +195,8 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                     #restore
                 }
             }
+
+            #trigger_api
 
             // Registered without naming `<Struct as Audited>`, so that a struct
             // that cannot implement `Audited` (not `Sync`, say) gets one error.

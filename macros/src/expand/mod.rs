@@ -7,6 +7,7 @@ mod audited_impl;
 mod fallback;
 mod input;
 mod spans;
+mod triggers;
 
 use awesome_audit_log_codegen::ast::Model;
 use awesome_audit_log_codegen::attr::Container;
@@ -35,6 +36,7 @@ pub fn audited(args: TokenStream, input: TokenStream) -> TokenStream {
         (Some(krate), false) => Some(krate.clone()),
         (None, false) => Some(syn::parse_quote!(::awesome_audit_log)),
     };
+    let wants_triggers = container.triggers.is_some();
     let app = std::env::var("CARGO_CRATE_NAME").ok();
     let model = Model::from_input(&cx, container, &item, app.as_deref());
     strip_audit_attrs(&mut item);
@@ -45,7 +47,14 @@ pub fn audited(args: TokenStream, input: TokenStream) -> TokenStream {
         }
         (_, result) => {
             let errors = result.err().map(syn::Error::into_compile_error);
-            let fallback = fallback_krate.map(|krate| fallback(&item, &krate));
+            let fallback = fallback_krate.map(|krate| {
+                let private = quote!(#krate::__private);
+                // A generic item (itself an error) has no plain `impl` to stand in.
+                let triggers = (wants_triggers && item.generics.params.is_empty())
+                    .then(|| triggers::fallback(&item, &private));
+                let api = fallback(&item, &krate);
+                quote!(#api #triggers)
+            });
             quote!(#item #errors #fallback)
         }
     }

@@ -77,6 +77,7 @@ impl Auditor {
         before: Option<&M>,
         after: Option<&M>,
     ) -> Result<LogOutcome, Error> {
+        self.sink.check_not_captured(M::MODEL)?;
         let config = self.sink.config();
         let event = match prepare(config, before, after, self.transport.event_ids())? {
             Ok(event) => event,
@@ -95,6 +96,7 @@ impl Auditor {
     where
         I: IntoIterator<Item = (Option<&'a M>, Option<&'a M>)>,
     {
+        self.sink.check_not_captured(M::MODEL)?;
         let config = self.sink.config();
         let (events, mut outcome) = prepare_batch(config, changes, self.transport.event_ids())?;
         if !events.is_empty() {

@@ -148,6 +148,26 @@ pub enum Error {
         /// Why it is not one.
         reason: String,
     },
+    /// A model's database triggers cannot be installed: it was not declared
+    /// `#[audited(triggers)]`, or its table does not have the columns its
+    /// fields are read from. Nothing was installed.
+    #[error("cannot install the triggers of `{model}`: {reason}")]
+    Triggers {
+        /// The model label.
+        model: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `log_change` was called for a model whose database triggers this
+    /// auditor installed: the triggers log the change already, and a second
+    /// row would duplicate it. Nothing was logged.
+    #[error(
+        "`{model}` is logged by its database triggers, installed by this auditor: log_change would log each change twice; log it one way (uninstall_triggers to go back to log_change)"
+    )]
+    CapturedByTriggers {
+        /// The model label.
+        model: &'static str,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -32,6 +32,9 @@
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the
 //!     ratios.
+//! 12. [Capture by database triggers](triggers): `#[audited(triggers)]`,
+//!     installing, the rows they write, which field types, and what is not
+//!     built yet.
 
 #[doc = include_str!("concepts.md")]
 pub mod concepts {}
@@ -65,3 +68,6 @@ pub mod compatibility {}
 
 #[doc = include_str!("benchmarks.md")]
 pub mod benchmarks {}
+
+#[doc = include_str!("triggers.md")]
+pub mod triggers {}

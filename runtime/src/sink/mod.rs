@@ -11,13 +11,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::Error;
 use crate::backend::{
     Backend, Conn, DeadLetterSql, Pool, PoolTask, TableDef, TableShape, TableSql,
 };
 use crate::config::{AuditConfig, DEFAULT_ALIAS};
 use crate::error::classify::is_unavailable;
 use crate::event::LogEvent;
+use crate::{Error, ModelInfo};
 
 mod dead_letters;
 mod group;
@@ -56,6 +56,9 @@ pub(crate) struct Sink {
     /// Per database: its dead-letter table's SQL, built on first use.
     dead_letters: Vec<OnceLock<DeadLetterSql>>,
     stats: Counters,
+    /// The labels of the models whose database triggers this auditor
+    /// installed (and has not uninstalled since).
+    captured: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Sink {
@@ -68,9 +71,42 @@ impl Sink {
             limits: databases.iter().map(|_| OnceLock::new()).collect(),
             dead_letters: databases.iter().map(|_| OnceLock::new()).collect(),
             stats: Counters::default(),
+            captured: std::sync::Mutex::default(),
             config,
             databases,
         }
+    }
+
+    /// Remembers that the triggers of the model `label` are installed
+    /// (`true`) or were removed (`false`) by this auditor.
+    pub(crate) fn set_captured(&self, label: &'static str, installed: bool) {
+        let mut captured = self
+            .captured
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if installed {
+            captured.insert(label);
+        } else {
+            captured.remove(label);
+        }
+    }
+
+    /// `Error::CapturedByTriggers` when this auditor installed the triggers
+    /// of `model`: a `log_change` would log each change a second time.
+    pub(crate) fn check_not_captured(&self, model: &ModelInfo) -> Result<(), Error> {
+        if model.triggers().is_none() {
+            return Ok(());
+        }
+        let captured = self
+            .captured
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if captured.contains(model.label()) {
+            return Err(Error::CapturedByTriggers {
+                model: model.label(),
+            });
+        }
+        Ok(())
     }
 
     /// The configuration in force.

@@ -98,6 +98,11 @@ macro_rules! suite {
             retention_on_tables_the_original_created,
             models_prune_by_their_policy,
             retention_touches_only_log_tables,
+            trigger_rows_equal_log_change_rows,
+            plain_sql_changes_are_logged,
+            unchanged_updates_follow_the_setting,
+            installation_is_idempotent_and_checked,
+            triggers_write_the_original_tables_and_follow_pg_schema,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -157,6 +162,7 @@ mod rows;
 mod selection;
 mod tables;
 mod transactions;
+mod triggers;
 mod values;
 
 pub use aliases::{
@@ -209,5 +215,10 @@ pub use tables::{
 };
 pub use transactions::{
     transaction_on_the_audit_database, transaction_with_another_audit_database,
+};
+pub use triggers::{
+    installation_is_idempotent_and_checked, plain_sql_changes_are_logged,
+    trigger_rows_equal_log_change_rows, triggers_write_the_original_tables_and_follow_pg_schema,
+    unchanged_updates_follow_the_setting,
 };
 pub use values::{context_values_fit_their_columns, history_matches_the_key_exactly};

@@ -43,13 +43,14 @@ use shadow::*;
 
 use awesome_audit_log::{Auditor, audited};
 
-/// A documented, audited model.
-#[audited(table = "widget")]
+/// A documented, audited model, with database triggers.
+#[audited(table = "widget", triggers)]
 #[derive(Debug)]
 pub struct Widget {
     /// The primary key.
     pub id: i64,
-    /// The name.
+    /// The name, in the column `name_col`.
+    #[audit(column = "name_col")]
     pub name: ::std::string::String,
     /// A secret.
     #[audit(redact)]
@@ -59,8 +60,9 @@ pub struct Widget {
     pub cache: ::std::vec::Vec<u8>,
 }
 
-/// An audited model that stays private to the crate.
-#[audited]
+/// An audited model that stays private to the crate, with triggers it
+/// never installs.
+#[audited(triggers)]
 #[derive(Debug)]
 struct Order {
     #[audit(pk)]
