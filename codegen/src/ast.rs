@@ -8,6 +8,7 @@ use crate::attr::{Container, FieldAttrs};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::ident::{log_table_name, pascal_case, snake_case};
+use crate::partition::PartitionBy;
 
 /// An audited struct, parsed and checked.
 pub struct Model {
@@ -27,6 +28,9 @@ pub struct Model {
     pub pk: usize,
     /// The retention policy, from `#[audited(retention(...))]`.
     pub retention: Option<Retention>,
+    /// The partitioning of the log table on PostgreSQL, from
+    /// `#[audited(partition(by = "..."))]`.
+    pub partition: Option<PartitionBy>,
 }
 
 /// A model's retention policy: which rows of its log table a prune
@@ -116,6 +120,10 @@ impl Model {
             .retention
             .as_ref()
             .and_then(|args| check::retention(cx, args));
+        let partition = container
+            .partition
+            .as_ref()
+            .and_then(|args| check::partition(cx, args));
 
         let struct_name = unraw(&input.ident);
         let table = match &container.table {
@@ -215,6 +223,7 @@ impl Model {
             fields,
             pk: pk?,
             retention,
+            partition,
         })
     }
 

@@ -189,7 +189,7 @@ impl Column {
     }
 }
 
-const fn col(
+pub(crate) const fn col(
     name: &'static str,
     kind: ColumnKind,
     postgres: SqlType,
@@ -470,12 +470,19 @@ pub const MAX_INDEX_NAME_LEN: usize = 63;
 /// assert!(a.len() <= MAX_INDEX_NAME_LEN && a.ends_with("_correlation_idx"));
 /// ```
 pub fn index_name(table: &str, suffix: &str) -> String {
-    let name = format!("{table}_{suffix}_idx");
+    bounded_name(table, &format!("{suffix}_idx"))
+}
+
+/// `<table>_<tail>`, cut and hashed as [`index_name`] says when longer
+/// than [`MAX_INDEX_NAME_LEN`] bytes: the names of a table's indexes and
+/// of its partitions.
+pub(crate) fn bounded_name(table: &str, tail: &str) -> String {
+    let name = format!("{table}_{tail}");
     if name.len() <= MAX_INDEX_NAME_LEN {
         return name;
     }
     let hash = format!("{:016x}", fnv1a(table.as_bytes()));
-    let tail = format!("_{hash}_{suffix}_idx");
+    let tail = format!("_{hash}_{tail}");
     let mut end = MAX_INDEX_NAME_LEN
         .saturating_sub(tail.len())
         .min(table.len());
@@ -542,7 +549,7 @@ pub fn index_columns(dialect: Dialect, index: &Index) -> String {
         .join(", ")
 }
 
-fn create_table_with(
+pub(crate) fn create_table_with(
     dialect: Dialect,
     schema: Option<&str>,
     table: &str,

@@ -19,6 +19,7 @@ pub mod ddl;
 pub mod duration;
 pub mod ident;
 pub mod migrations;
+pub mod partition;
 
 #[cfg(feature = "parse")]
 pub mod ast;

@@ -26,6 +26,11 @@ pub const OLDER_THAN: Symbol = Symbol("older_than");
 /// `#[audited(retention(keep_last = ...))]`
 pub const KEEP_LAST: Symbol = Symbol("keep_last");
 
+/// `#[audited(partition(...))]`
+pub const PARTITION: Symbol = Symbol("partition");
+/// `#[audited(partition(by = "..."))]`
+pub const BY: Symbol = Symbol("by");
+
 /// `#[audit(pk)]`
 pub const PK: Symbol = Symbol("pk");
 /// `#[audit(skip)]`
@@ -36,7 +41,9 @@ pub const REDACT: Symbol = Symbol("redact");
 pub const RENAME: Symbol = Symbol("rename");
 
 /// The keys `#[audited(...)]` accepts, for error messages.
-pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`";
+pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`, `partition`";
+/// The keys `#[audited(partition(...))]` accepts, for error messages.
+pub const PARTITION_KEYS: &str = "`by`";
 /// The keys `#[audited(retention(...))]` accepts, for error messages.
 pub const RETENTION_KEYS: &str = "`older_than`, `keep_last`";
 /// The keys `#[audit(...)]` accepts, for error messages.

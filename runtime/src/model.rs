@@ -5,6 +5,8 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
+use awesome_audit_log_codegen::partition::PartitionBy;
+
 use crate::Dialect;
 use crate::error::SnapshotError;
 
@@ -117,6 +119,7 @@ pub struct ModelInfo {
     fields: &'static [FieldInfo],
     ddl: [&'static str; 3],
     retention: Option<Retention>,
+    partition: Option<PartitionBy>,
 }
 
 impl ModelInfo {
@@ -142,7 +145,36 @@ impl ModelInfo {
             fields,
             ddl,
             retention: None,
+            partition: None,
         }
+    }
+
+    /// The model with its log table's partitioning
+    /// (`#[audited(partition(by = "..."))]`).
+    #[doc(hidden)]
+    pub const fn with_partition(self, partition: PartitionBy) -> Self {
+        Self {
+            partition: Some(partition),
+            ..self
+        }
+    }
+
+    /// How the model's log table is partitioned by `created_at` on
+    /// PostgreSQL, from `#[audited(partition(by = "..."))]` (see
+    /// [`partition`](crate::partition)).
+    ///
+    /// ```
+    /// use awesome_audit_log::partition::PartitionBy;
+    /// use awesome_audit_log::{Audited, audited};
+    ///
+    /// #[audited(table = "widget", partition(by = "month"))]
+    /// struct Widget { id: i64 }
+    ///
+    /// assert_eq!(Widget::MODEL.partition(), Some(PartitionBy::Month));
+    /// assert!(WidgetLog::DDL_POSTGRES.contains("PARTITION BY RANGE (\"created_at\")"));
+    /// ```
+    pub const fn partition(&self) -> Option<PartitionBy> {
+        self.partition
     }
 
     /// The model with its retention policy (`#[audited(retention(...))]`).

@@ -21,6 +21,7 @@ mod dead_letter;
 mod decode;
 mod fit;
 mod json_text;
+pub(crate) mod partitions;
 mod select;
 mod sweep;
 mod table;
