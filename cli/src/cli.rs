@@ -72,6 +72,9 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Lists the log tables: whether each exists, and about how many rows it has.
     Tables,
+    /// Partitions of log tables partitioned by `created_at` (PostgreSQL).
+    #[command(subcommand)]
+    Partition(crate::partition::PartitionCommand),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

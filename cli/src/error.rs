@@ -46,6 +46,9 @@ pub(crate) enum Error {
         /// What the database said.
         source: sqlx::Error,
     },
+    /// A `partition` command on a database without partitioning.
+    #[error("{}", crate::partition::unsupported(*.0))]
+    NoPartitioning(awesome_audit_log::Dialect),
     /// Writing the output failed (a closed pipe, say).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
@@ -70,7 +73,8 @@ impl Error {
             | Error::Schema(_)
             | Error::TableName(_)
             | Error::NotLogTables(_)
-            | Error::NoTerminal => Exit::Usage,
+            | Error::NoTerminal
+            | Error::NoPartitioning(_) => Exit::Usage,
             Error::Connect { .. } | Error::Database { .. } | Error::Output(_) => Exit::Failure,
         }
     }

@@ -115,6 +115,7 @@ mod error;
 mod exit;
 mod inspect;
 mod output;
+mod partition;
 mod repair;
 mod survey;
 mod tables;
@@ -126,6 +127,7 @@ use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
+pub use crate::partition::{Interval, MaintainArgs, PartitionCommand};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
@@ -160,6 +162,9 @@ async fn execute(
             commands::apply(&survey, args, global.json, out).await
         }
         Command::Tables => commands::tables(&survey, global.json, out).await,
+        Command::Partition(command) => {
+            partition::run(&survey, command, models, global.json, out).await
+        }
     };
     survey.db.close().await;
     result

@@ -8,6 +8,7 @@
 //! missing URL fails them instead.
 
 mod cases;
+mod partitions;
 mod tables;
 mod tool;
 
@@ -40,6 +41,9 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
+    let partition_cases: [(&str, Case); 1] = [("partitions_are_maintained", |db| {
+        Box::pin(partitions::partitions_are_maintained(db))
+    })];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -56,7 +60,11 @@ fn main() {
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
-        for &(name, case) in every_backend.iter().chain(only_here) {
+        for &(name, case) in every_backend
+            .iter()
+            .chain(&partition_cases)
+            .chain(only_here)
+        {
             trials.push(
                 Trial::test(format!("{backend}::{name}"), move || run(kind, case))
                     .with_ignored_flag(skipped),

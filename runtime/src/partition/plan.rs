@@ -214,7 +214,10 @@ mod tests {
             Some("2026-11-23T06:00:00Z"),
             Some("2026-11-24T00:00:00Z"),
         );
-        assert_eq!(infer_interval(std::slice::from_ref(&month)), Some(PartitionBy::Month));
+        assert_eq!(
+            infer_interval(std::slice::from_ref(&month)),
+            Some(PartitionBy::Month)
+        );
         assert_eq!(
             infer_interval(&[month.clone(), week]),
             Some(PartitionBy::Week)
