@@ -10,11 +10,31 @@
 //!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
 //!                                print the statements that repair them, ask, run them
 //!   tables                       the log tables, whether each exists, about how many rows
+//!   partition maintain [--ahead 3] [--older-than 90d] [--archive SCHEMA] [--by day|week|month]
+//!                      [--dry-run] [--lock-timeout 5s]
+//!                                PostgreSQL: create the coming partitions of the partitioned
+//!                                log tables, drop (or archive) those past retention
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
 //! failed, `2` bad usage (no database URL, a `--table` that is not a log
-//! table, `schema apply` without `--yes` and without a terminal to ask on).
+//! table, `schema apply` without `--yes` and without a terminal to ask on,
+//! a `partition` command on SQLite or MySQL/MariaDB, which have no
+//! partitioned log tables).
+//!
+//! # Partitions
+//!
+//! `partition maintain` works on the log tables partitioned by range of
+//! `created_at` (`#[audited(partition(by = "day"))]` on PostgreSQL): it
+//! creates the partitions of the current and the next `--ahead` intervals
+//! and detaches the partitions whose every row is older than
+//! `--older-than` (or the model's `retention(older_than)`, when embedded),
+//! then drops them, or moves them to `--archive SCHEMA`. Each partition is
+//! one short transaction under `--lock-timeout`; no row is deleted one by
+//! one. Managed tables that are not partitioned are skipped; one named
+//! with `--table` is a failure. `--json` prints `{"dry_run": …, "tables":
+//! [{"status": "maintained" | "skipped" | "failed", …}]}`. See the guide's
+//! operations chapter of `awesome-audit-log` for the locks of each step.
 //!
 //! # Which tables
 //!
