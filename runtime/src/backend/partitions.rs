@@ -236,6 +236,69 @@ mod catalog {
             .await
     }
 
+    /// The columns of `table` in `schema` (else the current schema).
+    pub(crate) async fn columns(
+        pool: &PgPool,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let sql = format!(
+            "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = $1 AND n.nspname = {SCHEMA} AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum"
+        );
+        sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(table)
+            .bind(schema)
+            .fetch_all(pool)
+            .await
+    }
+
+    /// The sequence `id` of the table `qualified` takes its values from,
+    /// schema-qualified and quoted as PostgreSQL prints it, if any.
+    pub(crate) async fn id_sequence(
+        pool: &PgPool,
+        qualified: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT pg_get_serial_sequence($1, 'id')")
+            .bind(qualified)
+            .fetch_one(pool)
+            .await
+    }
+
+    /// Runs each of `statements` on its own, outside a transaction (as
+    /// `CREATE INDEX CONCURRENTLY` must run), with `lock_timeout` of
+    /// `lock_timeout_ms` for the session.
+    pub(crate) async fn each(
+        pool: &PgPool,
+        lock_timeout_ms: u64,
+        statements: &[String],
+    ) -> Result<(), sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "SET lock_timeout = {lock_timeout_ms}"
+        )))
+        .execute(&mut *conn)
+        .await?;
+        let mut result = Ok(());
+        for statement in statements {
+            result = sqlx::query(AssertSqlSafe(statement.as_str()))
+                .execute(&mut *conn)
+                .await
+                .map(|_| ());
+            if result.is_err() {
+                break;
+            }
+        }
+        // The connection goes back to the pool: leave no setting behind.
+        sqlx::query("RESET lock_timeout")
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+
     /// Runs `statements` as one transaction, after `SET LOCAL lock_timeout`
     /// of `lock_timeout_ms`.
     pub(crate) async fn transaction(

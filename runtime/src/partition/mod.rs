@@ -64,6 +64,7 @@
 // Without PostgreSQL, a run is refused before any plan is made.
 #![cfg_attr(not(feature = "postgres"), allow(dead_code))]
 
+mod convert;
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -74,6 +75,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use self::convert::{Convert, ConvertReport};
 pub use self::report::{Expiry, MaintainReport, PartitionChange};
 pub use awesome_audit_log_codegen::partition::PartitionBy;
 

@@ -41,3 +41,28 @@ pub(super) async fn run(maintain: Maintain<'_>) -> Result<MaintainReport, Error>
         }),
     }
 }
+
+/// Starts a conversion: the names are checked, and the run goes to
+/// PostgreSQL's code or is refused.
+pub(super) async fn convert(convert: super::Convert<'_>) -> Result<super::ConvertReport, Error> {
+    if !is_log_table_name(&convert.log_table) {
+        return Err(Error::NotPartitioned {
+            table: convert.log_table.chars().take(64).collect(),
+            reason: "a log table's name is a plain SQL identifier (ASCII letters, digits and `_`) of at most 63 characters ending in `_log`".to_owned(),
+        });
+    }
+    let sink = &convert.auditor.sink;
+    let index = sink.read_index()?;
+    match sink.database(index) {
+        #[cfg(feature = "postgres")]
+        (alias, Pool::Postgres(pg)) => {
+            let schema = sink.config().pg_schema.as_deref();
+            super::convert::postgres::run(&convert, alias, pg, schema).await
+        }
+        #[allow(unreachable_patterns)]
+        (_, other) => Err(Error::PartitionsUnsupported {
+            table: convert.log_table.clone(),
+            database: other.dialect().name(),
+        }),
+    }
+}

@@ -100,6 +100,7 @@ macro_rules! suite {
             retention_touches_only_log_tables,
             partitioned_log_tables,
             partition_maintenance_under_concurrent_writers,
+            partition_convert_keeps_every_row,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -193,7 +194,10 @@ pub use history::{
 pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
 };
-pub use partitions::{partition_maintenance_under_concurrent_writers, partitioned_log_tables};
+pub use partitions::{
+    partition_convert_keeps_every_row, partition_maintenance_under_concurrent_writers,
+    partitioned_log_tables,
+};
 pub use retention::{
     dedupe_removes_only_empty_updates, models_prune_by_their_policy, prune_batches_of_every_size,
     prune_rules_agree_with_a_plain_reading, prune_under_concurrent_writers,

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use awesome_audit_log::partition::{Expiry, Maintain, PartitionBy};
+use awesome_audit_log::partition::{Convert, Expiry, Maintain, PartitionBy};
 use awesome_audit_log::{AuditConfig, Error, LogOutcome};
 use awesome_audit_log_codegen::partition::{create_partition, partition_name};
 use chrono::{DateTime, Days, TimeZone, Utc};
 
-use crate::models::{Ledger, LedgerLog};
+use super::fixtures::{earlier_gizmo_log, original_widget_log, widget};
+use crate::models::{Account, Gizmo, Ledger, LedgerLog, Widget};
 use crate::{Kind, TestDb};
 
 fn midnight(days_from_today: i64) -> DateTime<Utc> {
@@ -295,4 +296,141 @@ pub async fn partition_maintenance_under_concurrent_writers(db: TestDb) {
             "{table}: {refused:?}"
         );
     }
+}
+
+/// Converting unpartitioned log tables of every shape (the Django
+/// original's, an earlier version's, this version's) while a writer keeps
+/// logging into one of them: every row kept with its id, the id sequence
+/// going on, the old rows' partition droppable by maintenance afterwards
+/// without taking the sequence with it.
+pub async fn partition_convert_keeps_every_row(db: TestDb) {
+    let auditor = db.auditor(AuditConfig::default());
+    if db.kind != Kind::Postgres {
+        let _ = Widget::log_change(&auditor, None, Some(&widget(1, 1)))
+            .await
+            .unwrap();
+        let refused = Convert::table(&auditor, "widget_log", PartitionBy::Month)
+            .run()
+            .await;
+        assert!(matches!(refused, Err(Error::PartitionsUnsupported { .. })));
+        return;
+    }
+    db.exec(&original_widget_log(db.kind)).await;
+    db.exec(&earlier_gizmo_log(db.kind)).await;
+    for id in 1..=5 {
+        let _ = Widget::log_change(&auditor, None, Some(&widget(id, 1)))
+            .await
+            .unwrap();
+        let _ = Gizmo::log_change(&auditor, None, Some(&Gizmo { id, qty: 1 }))
+            .await
+            .unwrap();
+        let _ = Account::log_change(&auditor, None, Some(&Account::sample(&id.to_string())))
+            .await
+            .unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let auditor = auditor.clone();
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let mut current = widget(100, 0);
+            let _ = Widget::log_change(&auditor, None, Some(&current))
+                .await
+                .unwrap();
+            let mut logged = 1_i64;
+            while !stop.load(Ordering::SeqCst) {
+                let next = widget(100, current.qty + 1);
+                let outcome = Widget::log_change(&auditor, Some(&current), Some(&next))
+                    .await
+                    .unwrap();
+                assert_eq!(outcome, LogOutcome::Written);
+                logged += 1;
+                current = next;
+                tokio::task::yield_now().await;
+            }
+            logged
+        })
+    };
+    for table in ["widget_log", "gizmo_log", "account_log"] {
+        let ids = db.ids(&format!("SELECT id FROM {table}")).await;
+        let dry = Convert::table(&auditor, table, PartitionBy::Day)
+            .dry_run(true)
+            .run()
+            .await
+            .unwrap();
+        assert!(
+            dry.statements
+                .iter()
+                .any(|s| s.contains("ATTACH PARTITION"))
+        );
+        let report = Convert::table(&auditor, table, PartitionBy::Day)
+            .ahead(1)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(report.created.len(), 2, "{report:?}");
+        let kind = db
+            .texts(&format!(
+                "SELECT relkind::text FROM pg_class WHERE relname = '{table}'"
+            ))
+            .await;
+        assert_eq!(kind, [Some("p".to_owned())], "{table}");
+        let after = db.ids(&format!("SELECT id FROM {table}")).await;
+        assert!(
+            ids.iter().all(|id| after.contains(id)),
+            "{table}: every row kept"
+        );
+        if table != "widget_log" {
+            assert_eq!(after, ids, "{table}");
+        }
+        // Converting again is refused: it is partitioned now.
+        let again = Convert::table(&auditor, table, PartitionBy::Day)
+            .run()
+            .await;
+        assert!(
+            matches!(again, Err(Error::NotPartitioned { .. })),
+            "{again:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.store(true, Ordering::SeqCst);
+    let logged = writer.await.unwrap();
+    assert_eq!(
+        db.count("widget_log").await,
+        5 + logged,
+        "no writer's row lost or doubled"
+    );
+    let amounts = db
+        .ids("SELECT CAST(after->>'qty' AS BIGINT) FROM widget_log WHERE object_pk = '100'")
+        .await;
+    assert_eq!(amounts, (0..logged).collect::<Vec<_>>());
+
+    // The id sequence goes on, and survives the old rows' partition.
+    let last = *db.ids("SELECT id FROM gizmo_log").await.last().unwrap();
+    let _ = Gizmo::log_change(&auditor, None, Some(&Gizmo { id: 9, qty: 1 }))
+        .await
+        .unwrap();
+    let max = *db.ids("SELECT id FROM gizmo_log").await.last().unwrap();
+    assert!(max > last);
+    // The five rows converted and the one logged since, all before the boundary.
+    let dropped = Maintain::table(&auditor, "gizmo_log")
+        .before(Utc::now() + chrono::Duration::days(3))
+        .ahead(0)
+        .run()
+        .await
+        .unwrap();
+    assert!(
+        dropped
+            .expired
+            .iter()
+            .any(|c| c.name == "gizmo_log_p00000000" && c.rows == 6),
+        "{dropped:?}"
+    );
+    let outcome = Gizmo::log_change(&auditor, None, Some(&Gizmo { id: 10, qty: 1 }))
+        .await
+        .unwrap();
+    assert_eq!(outcome, LogOutcome::Written);
+    // Today's row has no partition left before the boundary: the DEFAULT one takes it.
+    assert_eq!(db.count("gizmo_log").await, 1);
+    assert_eq!(db.count("gizmo_log_default").await, 1);
 }
