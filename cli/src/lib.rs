@@ -14,6 +14,8 @@
 //!                      [--dry-run] [--lock-timeout 5s]
 //!                                PostgreSQL: create the coming partitions of the partitioned
 //!                                log tables, drop (or archive) those past retention
+//!   --table NAME partition convert --by day|week|month [--ahead 3] [--dry-run] [--lock-timeout 5s]
+//!                                PostgreSQL: convert an unpartitioned log table without losing a row
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
@@ -33,7 +35,15 @@
 //! one short transaction under `--lock-timeout`; no row is deleted one by
 //! one. Managed tables that are not partitioned are skipped; one named
 //! with `--table` is a failure. `--json` prints `{"dry_run": …, "tables":
-//! [{"status": "maintained" | "skipped" | "failed", …}]}`. See the guide's
+//! [{"status": "maintained" | "skipped" | "failed", …}]}`.
+//!
+//! `partition convert --by day` converts each table named with `--table`
+//! (ours or the Django original's) into a partitioned one: the unique keys
+//! and indexes it needs are built concurrently, a check on `created_at`
+//! before a boundary is validated without blocking writers, then one short
+//! transaction renames the table, creates the partitioned parent on the
+//! same id sequence and attaches the old table as the partition of every
+//! row before the boundary. `--dry-run` prints the statements. See the guide's
 //! operations chapter of `awesome-audit-log` for the locks of each step.
 //!
 //! # Which tables
@@ -147,7 +157,7 @@ use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::exit::Exit;
-pub use crate::partition::{Interval, MaintainArgs, PartitionCommand};
+pub use crate::partition::{ConvertArgs, Interval, MaintainArgs, PartitionCommand};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use awesome_audit_log::partition::{
-    DEFAULT_AHEAD, Expiry, Maintain, MaintainReport, PartitionBy, PartitionChange,
+    Convert, ConvertReport, DEFAULT_AHEAD, Expiry, Maintain, MaintainReport, PartitionBy,
+    PartitionChange,
 };
 use awesome_audit_log::{AuditConfig, Auditor, Database, Dialect, ModelInfo};
 use clap::{Args, Subcommand, ValueEnum};
@@ -27,6 +28,32 @@ pub enum PartitionCommand {
     /// archive schema): one short transaction per partition, no row
     /// deleted one by one.
     Maintain(MaintainArgs),
+    /// Converts the unpartitioned log tables named with `--table` (ours or
+    /// the Django original's) into tables partitioned by `created_at`,
+    /// without losing a row: the old table becomes the partition of every
+    /// row before a boundary.
+    Convert(ConvertArgs),
+}
+
+/// The options of `partition convert`.
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The interval of the partitions after the boundary
+    #[arg(long, value_enum)]
+    pub by: Interval,
+
+    /// How many intervals after the boundary's get their partition
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_AHEAD)]
+    pub ahead: u32,
+
+    /// Print the statements and stop; nothing is changed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long each statement waits for its locks before it gives up:
+    /// `5s`, `500ms`
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+    pub lock_timeout: Duration,
 }
 
 /// The interval of a table's partitions.
@@ -104,6 +131,8 @@ enum Outcome {
     Maintained(MaintainReport),
     /// Not partitioned, and not asked for by name: left alone.
     Skipped { table: String, reason: String },
+    /// Converted (or, in a dry run, planned).
+    Converted(ConvertReport),
     /// The run failed.
     Failed { table: String, reason: String },
 }
@@ -122,7 +151,6 @@ pub(crate) async fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Exit, Error> {
-    let PartitionCommand::Maintain(args) = command;
     let Db::Postgres(pool) = &survey.db else {
         return Err(Error::NoPartitioning(survey.dialect()));
     };
@@ -132,6 +160,12 @@ pub(crate) async fn run(
         .database("default", Database::from(pool.clone()))
         .build()
         .map_err(|e| Error::Schema(e.to_string()))?;
+    let args = match command {
+        PartitionCommand::Maintain(args) => args,
+        PartitionCommand::Convert(args) => {
+            return convert(survey, &auditor, args, json, out).await;
+        }
+    };
     let mut outcomes = Vec::new();
     for checked in &survey.tables {
         if !matches!(checked.found, Some(Found::Table(_))) {
@@ -190,9 +224,56 @@ pub(crate) async fn run(
     Ok(Exit::from_ok(!failed))
 }
 
+/// `partition convert`: the tables named with `--table` only.
+async fn convert(
+    survey: &Survey,
+    auditor: &Auditor,
+    args: &ConvertArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, Error> {
+    let mut outcomes = Vec::new();
+    for checked in survey.tables.iter().filter(|t| t.target.sources.named) {
+        let table = checked.target.name.clone();
+        let run = Convert::table(auditor, table.clone(), args.by.into())
+            .ahead(args.ahead)
+            .dry_run(args.dry_run)
+            .lock_timeout(args.lock_timeout)
+            .run()
+            .await;
+        outcomes.push(match run {
+            Ok(report) => Outcome::Converted(report),
+            Err(error) => Outcome::Failed {
+                table,
+                reason: error.to_string(),
+            },
+        });
+    }
+    if json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &JsonOut {
+                dry_run: args.dry_run,
+                tables: &outcomes,
+            },
+        )
+        .map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        print(out, &outcomes, args.dry_run)?;
+    }
+    let failed = outcomes
+        .iter()
+        .any(|outcome| matches!(outcome, Outcome::Failed { .. }));
+    Ok(Exit::from_ok(!outcomes.is_empty() && !failed))
+}
+
 fn print(out: &mut dyn Write, outcomes: &[Outcome], dry_run: bool) -> std::io::Result<()> {
     if outcomes.is_empty() {
-        writeln!(out, "no log table to maintain")?;
+        writeln!(
+            out,
+            "no log table to work on (partition convert takes the tables named with --table)"
+        )?;
     }
     let span = |change: &PartitionChange| {
         let at =
@@ -247,6 +328,19 @@ fn print(out: &mut dyn Write, outcomes: &[Outcome], dry_run: bool) -> std::io::R
                 }
             }
             Outcome::Skipped { table, reason } => writeln!(out, "{table}: skipped, {reason}")?,
+            Outcome::Converted(report) => {
+                for statement in &report.statements {
+                    writeln!(out, "{statement};")?;
+                }
+                writeln!(
+                    out,
+                    "{}: {} partitioned; rows before {} are in {}",
+                    report.table,
+                    verb("converted,", "would be converted,"),
+                    report.boundary.format("%Y-%m-%d %H:%M UTC"),
+                    report.old_rows_partition
+                )?;
+            }
             Outcome::Failed { table, reason } => writeln!(out, "{table}: FAILED, {reason}")?,
         }
     }

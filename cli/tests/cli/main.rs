@@ -41,9 +41,14 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
-    let partition_cases: [(&str, Case); 1] = [("partitions_are_maintained", |db| {
-        Box::pin(partitions::partitions_are_maintained(db))
-    })];
+    let partition_cases: [(&str, Case); 2] = [
+        ("partitions_are_maintained", |db| {
+            Box::pin(partitions::partitions_are_maintained(db))
+        }),
+        ("tables_are_converted", |db| {
+            Box::pin(partitions::tables_are_converted(db))
+        }),
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
