@@ -197,7 +197,7 @@ pub fn create_default_partition(schema: Option<&str>, log_table: &str) -> String
 /// PostgreSQL, in order: the parent, its indexes (each one index per
 /// partition, created with it), the DEFAULT partition, then the table of
 /// managed tables and the registration, as
-/// [`create_table_statements`](crate::ddl::create_table_statements) does
+/// [`create_table_statements`] does
 /// for an unpartitioned table. The partitions of the current and the
 /// coming intervals are created by the runtime, which knows the date.
 ///
