@@ -101,6 +101,7 @@ macro_rules! suite {
             partitioned_log_tables,
             partition_maintenance_under_concurrent_writers,
             partition_convert_keeps_every_row,
+            partitioned_redelivery_is_a_no_op,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -196,7 +197,7 @@ pub use outbox::{
 };
 pub use partitions::{
     partition_convert_keeps_every_row, partition_maintenance_under_concurrent_writers,
-    partitioned_log_tables,
+    partitioned_log_tables, partitioned_redelivery_is_a_no_op,
 };
 pub use retention::{
     dedupe_removes_only_empty_updates, models_prune_by_their_policy, prune_batches_of_every_size,
