@@ -216,6 +216,13 @@ pub async fn partition_maintenance_under_concurrent_writers(db: TestDb) {
         written.push(writer.await.unwrap());
     }
 
+    eprintln!(
+        "maintenance: {} created, {} dropped, longest step {:?}, whole run {:?}",
+        report.created.len(),
+        report.expired.len(),
+        report.longest_step,
+        report.elapsed
+    );
     assert_eq!(dry.created, report.created, "the dry run saw the same plan");
     assert_eq!(dry.expired, report.expired);
     let created: Vec<_> = report.created.iter().map(|c| c.name.clone()).collect();
