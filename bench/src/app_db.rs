@@ -184,6 +184,7 @@ app_db!(
 app_db!(
     MySql,
     Dialect::MySql,
-    "SELECT version()",
+    // The buffer pool as well: reads of a table larger than it go to disk.
+    "SELECT CONCAT(version(), ', InnoDB buffer pool ', @@innodb_buffer_pool_size DIV 1048576, ' MB')",
     plan::explain_mysql
 );

@@ -1,9 +1,11 @@
 //! The command line: what to run, where, and how often.
 //!
 //! Without a subcommand the program measures writes (the flat options
-//! below); `bench history ...` measures reading the log back.
+//! below); `bench history ...` measures reading the log back, `bench prune
+//! ...` deleting old rows from it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -27,6 +29,10 @@ pub(crate) enum Command {
     /// on a log table grown through `--sizes`, with the plans of the
     /// single-object reads checked for the object index.
     History(HistoryArgs),
+    /// Pruning a large log table in batches while a writer keeps logging:
+    /// rows per second, and the longest wait the writer saw against its
+    /// waits without the prune.
+    Prune(PruneArgs),
 }
 
 /// Where the benchmark runs, and what it writes its results to.
@@ -111,6 +117,40 @@ pub(crate) struct HistoryArgs {
     /// reaches this multiple of its median at the first size.
     #[arg(long)]
     pub(crate) max_ratio: Option<f64>,
+}
+
+/// The prune benchmark: a log table of `--rows` old rows pruned in
+/// batches, with a writer logging new rows all along.
+#[derive(clap::Args, Debug)]
+pub(crate) struct PruneArgs {
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// Old rows to fill `widget_log` with, all of them to be pruned; a
+    /// multiple of `--rows-per-object`.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) rows: u64,
+    /// Log rows of every object in the fill.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) rows_per_object: u64,
+    /// Rows per `DELETE` (the library's default: 1,000).
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) batch_size: u64,
+    /// The pause between batches (the library's default: 100 ms).
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub(crate) pause: Duration,
+    /// Also keep the newest N rows of every object (the `keep_last` rule):
+    /// fewer rows go, and each batch does more work.
+    #[arg(long)]
+    pub(crate) keep_last: Option<u64>,
+    /// How long the writer logs alone before the prune starts: its waits
+    /// then are the baseline of its waits during the prune.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub(crate) baseline: Duration,
+    /// Exit non-zero (4) when the writer's longest wait during the prune
+    /// reaches this multiple of the longest batch plus its longest wait
+    /// alone (a writer must never wait for more than one batch).
+    #[arg(long)]
+    pub(crate) max_wait_ratio: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -30,11 +30,20 @@
 //! ```text
 //! cargo run --release -p awesome-audit-log-bench -- history --backend postgres --url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
+//!
+//! `bench prune` measures pruning: 1,000,000 old rows deleted in batches
+//! through the library's `Prune` while a writer keeps logging, with the
+//! rows per second and the writer's longest wait against its waits alone:
+//!
+//! ```text
+//! cargo run --release -p awesome-audit-log-bench -- prune --backend mysql --url mysql://root@127.0.0.1:3306
+//! ```
 
 mod app_db;
 mod cli;
 mod model;
 mod modes;
+mod prune;
 mod reads;
 mod report;
 mod runner;
@@ -61,6 +70,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let target = match &cli.command {
         Some(Command::History(args)) => &args.target,
+        Some(Command::Prune(args)) => &args.target,
         None => &cli.write.target,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -84,6 +94,10 @@ fn main() -> ExitCode {
             report.print();
             write_json(target.json.as_deref(), &report.rows)
                 .map(|()| report.failures(args.max_ratio))
+        }),
+        Some(Command::Prune(args)) => runtime.block_on(prune::run(args)).map(|row| {
+            row.print();
+            write_json(target.json.as_deref(), &[&row]).map(|()| row.failures(args.max_wait_ratio))
         }),
     };
     match done {

@@ -43,6 +43,15 @@ pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The `pct`-th percentile (nearest rank) of `values`.
+pub(crate) fn percentile(mut values: Vec<f64>, pct: usize) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        len => values[((len * pct).div_ceil(100)).max(1) - 1],
+    }
+}
+
 pub(crate) fn summarize(
     samples: &[Sample],
     backend: BackendKind,

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::prune::args::{DedupeArgs, PruneArgs};
+
 /// The standalone tool: the [global options](GlobalArgs), then a
 /// [command](Command).
 ///
@@ -14,9 +16,9 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "awesome-audit-log",
     version,
-    about = "Checks and repairs the audit log tables of awesome-audit-log (and of the Django original)",
+    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original)",
     long_about = None,
-    after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed, 2 bad usage."
+    after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed (or its question was answered no), 2 bad usage."
 )]
 pub struct Cli {
     /// The options every command takes.
@@ -32,15 +34,22 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// The database: `postgres://…`, `mysql://…` / `mariadb://…` or
-    /// `sqlite://…` [default: the DATABASE_URL variable]
+    /// `sqlite://…` [default: the URL of the alias --database names, else
+    /// of `default`: the DATABASE_URL variable]
+    #[arg(long, value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// The database by its alias instead of a URL. Standalone, the alias
+    /// `default` is the DATABASE_URL variable and any other alias X the
+    /// variable DATABASE_URL_X (upper-cased); embedded, the aliases are the
+    /// application's
     #[arg(
         long,
-        value_name = "URL",
-        env = "DATABASE_URL",
-        hide_env_values = true,
+        value_name = "ALIAS",
+        conflicts_with = "database_url",
         global = true
     )]
-    pub database_url: Option<String>,
+    pub database: Option<String>,
 
     /// The PostgreSQL schema of the log tables (ignored on other
     /// databases) [default: AWESOME_AUDIT_LOG_PG_SCHEMA if set, else the
@@ -72,6 +81,13 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Lists the log tables: whether each exists, and about how many rows it has.
     Tables,
+    /// Deletes old log rows in batches: by --older-than, --before and
+    /// --keep-last, or else by each model's retention(...) policy; asks
+    /// first.
+    Prune(PruneArgs),
+    /// Deletes the update rows that record no change (empty `changes`, as
+    /// the Django original writes for every save) in batches; asks first.
+    Dedupe(DedupeArgs),
     /// Partitions of log tables partitioned by `created_at` (PostgreSQL).
     #[command(subcommand)]
     Partition(crate::partition::PartitionCommand),
@@ -164,6 +180,24 @@ mod tests {
         };
         assert!(apply.dry_run && !apply.yes);
         assert_eq!(apply.lock_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_url_and_an_alias_conflict() {
+        let both = Cli::try_parse_from([
+            "awesome-audit-log",
+            "--database-url",
+            "sqlite://x.db",
+            "--database",
+            "reports",
+            "tables",
+        ]);
+        assert_eq!(
+            both.unwrap_err().kind(),
+            clap::error::ErrorKind::ArgumentConflict
+        );
+        let alias = Cli::try_parse_from(["awesome-audit-log", "tables", "--database", "reports"]);
+        assert_eq!(alias.unwrap().global.database.as_deref(), Some("reports"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The commands: each takes the survey of the tables (read and compared),
 //! prints its result and says how the tool exits.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, Write};
 
 use crate::apply;
 use crate::cli::ApplyArgs;
@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::inspect::{self, Found};
 use crate::output::{self, Applied, Outcome};
+use crate::prompt;
 use crate::repair::{self, Planned, Scope};
 use crate::survey::Survey;
 
@@ -106,14 +107,12 @@ pub(crate) async fn apply(
         return Ok(Exit::Success);
     }
     if to_run > 0 && !args.yes {
-        if !io::stdin().is_terminal() {
-            return Err(Error::NoTerminal);
-        }
+        prompt::require_terminal("schema apply", "the statements")?;
         if json {
             // The statements, for the person who is asked.
             output::plan(&mut io::stderr(), dialect, &items)?;
         }
-        if !confirm(to_run)? {
+        if !prompt::confirm(&format!("Apply these changes to {to_run} table(s)?"))? {
             eprintln!("nothing was changed");
             if json {
                 output::applied(out, json, survey, &items)?;
@@ -166,14 +165,4 @@ async fn verify(survey: &Survey, item: &Applied<'_>) -> Result<Outcome, Error> {
         again.assessment.status.name(),
         left.join("; ")
     )))
-}
-
-/// Asks on the terminal; only `y` or `yes` goes ahead.
-fn confirm(tables: usize) -> Result<bool, Error> {
-    let mut stderr = io::stderr();
-    write!(stderr, "Apply these changes to {tables} table(s)? [y/N] ")?;
-    stderr.flush()?;
-    let mut answer = String::new();
-    io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }

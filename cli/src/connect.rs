@@ -1,12 +1,12 @@
 //! The database the tool works on: a small sqlx pool of the backend the
-//! URL's scheme names, with the same schemes as the runtime's
-//! `Database::connect`.
+//! URL's scheme names, read by the runtime's `Database::dialect_of` (the
+//! one scheme rule, which `Database::connect` follows too).
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use awesome_audit_log::Dialect;
 use awesome_audit_log::config::RedactedUrl;
+use awesome_audit_log::{Database, Dialect};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -41,18 +41,6 @@ pub(crate) use on_pool;
 /// How long to wait for a connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The dialect a URL's scheme names, as `Database::connect` reads it:
-/// `sqlite:`, `postgres:` / `postgresql:`, `mysql:` / `mariadb:`.
-pub(crate) fn dialect_of(url: &str) -> Result<Dialect, Error> {
-    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-    match scheme {
-        "sqlite" => Ok(Dialect::Sqlite),
-        "postgres" | "postgresql" => Ok(Dialect::Postgres),
-        "mysql" | "mariadb" => Ok(Dialect::MySql),
-        other => Err(Error::UnsupportedScheme(other.to_owned())),
-    }
-}
-
 impl Db {
     /// Opens a pool for `url`. Unlike the runtime, an SQLite file that does
     /// not exist is an error rather than created: checking a mistyped path
@@ -64,7 +52,7 @@ impl Db {
         };
         // One connection does the work; a second lets a catalog read go
         // on beside it.
-        let db = match dialect_of(url)? {
+        let db = match Database::dialect_of(url)? {
             Dialect::Postgres => {
                 let options = PgConnectOptions::from_str(url).map_err(failed)?;
                 Db::Postgres(
@@ -116,19 +104,5 @@ impl Db {
     /// Closes the pool, waiting for its connections to end.
     pub(crate) async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schemes_name_the_dialect() {
-        assert_eq!(dialect_of("postgresql://h/db").unwrap(), Dialect::Postgres);
-        assert_eq!(dialect_of("mariadb://h/db").unwrap(), Dialect::MySql);
-        assert_eq!(dialect_of("sqlite::memory:").unwrap(), Dialect::Sqlite);
-        let error = dialect_of("oracle://h/db").unwrap_err();
-        assert!(error.to_string().contains("`oracle:`"), "{error}");
     }
 }

@@ -7,13 +7,22 @@ use crate::exit::Exit;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// Neither `--database-url` nor `DATABASE_URL`.
-    #[error("no database URL: pass --database-url URL or set DATABASE_URL")]
+    #[error("no database URL: pass --database-url URL or --database ALIAS, or set DATABASE_URL")]
     NoDatabaseUrl,
+    /// Both `--database-url` and `--database`.
+    #[error("the argument '--database-url <URL>' cannot be used with '--database <ALIAS>'")]
+    UrlAndAlias,
+    /// `--database` names an alias that has no URL.
+    #[error("{}", unknown_alias(alias, known))]
+    UnknownAlias {
+        /// The alias given (its first 64 characters).
+        alias: String,
+        /// The aliases that have a URL.
+        known: Vec<String>,
+    },
     /// A URL of a database this tool does not speak.
-    #[error(
-        "unsupported database URL scheme `{0}:`; use postgres://, mysql:// (or mariadb://) or sqlite://"
-    )]
-    UnsupportedScheme(String),
+    #[error(transparent)]
+    UnsupportedScheme(#[from] awesome_audit_log::UnsupportedScheme),
     /// A `--schema` the runtime would refuse too.
     #[error("--schema: {0}")]
     Schema(String),
@@ -25,11 +34,25 @@ pub(crate) enum Error {
     /// Tables named with `--table` that are not log tables.
     #[error("{}", refusals(.0))]
     NotLogTables(Vec<(String, String)>),
-    /// `schema apply` without `--yes` and without a terminal to ask on.
+    /// A command that asks (`schema apply`, `prune`, `dedupe`) without
+    /// `--yes` and without a terminal to ask on.
     #[error(
-        "schema apply: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking (or --dry-run to only see the statements)"
+        "{command}: stdin is not a terminal, so there is no one to confirm; pass --yes to go ahead without asking (or --dry-run to only see {dry_run})"
     )]
-    NoTerminal,
+    NoTerminal {
+        /// The command.
+        command: &'static str,
+        /// What its dry run shows.
+        dry_run: &'static str,
+    },
+    /// `prune` without a rule, on tables no model's policy covers.
+    #[error(
+        "prune: no rule: pass --older-than, --before or --keep-last (or give the models a retention(...) policy)"
+    )]
+    NoRetentionRule,
+    /// The runtime's auditor could not be set up on the database.
+    #[error("{0}")]
+    Auditor(String),
     /// The database could not be opened.
     #[error("could not connect to {url}: {source}")]
     Connect {
@@ -54,6 +77,18 @@ pub(crate) enum Error {
     Output(#[from] std::io::Error),
 }
 
+fn unknown_alias(alias: &str, known: &[String]) -> String {
+    let known = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    format!(
+        "--database `{alias}`: no such database alias (known: {known}); standalone, the alias \
+         `default` is DATABASE_URL and any other alias X is the variable DATABASE_URL_X"
+    )
+}
+
 fn refusals(tables: &[(String, String)]) -> String {
     tables
         .iter()
@@ -69,13 +104,19 @@ impl Error {
     pub(crate) fn exit(&self) -> Exit {
         match self {
             Error::NoDatabaseUrl
+            | Error::UnknownAlias { .. }
+            | Error::UrlAndAlias
             | Error::UnsupportedScheme(_)
             | Error::Schema(_)
             | Error::TableName(_)
             | Error::NotLogTables(_)
-            | Error::NoTerminal
+            | Error::NoTerminal { .. }
+            | Error::NoRetentionRule
             | Error::NoPartitioning(_) => Exit::Usage,
-            Error::Connect { .. } | Error::Database { .. } | Error::Output(_) => Exit::Failure,
+            Error::Connect { .. }
+            | Error::Database { .. }
+            | Error::Auditor(_)
+            | Error::Output(_) => Exit::Failure,
         }
     }
 

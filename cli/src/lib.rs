@@ -4,12 +4,17 @@
 //! SQLite.
 //!
 //! ```text
-//! awesome-audit-log [--database-url URL] [--schema NAME] [--table NAME]... [--json] <COMMAND>
+//! awesome-audit-log [--database-url URL | --database ALIAS] [--schema NAME] [--table NAME]... [--json] <COMMAND>
 //!
 //!   schema check                 each log table: ok, missing, or drift (with the list); exit 1 on drift
 //!   schema apply [--dry-run] [--yes] [--lock-timeout 5s]
 //!                                print the statements that repair them, ask, run them
 //!   tables                       the log tables, whether each exists, about how many rows
+//!   prune [--older-than 90d] [--before TIME] [--keep-last N]
+//!         [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
+//!                                delete old rows in batches (each model's policy when no rule is given)
+//!   dedupe [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
+//!                                delete the update rows that record no change
 //!   partition maintain [--ahead 3] [--older-than 90d] [--archive SCHEMA] [--by day|week|month]
 //!                      [--dry-run] [--lock-timeout 5s]
 //!                                PostgreSQL: create the coming partitions of the partitioned
@@ -19,10 +24,11 @@
 //! ```
 //!
 //! Exit status: `0` all is well, `1` a check found drift or a command
-//! failed, `2` bad usage (no database URL, a `--table` that is not a log
-//! table, `schema apply` without `--yes` and without a terminal to ask on,
-//! a `partition` command on SQLite or MySQL/MariaDB, which have no
-//! partitioned log tables).
+//! failed (or its question was answered no), `2` bad usage (no database
+//! URL, a `--table` that is not a log table, `prune` with no rule for any
+//! table, `schema apply`, `prune` or `dedupe` without `--yes` and without
+//! a terminal to ask on, a `partition` command on SQLite or MySQL/MariaDB,
+//! which have no partitioned log tables).
 //!
 //! # Partitions
 //!
@@ -58,11 +64,23 @@
 //! named with `--table` that is not a log table (it lacks `action`,
 //! `object_pk` or `created_at`) is refused, exit 2, and left untouched.
 //!
+//! # Which database
+//!
+//! `--database-url URL`, or `--database ALIAS` (the Django original's
+//! option; the two conflict). Standalone, the alias `default` (taken when
+//! neither is given) is the variable `DATABASE_URL`, and any other alias
+//! `X` the variable `DATABASE_URL_X`, upper-cased: `--database reports`
+//! reads `DATABASE_URL_REPORTS`. An alias without a URL is bad usage (exit
+//! 2), and the message lists the aliases that have one. Embedded, the
+//! application hands the tool its own aliases with [`run_with`] and a
+//! [`Setup`].
+//!
 //! # Standalone
 //!
 //! ```text
 //! cargo install awesome-audit-log-cli
 //! DATABASE_URL=postgres://… awesome-audit-log schema check
+//! DATABASE_URL_REPORTS=mysql://… awesome-audit-log --database reports tables
 //! awesome-audit-log --table widget_log schema apply --dry-run
 //! awesome-audit-log --json tables
 //! ```
@@ -71,7 +89,10 @@
 //!
 //! Nest [`Command`] (or the whole [`Cli`]) in your clap command line and
 //! hand [`run`] the models your binary links: their log tables are then
-//! checked and repaired (and created when missing) without being named.
+//! checked, repaired (and created when missing) and pruned without being
+//! named. [`run_with`] takes a [`Setup`] with your database aliases too,
+//! so that `myapp audit-log --database reports tables` means your
+//! `reports` database.
 //!
 //! ```no_run
 //! use awesome_audit_log::{audited, registry};
@@ -111,6 +132,29 @@
 //! }
 //! ```
 //!
+//! # `prune` and `dedupe`
+//!
+//! Thin over the runtime's [`Prune`](awesome_audit_log::retention::Prune)
+//! and [`Dedupe`](awesome_audit_log::retention::Dedupe): each table the
+//! tool takes is run one after the other, in batches of `--batch-size`
+//! rows (default 1,000) `--pause` apart (default 100 ms). `prune` deletes
+//! what every rule given lets go: `--older-than` (`90d`, `12h`, `2w`: the
+//! grammar of `#[audited(retention(older_than = ...))]`), `--before` (RFC
+//! 3339, or a date at midnight UTC), `--keep-last` (each object keeps its
+//! newest N rows). Without a rule, the log table of each model handed to
+//! [`run`] is pruned by that model's `retention(...)` policy; a table with
+//! neither is skipped, and said so. Tables that are not log tables are
+//! never touched (the runtime checks each again before reading a row).
+//!
+//! Unless `--dry-run` (count only) or `--yes`, each table's rows to delete
+//! are counted and the tool asks y/N on the terminal. A progress bar per
+//! table is drawn on stderr when stderr is a terminal; then a line per
+//! table says what went. With `--json`, each table's object carries
+//! `status` (`done`, `dry_run`, `skipped`, `declined`, `failed`), `rule`,
+//! `reason`, `error` and `report`, the runtime's
+//! [`PruneReport`](awesome_audit_log::retention::PruneReport) as serde
+//! writes it.
+//!
 //! # What `schema check` compares
 //!
 //! Each table's columns, types, nullability, the `created_at` default and
@@ -136,16 +180,21 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod alias;
 mod apply;
 mod cli;
 mod commands;
 mod connect;
 mod drift;
+mod embed;
 mod error;
 mod exit;
 mod inspect;
 mod output;
 mod partition;
+mod progress;
+mod prompt;
+mod prune;
 mod repair;
 mod survey;
 mod tables;
@@ -156,19 +205,28 @@ use std::io::Write;
 use awesome_audit_log::ModelInfo;
 
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
+pub use crate::embed::Setup;
 pub use crate::exit::Exit;
 pub use crate::partition::{ConvertArgs, Interval, MaintainArgs, PartitionCommand};
+pub use crate::prune::args::{DedupeArgs, PruneArgs, RunArgs};
 use crate::survey::Survey;
 
 /// Runs `command` with the `global` options on the log tables of the
 /// managed tables, of `models` (pass [`awesome_audit_log::registry::models`]
 /// when embedded; the standalone binary links none) and of `--table`.
 /// Prints the result on stdout (JSON with `--json`) and errors on stderr,
-/// and returns the exit status.
+/// and returns the exit status. The database aliases are the
+/// environment's ([`run_with`] takes the application's).
 pub async fn run(global: &GlobalArgs, command: &Command, models: &[&ModelInfo]) -> Exit {
+    run_with(global, command, &Setup::new().models(models)).await
+}
+
+/// [`run`] with the embedding binary's models and database aliases: a
+/// `--database ALIAS` names one of `setup`'s aliases (see [`Setup`]).
+pub async fn run_with(global: &GlobalArgs, command: &Command, setup: &Setup<'_>) -> Exit {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = execute(global, command, models, &mut out).await;
+    let result = execute(global, command, setup, &mut out).await;
     let _ = out.flush();
     match result {
         Ok(exit) => exit,
@@ -182,16 +240,31 @@ pub async fn run(global: &GlobalArgs, command: &Command, models: &[&ModelInfo]) 
 async fn execute(
     global: &GlobalArgs,
     command: &Command,
-    models: &[&ModelInfo],
+    setup: &Setup<'_>,
     out: &mut dyn Write,
 ) -> Result<Exit, error::Error> {
-    let survey = Survey::open(global, models).await?;
+    let url = alias::resolve(
+        global,
+        &setup.databases,
+        |var| std::env::var(var).ok(),
+        std::env::vars_os().filter_map(|(var, _)| var.into_string().ok()),
+    )?;
+    let models = &setup.models;
+    let survey = Survey::open(&url, global, models).await?;
     let result = match command {
         Command::Schema(SchemaCommand::Check) => commands::check(&survey, global.json, out),
         Command::Schema(SchemaCommand::Apply(args)) => {
             commands::apply(&survey, args, global.json, out).await
         }
         Command::Tables => commands::tables(&survey, global.json, out).await,
+        Command::Prune(args) => {
+            let job = prune::rules::Job::Prune(args);
+            prune::run(&survey, job, &args.run, models, global.json, out).await
+        }
+        Command::Dedupe(args) => {
+            let job = prune::rules::Job::Dedupe;
+            prune::run(&survey, job, &args.run, models, global.json, out).await
+        }
         Command::Partition(command) => {
             partition::run(&survey, command, models, global.json, out).await
         }

@@ -33,7 +33,7 @@ impl From<&Drift> for DriftJson {
 
 /// What every per-table object has: which table, why it is taken.
 #[derive(Debug, Serialize)]
-struct TableJson<'a> {
+pub(crate) struct TableJson<'a> {
     table: &'a str,
     schema: Option<&'a str>,
     #[serde(flatten)]
@@ -41,7 +41,7 @@ struct TableJson<'a> {
 }
 
 impl<'a> TableJson<'a> {
-    fn new(survey: &'a Survey, checked: &'a Checked) -> Self {
+    pub(crate) fn new(survey: &'a Survey, checked: &'a Checked) -> Self {
         Self {
             table: &checked.target.name,
             schema: survey.place.catalog_schema.as_deref(),
@@ -61,7 +61,7 @@ struct CheckJson<'a> {
 }
 
 /// Writes `value` as JSON on a line of its own.
-fn json_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+pub(crate) fn json_line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)
 }
@@ -134,7 +134,7 @@ pub(crate) fn check(out: &mut dyn Write, json: bool, survey: &Survey) -> io::Res
     Ok(())
 }
 
-fn no_tables(out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn no_tables(out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "no log tables: none is registered in awesome_audit_log_tables; name tables with --table to take (and adopt) them"

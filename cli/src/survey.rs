@@ -2,10 +2,10 @@
 //! opened, the tables to work on found, each read from the catalog and
 //! compared with this version's.
 
-use awesome_audit_log::{AuditConfig, Dialect, ModelInfo};
+use awesome_audit_log::{AuditConfig, Database, Dialect, ModelInfo};
 
 use crate::cli::GlobalArgs;
-use crate::connect::{Db, dialect_of};
+use crate::connect::Db;
 use crate::drift::{Assessment, Drift, Status, assess};
 use crate::error::Error;
 use crate::inspect::{self, Found, Place};
@@ -46,17 +46,16 @@ pub(crate) struct Survey {
 }
 
 impl Survey {
-    /// Checks the options, opens the database and reads every table to
-    /// work on: the managed ones, `models`' log tables and those named
-    /// with `--table`. A named table that is not a log table ends it here,
-    /// before anything is changed.
-    pub(crate) async fn open(global: &GlobalArgs, models: &[&ModelInfo]) -> Result<Self, Error> {
-        let url = global
-            .database_url
-            .as_deref()
-            .filter(|url| !url.trim().is_empty())
-            .ok_or(Error::NoDatabaseUrl)?;
-        let dialect = dialect_of(url)?;
+    /// Checks the options, opens the database at `url` and reads every
+    /// table to work on: the managed ones, `models`' log tables and those
+    /// named with `--table`. A named table that is not a log table ends it
+    /// here, before anything is changed.
+    pub(crate) async fn open(
+        url: &str,
+        global: &GlobalArgs,
+        models: &[&ModelInfo],
+    ) -> Result<Self, Error> {
+        let dialect = Database::dialect_of(url)?;
         tables::check_named(&global.tables)?;
         // PG_SCHEMA means nothing elsewhere (the runtime ignores it too).
         let schema = global

@@ -97,6 +97,31 @@ pub fn parse_seconds(text: &str) -> Result<u64, DurationError> {
         .ok_or(DurationError::TooLong)
 }
 
+/// `seconds` written in the grammar [`parse_seconds`] reads, in the
+/// largest of the [`UNITS`] that holds it whole: what a policy or an
+/// option is shown as.
+///
+/// ```
+/// use awesome_audit_log_codegen::duration::{format_seconds, parse_seconds};
+///
+/// assert_eq!(format_seconds(90 * 86_400), "90d");
+/// assert_eq!(format_seconds(14 * 86_400), "2w");
+/// assert_eq!(format_seconds(90), "90s");
+/// assert_eq!(format_seconds(0), "0s");
+/// for text in ["90d", "2w", "12h", "30m", "45s"] {
+///     assert_eq!(format_seconds(parse_seconds(text).unwrap()), text);
+/// }
+/// ```
+pub fn format_seconds(seconds: u64) -> String {
+    let (unit, length) = UNITS
+        .iter()
+        .rev()
+        .find(|(_, length)| seconds > 0 && seconds.is_multiple_of(*length))
+        .copied()
+        .unwrap_or(UNITS[0]);
+    format!("{}{unit}", seconds / length)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

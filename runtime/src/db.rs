@@ -17,9 +17,35 @@ impl Database {
         self.0.dialect()
     }
 
-    /// Opens a pool for `url`, choosing the backend by its scheme:
-    /// `sqlite:`, `postgres:` / `postgresql:`, `mysql:` / `mariadb:`.
-    /// SQLite files are created when missing.
+    /// The dialect a database URL's scheme names: `sqlite:`, `postgres:`
+    /// / `postgresql:`, `mysql:` / `mariadb:`. The one reading of a URL's
+    /// scheme: [`Database::connect`] uses it, and so do tools that open
+    /// their own pools. It says nothing of which backends this build has.
+    ///
+    /// ```
+    /// use awesome_audit_log::{Database, Dialect};
+    ///
+    /// assert_eq!(Database::dialect_of("postgresql://db.internal/app"), Ok(Dialect::Postgres));
+    /// assert_eq!(Database::dialect_of("mariadb://db.internal/app"), Ok(Dialect::MySql));
+    /// assert_eq!(Database::dialect_of("sqlite::memory:"), Ok(Dialect::Sqlite));
+    /// let error = Database::dialect_of("oracle://db.internal/app").unwrap_err();
+    /// assert_eq!(error.scheme(), "oracle");
+    /// assert!(error.to_string().starts_with("unsupported database URL scheme `oracle:`"));
+    /// ```
+    pub fn dialect_of(url: &str) -> Result<Dialect, UnsupportedScheme> {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            "mysql" | "mariadb" => Ok(Dialect::MySql),
+            other => Err(UnsupportedScheme {
+                scheme: other.chars().take(64).collect(),
+            }),
+        }
+    }
+
+    /// Opens a pool for `url`, choosing the backend by its scheme
+    /// ([`Database::dialect_of`]). SQLite files are created when missing.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -28,27 +54,61 @@ impl Database {
     /// # });
     /// ```
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-        match scheme {
+        let dialect = Self::dialect_of(url).map_err(|error| {
+            configuration(format!(
+                "{error} (enabled backends: {})",
+                enabled_backends()
+            ))
+        })?;
+        match dialect {
             #[cfg(feature = "sqlite")]
-            "sqlite" => {
+            Dialect::Sqlite => {
                 use std::str::FromStr;
                 let options =
                     sqlx::sqlite::SqliteConnectOptions::from_str(url)?.create_if_missing(true);
                 Ok(sqlx::SqlitePool::connect_with(options).await?.into())
             }
             #[cfg(feature = "postgres")]
-            "postgres" | "postgresql" => Ok(sqlx::PgPool::connect(url).await?.into()),
+            Dialect::Postgres => Ok(sqlx::PgPool::connect(url).await?.into()),
             #[cfg(feature = "mysql")]
-            "mysql" | "mariadb" => Ok(sqlx::MySqlPool::connect(url).await?.into()),
-            other => Err(sqlx::Error::Configuration(
-                format!(
-                    "unsupported database URL scheme `{other}:` (enabled backends: {})",
-                    enabled_backends()
-                )
-                .into(),
-            )),
+            Dialect::MySql => Ok(sqlx::MySqlPool::connect(url).await?.into()),
+            #[allow(unreachable_patterns)]
+            other => Err(configuration(format!(
+                "{other:?} URLs need this crate's `{}` feature (enabled backends: {})",
+                feature_of(other),
+                enabled_backends()
+            ))),
         }
+    }
+}
+
+/// A database URL whose scheme names no database this crate speaks
+/// ([`Database::dialect_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unsupported database URL scheme `{scheme}:`; use postgres:// (or postgresql://), mysql:// (or mariadb://) or sqlite://"
+)]
+pub struct UnsupportedScheme {
+    scheme: String,
+}
+
+impl UnsupportedScheme {
+    /// The scheme, without its colon (its first 64 characters).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+}
+
+fn configuration(message: String) -> sqlx::Error {
+    sqlx::Error::Configuration(message.into())
+}
+
+/// The cargo feature of `dialect`'s backend.
+fn feature_of(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "sqlite",
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
     }
 }
 

@@ -233,7 +233,7 @@ pub use action::{Action, UnknownAction};
 pub use auditor::{Auditor, AuditorBuilder};
 pub use awesome_audit_log_codegen::ddl::Dialect;
 pub use config::{AuditConfig, ConfigError};
-pub use db::Database;
+pub use db::{Database, UnsupportedScheme};
 pub use error::{Error, SnapshotError};
 pub use json::REDACTED;
 pub use model::{AuditField, AuditKey, AuditValue, Audited, FieldInfo, ModelInfo};

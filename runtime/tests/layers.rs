@@ -63,6 +63,7 @@ const ROOT_ITEMS: &[(&str, &str)] = &[
     ("BatchOutcome", "outcome"),
     ("LogOutcome", "outcome"),
     ("Database", "db"),
+    ("UnsupportedScheme", "db"),
     ("AuditDatabase", "backend"),
     ("AuditStats", "sink"),
     ("outbox", "transport"),

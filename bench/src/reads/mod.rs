@@ -73,7 +73,7 @@ impl Read {
 }
 
 /// A model whose log table the benchmark fills and reads.
-trait Logged: Audited + Debug {
+pub(crate) trait Logged: Audited + Debug {
     /// The script that creates its log table, with the indexes.
     fn ddl(dialect: Dialect) -> &'static str;
 
@@ -110,7 +110,7 @@ logged!(WidgetRef, WidgetRefLog);
 /// A read returned something else than the layout says it must: a fast
 /// read that returns the wrong rows is a bug, not a result.
 #[derive(Debug)]
-pub(crate) struct ReadMismatch(String);
+pub(crate) struct ReadMismatch(pub(crate) String);
 
 impl std::fmt::Display for ReadMismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

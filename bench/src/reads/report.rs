@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Read;
 use super::layout::Layout;
 use crate::cli::BackendKind;
-use crate::report::median;
+use crate::report::{median, percentile};
 
 /// Which log table a read went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,12 +83,8 @@ pub(crate) struct ReadReport {
 }
 
 /// The 95th percentile (nearest rank).
-fn p95(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        len => values[(len * 95).div_ceil(100) - 1],
-    }
+fn p95(values: Vec<f64>) -> f64 {
+    percentile(values, 95)
 }
 
 pub(crate) fn summarize(

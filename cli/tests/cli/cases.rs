@@ -22,7 +22,9 @@ async fn try_exec(db: &TestDb, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 /// What the look-alike tables are: their columns and indexes.
-async fn look_alike_shapes(db: &TestDb) -> Vec<(Vec<String>, Vec<(String, Vec<String>)>)> {
+pub(crate) async fn look_alike_shapes(
+    db: &TestDb,
+) -> Vec<(Vec<String>, Vec<(String, Vec<String>)>)> {
     let mut shapes = Vec::new();
     for table in ["django_admin_log", "blog_log", "catalog"] {
         shapes.push((
@@ -33,7 +35,7 @@ async fn look_alike_shapes(db: &TestDb) -> Vec<(Vec<String>, Vec<(String, Vec<St
     shapes
 }
 
-async fn create_look_alikes(db: &TestDb) {
+pub(crate) async fn create_look_alikes(db: &TestDb) {
     for ddl in look_alikes(db.kind) {
         db.exec(&ddl).await;
     }

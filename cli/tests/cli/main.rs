@@ -7,9 +7,13 @@
 //! says so on stderr), never as passed; with `AUDIT_TEST_REQUIRE_ALL=1` a
 //! missing URL fails them instead.
 
+mod aliases;
 mod cases;
 mod partitions;
+mod retention;
 mod tables;
+#[cfg(unix)]
+mod terminal;
 mod tool;
 
 use std::future::Future;
@@ -24,7 +28,10 @@ type Case = fn(TestDb) -> Pin<Box<dyn Future<Output = ()>>>;
 /// `(name, case)` for each case named.
 macro_rules! cases {
     ($($case:ident),* $(,)?) => {
-        [$((stringify!($case), (|db| Box::pin(cases::$case(db))) as Case)),*]
+        cases![in cases; $($case),*]
+    };
+    (in $module:ident; $($case:ident),* $(,)?) => {
+        [$((stringify!($case), (|db| Box::pin($module::$case(db))) as Case)),*]
     };
 }
 
@@ -41,14 +48,12 @@ fn main() {
         usage_errors_exit_2,
         locked_tables_fail_within_the_lock_timeout,
     ];
-    let partition_cases: [(&str, Case); 2] = [
-        ("partitions_are_maintained", |db| {
-            Box::pin(partitions::partitions_are_maintained(db))
-        }),
-        ("tables_are_converted", |db| {
-            Box::pin(partitions::tables_are_converted(db))
-        }),
+    let aliases = cases![in aliases; database_aliases_name_urls];
+    let retention = cases![in retention;
+        prune_deletes_what_the_rules_let_go,
+        dedupe_deletes_empty_updates,
     ];
+    let partition_cases = cases![in partitions; partitions_are_maintained, tables_are_converted];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -61,12 +66,21 @@ fn main() {
             say_skipped(var);
         }
         let only_here: &[(&str, Case)] = match kind {
-            Kind::Sqlite => &cases![embedded_models_are_taken],
+            Kind::Sqlite => &[
+                cases![embedded_models_are_taken][0],
+                cases![in retention; embedded_policies_are_used][0],
+                #[cfg(unix)]
+                cases![in terminal; prune_asks_and_draws_a_bar_on_a_terminal][0],
+                #[cfg(unix)]
+                cases![in terminal; schema_apply_asks_on_a_terminal][0],
+            ],
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
         };
         for &(name, case) in every_backend
             .iter()
+            .chain(&aliases)
+            .chain(&retention)
             .chain(&partition_cases)
             .chain(only_here)
         {

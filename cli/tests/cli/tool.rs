@@ -99,12 +99,24 @@ pub fn drift_kinds(table: &Value) -> Vec<String> {
 /// Runs the tool with `args`, `DATABASE_URL` set to `url` (unset for
 /// `None`), no other of its variables, and no terminal on stdin.
 pub fn run(url: Option<&str>, args: &[&str]) -> Run {
+    run_env(url, &[], args)
+}
+
+/// [`run`] with the variables `env` set too.
+pub fn run_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_awesome-audit-log"));
     command
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("AWESOME_AUDIT_LOG_PG_SCHEMA")
         .stdin(Stdio::null());
+    // Other database aliases (DATABASE_URL_X) only when given.
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("DATABASE_URL_") {
+            command.env_remove(var);
+        }
+    }
+    command.envs(env.iter().copied());
     if let Some(url) = url {
         command.env("DATABASE_URL", url);
     }

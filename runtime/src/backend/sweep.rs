@@ -45,7 +45,8 @@ impl Sweep {
     }
 
     /// One batch: the `DELETE` of at most `limit` matching rows of
-    /// `qualified` (quoted), the oldest ids first, with its bind values.
+    /// `qualified` (quoted), the oldest first (by time when a time bound
+    /// is given, else by id), with its bind values.
     ///
     /// PostgreSQL and SQLite delete by the ids a subquery picks. MySQL
     /// takes `ORDER BY … LIMIT` on a `DELETE` itself; where the rows are
@@ -62,10 +63,21 @@ impl Sweep {
         let limit = statement.bind(Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
         let id = dialect.quote("id");
         let from = self.source(dialect, qualified);
-        let picked = format!("SELECT {id} FROM {from} WHERE {filter} ORDER BY {id} LIMIT {limit}");
+        // By age alone, the oldest rows first, in the order of the
+        // `created_at` index (which holds the id beside the time on every
+        // database): each batch reads its own rows and stops. Ordered by
+        // id instead, MySQL reads every matching row of the index and
+        // sorts them, for every batch.
+        let order = if self.before.is_some() && self.keep_last.is_none() {
+            format!("{}, {id}", dialect.quote("created_at"))
+        } else {
+            id.clone()
+        };
+        let picked =
+            format!("SELECT {id} FROM {from} WHERE {filter} ORDER BY {order} LIMIT {limit}");
         statement.sql = match (dialect, self.keep_last) {
             (Dialect::MySql, None) => {
-                format!("DELETE FROM {qualified} WHERE {filter} ORDER BY {id} LIMIT {limit}")
+                format!("DELETE FROM {qualified} WHERE {filter} ORDER BY {order} LIMIT {limit}")
             }
             (Dialect::MySql, Some(_)) => format!(
                 "DELETE FROM {qualified} WHERE {id} IN (SELECT {id} FROM ({picked}) AS aal_doomed)"
@@ -186,8 +198,9 @@ mod tests {
     }
 
     /// The batch is one statement per dialect: a plain `DELETE … LIMIT` on
-    /// MySQL where it can, ids picked by a subquery elsewhere; objects are
-    /// ranked by the key's exact bytes on MySQL.
+    /// MySQL where it can, ids picked by a subquery elsewhere, the oldest
+    /// first in the order of the `created_at` index; objects are ranked by
+    /// the key's exact bytes on MySQL.
     #[test]
     fn one_statement_per_dialect() {
         let by_age = Sweep {
@@ -197,13 +210,13 @@ mod tests {
         let (my, _) = by_age.delete(Dialect::MySql, "`t`", 10);
         assert_eq!(
             my,
-            "DELETE FROM `t` WHERE `created_at` < ? ORDER BY `id` LIMIT ?"
+            "DELETE FROM `t` WHERE `created_at` < ? ORDER BY `created_at`, `id` LIMIT ?"
         );
         let (pg, _) = by_age.delete(Dialect::Postgres, "\"t\"", 10);
         assert_eq!(
             pg,
             "DELETE FROM \"t\" WHERE \"id\" IN (SELECT \"id\" FROM \"t\" \
-             WHERE \"created_at\" < $1 ORDER BY \"id\" LIMIT $2)"
+             WHERE \"created_at\" < $1 ORDER BY \"created_at\", \"id\" LIMIT $2)"
         );
         let ranked = Sweep {
             keep_last: Some(2),

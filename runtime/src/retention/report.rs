@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde::{Serialize, Serializer};
+
 /// Where a running prune or dedupe is, handed to its progress callback
 /// once the rows to delete are counted (before the first batch), and after
 /// every batch.
@@ -18,7 +20,7 @@ use std::time::Duration;
 ///     }
 /// }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PruneProgress {
     /// The batches run so far.
@@ -48,7 +50,29 @@ pub struct PruneProgress {
 /// );
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serializes (serde) with these field names, which stay stable: `table`,
+/// `rows`, `dry_run`, `batches`, and the two durations as milliseconds
+/// (with a fraction, to the microsecond) named `longest_batch_ms` and
+/// `elapsed_ms`.
+///
+/// ```
+/// # use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
+/// use awesome_audit_log::retention::Prune;
+/// # #[audited(table = "widget")]
+/// # struct Widget { id: i64 }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let auditor = Auditor::builder(AuditConfig::default()).database("default", Database::connect("sqlite::memory:").await?).build()?;
+/// let report = Prune::model::<Widget>(&auditor).keep_last(10).dry_run(true).run(|_| {}).await?;
+/// let json = serde_json::to_value(&report)?;
+/// assert_eq!(json["table"], "widget_log");
+/// assert_eq!(json["rows"], 0);
+/// assert_eq!(json["dry_run"], true);
+/// assert!(json["elapsed_ms"].is_f64());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PruneReport {
     /// The log table.
@@ -63,7 +87,51 @@ pub struct PruneReport {
     pub batches: u64,
     /// The longest batch took this long: about as long as a writer could
     /// wait for a row lock the run held.
+    #[serde(rename = "longest_batch_ms", serialize_with = "milliseconds")]
     pub longest_batch: Duration,
     /// The whole run took this long, pauses included.
+    #[serde(rename = "elapsed_ms", serialize_with = "milliseconds")]
     pub elapsed: Duration,
+}
+
+/// A duration as milliseconds, to the microsecond.
+fn milliseconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_micros() as f64 / 1_000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_serialize_with_stable_names() {
+        let report = PruneReport {
+            table: "widget_log".to_owned(),
+            rows: 2500,
+            dry_run: false,
+            batches: 3,
+            longest_batch: Duration::from_micros(12_345),
+            elapsed: Duration::from_secs(2),
+        };
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            serde_json::json!({
+                "table": "widget_log",
+                "rows": 2500,
+                "dry_run": false,
+                "batches": 3,
+                "longest_batch_ms": 12.345,
+                "elapsed_ms": 2000.0,
+            })
+        );
+        let progress = PruneProgress {
+            batches: 1,
+            deleted: 1000,
+            total: None,
+        };
+        assert_eq!(
+            serde_json::to_value(progress).unwrap(),
+            serde_json::json!({ "batches": 1, "deleted": 1000, "total": null })
+        );
+    }
 }
