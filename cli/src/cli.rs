@@ -94,6 +94,9 @@ pub enum Command {
     Outbox(OutboxCommand),
     /// The Redis stream of the broker transport (ASYNC_TRANSPORT = "redis").
     Broker(BrokerArgs),
+    /// Partitions of log tables partitioned by `created_at` (PostgreSQL).
+    #[command(subcommand)]
+    Partition(crate::partition::PartitionCommand),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

@@ -350,7 +350,7 @@ pub(crate) fn assess(dialect: Dialect, table: &str, found: &Found, registered: b
             });
         }
     }
-    index_drifts(table, info, &mut drifts);
+    index_drifts(dialect, table, info, &mut drifts);
     if !registered {
         drifts.push(Drift::NotRegistered);
     }
@@ -408,7 +408,7 @@ fn column_drifts(
     }
 }
 
-fn index_drifts(table: &str, info: &TableInfo, drifts: &mut Vec<Drift>) {
+fn index_drifts(dialect: Dialect, table: &str, info: &TableInfo, drifts: &mut Vec<Drift>) {
     let usable = || info.indexes.iter().filter(|index| !index.partial);
     for index in &INDEXES {
         let covered = usable().any(|found| {
@@ -425,7 +425,7 @@ fn index_drifts(table: &str, info: &TableInfo, drifts: &mut Vec<Drift>) {
         }
     }
     if info.column(EVENT_ID).is_some()
-        && !usable().any(|found| found.unique && found.columns == [EVENT_ID])
+        && !usable().any(|found| found.unique && event_id_key(dialect, &found.columns))
     {
         let name = index_name(table, EVENT_ID_INDEX);
         drifts.push(Drift::EventIdNotUnique {
@@ -435,9 +435,36 @@ fn index_drifts(table: &str, info: &TableInfo, drifts: &mut Vec<Drift>) {
     }
 }
 
+/// Whether a unique index on `columns` makes a redelivered row a no-op:
+/// one on `event_id`, or on PostgreSQL one on `event_id` and `created_at`,
+/// the key a table partitioned by `created_at` has (a redelivered row
+/// carries its first `created_at`; PostgreSQL's inserts name no conflict
+/// target, SQLite's name `event_id`).
+fn event_id_key(dialect: Dialect, columns: &[String]) -> bool {
+    columns == [EVENT_ID] || (dialect == Dialect::Postgres && columns == [EVENT_ID, "created_at"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitioned_tables_key_the_event_id_with_the_time() {
+        let key = |columns: &[&str]| columns.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(event_id_key(
+            Dialect::Postgres,
+            &key(&["event_id", "created_at"])
+        ));
+        assert!(event_id_key(Dialect::Sqlite, &key(&["event_id"])));
+        assert!(!event_id_key(
+            Dialect::Sqlite,
+            &key(&["event_id", "created_at"])
+        ));
+        assert!(!event_id_key(
+            Dialect::Postgres,
+            &key(&["created_at", "event_id"])
+        ));
+    }
     use crate::inspect::{ColumnInfo, IndexInfo};
 
     fn column(name: &str, sql_type: &str, not_null: bool) -> ColumnInfo {

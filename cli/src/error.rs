@@ -81,6 +81,9 @@ pub(crate) enum Error {
         /// What the database said.
         source: sqlx::Error,
     },
+    /// A `partition` command on a database without partitioning.
+    #[error("{}", crate::partition::unsupported(*.0))]
+    NoPartitioning(awesome_audit_log::Dialect),
     /// Writing the output failed (a closed pipe, say).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
@@ -123,6 +126,7 @@ impl Error {
             | Error::NoRetentionRule
             | Error::NoRedisUrl
             | Error::NoTerminalToDrop
+            | Error::NoPartitioning(_)
             | Error::Runtime(awesome_audit_log::Error::Config(_)) => Exit::Usage,
             Error::Runtime(_)
             | Error::Connect { .. }

@@ -15,6 +15,12 @@
 //!                                delete old rows in batches (each model's policy when no rule is given)
 //!   dedupe [--batch-size N] [--pause 100ms] [--dry-run] [--yes]
 //!                                delete the update rows that record no change
+//!   partition maintain [--ahead 3] [--older-than 90d] [--archive SCHEMA] [--by day|week|month]
+//!                      [--dry-run] [--lock-timeout 5s]
+//!                                PostgreSQL: create the coming partitions of the partitioned
+//!                                log tables, drop (or archive) those past retention
+//!   --table NAME partition convert --by day|week|month [--ahead 3] [--dry-run] [--lock-timeout 5s]
+//!                                PostgreSQL: convert an unpartitioned log table without losing a row
 //!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
 //!   outbox dead-letters list [--limit N] [--after ID]
 //!                                the dead-letter table's rows, oldest first
@@ -39,9 +45,32 @@
 //! alias, a `--table` that is not a log table, a dead letter id that is
 //! not one, `prune` with no rule for any table, `schema apply`, `prune`,
 //! `dedupe` or `dead-letters drop` without `--yes` and without a terminal
-//! to ask on).
+//! to ask on, a `partition` command on SQLite or MySQL/MariaDB, which have
+//! no partitioned log tables).
 //! The status commands exit 0 whenever they could read the queues, however
 //! long: a monitor reads the numbers from `--json`.
+//!
+//! # Partitions
+//!
+//! `partition maintain` works on the log tables partitioned by range of
+//! `created_at` (`#[audited(partition(by = "day"))]` on PostgreSQL): it
+//! creates the partitions of the current and the next `--ahead` intervals
+//! and detaches the partitions whose every row is older than
+//! `--older-than` (or the model's `retention(older_than)`, when embedded),
+//! then drops them, or moves them to `--archive SCHEMA`. Each partition is
+//! one short transaction under `--lock-timeout`; no row is deleted one by
+//! one. Managed tables that are not partitioned are skipped; one named
+//! with `--table` is a failure. `--json` prints `{"dry_run": …, "tables":
+//! [{"status": "maintained" | "skipped" | "failed", …}]}`.
+//!
+//! `partition convert --by day` converts each table named with `--table`
+//! (ours or the Django original's) into a partitioned one: the unique keys
+//! and indexes it needs are built concurrently, a check on `created_at`
+//! before a boundary is validated without blocking writers, then one short
+//! transaction renames the table, creates the partitioned parent on the
+//! same id sequence and attaches the old table as the partition of every
+//! row before the boundary. `--dry-run` prints the statements. See the guide's
+//! operations chapter of `awesome-audit-log` for the locks of each step.
 //!
 //! # Which tables
 //!
@@ -203,6 +232,7 @@ mod error;
 mod exit;
 mod inspect;
 mod output;
+mod partition;
 mod progress;
 mod prompt;
 mod prune;
@@ -219,6 +249,7 @@ use awesome_audit_log::ModelInfo;
 pub use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, SchemaCommand};
 pub use crate::embed::Setup;
 pub use crate::exit::Exit;
+pub use crate::partition::{ConvertArgs, Interval, MaintainArgs, PartitionCommand};
 pub use crate::prune::args::{DedupeArgs, PruneArgs, RunArgs};
 pub use crate::queues::{
     BrokerArgs, BrokerCommand, DeadLettersCommand, DropArgs, ListArgs, OutboxCommand, RedisArgs,
@@ -288,6 +319,9 @@ async fn execute(
         }
         // The queues' commands returned above, without a survey.
         Command::Outbox(_) | Command::Broker(_) => Ok(Exit::Success),
+        Command::Partition(command) => {
+            partition::run(&survey, command, models, global.json, out).await
+        }
     };
     survey.db.close().await;
     result

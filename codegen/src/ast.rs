@@ -10,6 +10,7 @@ use crate::ctxt::Ctxt;
 use crate::ident::{log_table_name, pascal_case, snake_case};
 use crate::trigger::classify::render_of;
 use crate::trigger::{Render, Stored, TriggerField, TriggerModel};
+use crate::partition::PartitionBy;
 
 /// An audited struct, parsed and checked.
 pub struct Model {
@@ -32,6 +33,9 @@ pub struct Model {
     /// Whether the model has database triggers (`#[audited(triggers)]`);
     /// every stored field then has a [`Field::render`].
     pub triggers: bool,
+    /// The partitioning of the log table on PostgreSQL, from
+    /// `#[audited(partition(by = "..."))]`.
+    pub partition: Option<PartitionBy>,
 }
 
 /// A model's retention policy: which rows of its log table a prune
@@ -127,6 +131,10 @@ impl Model {
             .retention
             .as_ref()
             .and_then(|args| check::retention(cx, args));
+        let partition = container
+            .partition
+            .as_ref()
+            .and_then(|args| check::partition(cx, args));
 
         let struct_name = unraw(&input.ident);
         let table = match &container.table {
@@ -240,6 +248,7 @@ impl Model {
             pk: pk?,
             retention,
             triggers,
+            partition,
         })
     }
 

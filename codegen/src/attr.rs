@@ -36,6 +36,17 @@ pub struct Container {
     pub retention: Option<RetentionArgs>,
     /// `triggers`, where written: generate the model's database triggers.
     pub triggers: Option<Span>,
+    /// `partition(...)`.
+    pub partition: Option<PartitionArgs>,
+}
+
+/// The arguments of `partition(...)`, as written; checked by
+/// [`crate::ast::Model::from_input`].
+pub struct PartitionArgs {
+    /// Where `partition` was written.
+    pub span: Span,
+    /// `by = "month"`.
+    pub by: Option<WithSpan<String>>,
 }
 
 /// The arguments of `retention(...)`, as written; checked by
@@ -105,6 +116,10 @@ impl Container {
             if let Some(retention) = RetentionArgs::parse(cx, &meta)? {
                 set_once(cx, &meta, ATTR, &mut self.retention, retention);
             }
+        } else if meta.path == PARTITION {
+            if let Some(partition) = PartitionArgs::parse(cx, &meta)? {
+                set_once(cx, &meta, ATTR, &mut self.partition, partition);
+            }
         } else {
             unknown_key(cx, &meta, ATTR, CONTAINER_KEYS)?;
         }
@@ -154,6 +169,42 @@ impl RetentionArgs {
             } else {
                 unread = true;
                 unknown_key(cx, &inner, ATTR, RETENTION_KEYS)?;
+            }
+            Ok(())
+        });
+        parser.parse2(list)?;
+        Ok((!unread).then_some(args))
+    }
+}
+
+impl PartitionArgs {
+    /// `partition(by = "...")`; anything else is recorded as an error and
+    /// gives `None`.
+    fn parse(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Self>> {
+        const ATTR: Place = Place("audited(partition");
+        let span = syn::spanned::Spanned::span(&meta.path);
+        if !meta.input.peek(syn::token::Paren) {
+            skip_value(meta)?;
+            cx.error_at(
+                span,
+                "`partition` takes a list: expected `#[audited(partition(by = \"month\"))]` with \"day\", \"week\" or \"month\"",
+            );
+            return Ok(None);
+        }
+        let mut args = PartitionArgs { span, by: None };
+        let mut unread = false;
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let list: TokenStream = content.parse()?;
+        let parser = syn::meta::parser(|inner| {
+            if inner.path == BY {
+                match string_value(cx, &inner, ATTR, "month")? {
+                    Some(lit) => set_once(cx, &inner, ATTR, &mut args.by, spanned(&lit)),
+                    None => unread = true,
+                }
+            } else {
+                unread = true;
+                unknown_key(cx, &inner, ATTR, PARTITION_KEYS)?;
             }
             Ok(())
         });

@@ -8,10 +8,11 @@ use proc_macro2::Span;
 use syn::{Attribute, Generics, Ident};
 
 use crate::ast::{Field, Retention};
-use crate::attr::{FieldAttrs, RetentionArgs, is_field_attr};
+use crate::attr::{FieldAttrs, PartitionArgs, RetentionArgs, is_field_attr};
 use crate::ctxt::Ctxt;
 use crate::duration::parse_seconds;
 use crate::ident::{MAX_IDENTIFIER_LEN, MAX_TABLE_LEN, is_model_label, is_plain_identifier};
+use crate::partition::{PARTITION_BY_LIST, PartitionBy};
 
 pub fn generics(cx: &Ctxt, generics: &Generics) {
     if !generics.params.is_empty() {
@@ -67,6 +68,30 @@ pub fn label(cx: &Ctxt, label: &str, span: Span) {
             ),
         );
     }
+}
+
+/// A partitioning: `by` is given and names an interval.
+pub fn partition(cx: &Ctxt, args: &PartitionArgs) -> Option<PartitionBy> {
+    let Some(by) = &args.by else {
+        cx.error_at(
+            args.span,
+            format!(
+                "`partition(...)` needs its interval: write `partition(by = \"month\")` with {PARTITION_BY_LIST}"
+            ),
+        );
+        return None;
+    };
+    let parsed = PartitionBy::parse(&by.value);
+    if parsed.is_none() {
+        cx.error_at(
+            by.span,
+            format!(
+                "unknown interval {:?}: `partition(by = ...)` takes {PARTITION_BY_LIST}",
+                by.value
+            ),
+        );
+    }
+    parsed
 }
 
 /// A retention policy: at least one rule, a duration in a known unit and

@@ -189,7 +189,7 @@ impl Column {
     }
 }
 
-const fn col(
+pub(crate) const fn col(
     name: &'static str,
     kind: ColumnKind,
     postgres: SqlType,
@@ -555,7 +555,7 @@ pub fn index_columns(dialect: Dialect, index: &Index) -> String {
         .join(", ")
 }
 
-fn create_table_with(
+pub(crate) fn create_table_with(
     dialect: Dialect,
     schema: Option<&str>,
     table: &str,

@@ -20,6 +20,7 @@ pub mod duration;
 pub mod ident;
 pub mod migrations;
 pub mod trigger;
+pub mod partition;
 
 #[cfg(feature = "parse")]
 pub mod ast;

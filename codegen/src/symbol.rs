@@ -28,6 +28,10 @@ pub const KEEP_LAST: Symbol = Symbol("keep_last");
 
 /// `#[audited(triggers)]`
 pub const TRIGGERS: Symbol = Symbol("triggers");
+/// `#[audited(partition(...))]`
+pub const PARTITION: Symbol = Symbol("partition");
+/// `#[audited(partition(by = "..."))]`
+pub const BY: Symbol = Symbol("by");
 
 /// `#[audit(pk)]`
 pub const PK: Symbol = Symbol("pk");
@@ -41,7 +45,10 @@ pub const RENAME: Symbol = Symbol("rename");
 pub const COLUMN: Symbol = Symbol("column");
 
 /// The keys `#[audited(...)]` accepts, for error messages.
-pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`, `triggers`";
+pub const CONTAINER_KEYS: &str =
+    "`table`, `label`, `crate`, `retention`, `triggers`, `partition`";
+/// The keys `#[audited(partition(...))]` accepts, for error messages.
+pub const PARTITION_KEYS: &str = "`by`";
 /// The keys `#[audited(retention(...))]` accepts, for error messages.
 pub const RETENTION_KEYS: &str = "`older_than`, `keep_last`";
 /// The keys `#[audit(...)]` accepts, for error messages.

@@ -80,7 +80,8 @@
 //!    retry loop), chosen once when the auditor is built; they take the sink.
 //! 6. **Facade**: `auditor` ([`Auditor`], its builder), [`transaction`]
 //!    ([`AuditTransaction`]), [`schema`] and `build` (schema export),
-//!    [`retention`] (prune and dedupe), [`triggers`] (capture by generated
+//!    [`retention`] (prune and dedupe), [`partition`] (partition
+//!    maintenance on PostgreSQL), [`triggers`] (capture by generated
 //!    database triggers).
 //!
 //! Within the first layer, [`config`] names the context's [`EntryPoint`]
@@ -125,6 +126,7 @@ mod auditor;
 #[cfg_attr(docsrs, doc(cfg(feature = "build")))]
 pub mod build;
 pub mod history;
+pub mod partition;
 pub mod retention;
 pub mod schema;
 pub mod transaction;
@@ -164,6 +166,7 @@ pub use transport::redis as broker;
 /// | `table = "..."` | the struct's name in snake_case | the audited table; the log table is `<table>_log`. A plain SQL identifier of at most 59 characters |
 /// | `label = "..."` | `<crate>.<struct name in lower case>` | the model label that AUDIT_MODELS / NOT_AUDIT_MODELS name |
 /// | `crate = "..."` | `::awesome_audit_log` | path to this crate, for crates that re-export it |
+/// | `partition(by = "month")` | none | on PostgreSQL, the log table is created partitioned by range of `created_at`, one partition per `"day"`, `"week"` or `"month"` (UTC), with a DEFAULT partition; kept in shape by [`partition::Maintain`]. MySQL/MariaDB and SQLite create the usual table |
 /// | `retention(older_than = "90d", keep_last = 100)` | none | the log's retention policy, run by `Struct::prune(&auditor)` (see [`retention`]): rows older than `older_than` (a whole number of `s`, `m`, `h`, `d` or `w`, more than zero) that are not among the newest `keep_last` (1 or more) of their object go; either rule alone, or both |
 /// | `triggers` | off | generate database triggers that log changes made without `log_change` (see [`triggers`]): `Struct::install_triggers(&auditor)`, `Struct::uninstall_triggers`, `Struct::trigger_ddl(dialect)` and the `TRIGGERS_POSTGRES` / `TRIGGERS_MYSQL` / `TRIGGERS_SQLITE` constants; every stored field's type must be one a trigger renders as serde does |
 ///
@@ -268,6 +271,7 @@ pub mod __private {
         Action, AuditDatabase, AuditField, AuditTransaction, Audited, Auditor, BatchOutcome, Error,
         FieldInfo, LogOutcome, LogRecord, LogRow, ModelInfo, SnapshotError,
     };
+    pub use awesome_audit_log_codegen::partition::PartitionBy;
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde;

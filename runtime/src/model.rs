@@ -5,6 +5,8 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
+use awesome_audit_log_codegen::partition::PartitionBy;
+
 use crate::Dialect;
 use crate::error::SnapshotError;
 use awesome_audit_log_codegen::trigger::TriggerModel;
@@ -119,6 +121,7 @@ pub struct ModelInfo {
     ddl: [&'static str; 3],
     retention: Option<Retention>,
     triggers: Option<&'static TriggerModel<'static>>,
+    partition: Option<PartitionBy>,
 }
 
 impl ModelInfo {
@@ -145,6 +148,7 @@ impl ModelInfo {
             ddl,
             retention: None,
             triggers: None,
+            partition: None,
         }
     }
 
@@ -153,6 +157,16 @@ impl ModelInfo {
     pub const fn with_triggers(self, triggers: &'static TriggerModel<'static>) -> Self {
         Self {
             triggers: Some(triggers),
+            ..self
+        }
+    }
+
+    /// The model with its log table's partitioning
+    /// (`#[audited(partition(by = "..."))]`).
+    #[doc(hidden)]
+    pub const fn with_partition(self, partition: PartitionBy) -> Self {
+        Self {
+            partition: Some(partition),
             ..self
         }
     }
@@ -172,6 +186,24 @@ impl ModelInfo {
     /// ```
     pub const fn triggers(&self) -> Option<&'static TriggerModel<'static>> {
         self.triggers
+    }
+
+    /// How the model's log table is partitioned by `created_at` on
+    /// PostgreSQL, from `#[audited(partition(by = "..."))]` (see
+    /// [`partition`](crate::partition)).
+    ///
+    /// ```
+    /// use awesome_audit_log::partition::PartitionBy;
+    /// use awesome_audit_log::{Audited, audited};
+    ///
+    /// #[audited(table = "widget", partition(by = "month"))]
+    /// struct Widget { id: i64 }
+    ///
+    /// assert_eq!(Widget::MODEL.partition(), Some(PartitionBy::Month));
+    /// assert!(WidgetLog::DDL_POSTGRES.contains("PARTITION BY RANGE (\"created_at\")"));
+    /// ```
+    pub const fn partition(&self) -> Option<PartitionBy> {
+        self.partition
     }
 
     /// The model with its retention policy (`#[audited(retention(...))]`).

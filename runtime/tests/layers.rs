@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("auditor", 6),
     ("build", 6),
     ("history", 6),
+    ("partition", 6),
     ("retention", 6),
     ("schema", 6),
     ("transaction", 6),

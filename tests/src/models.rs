@@ -109,3 +109,19 @@ pub struct Gadget {
     #[audit(skip)]
     pub cache: String,
 }
+
+/// A model whose log table is partitioned by day on PostgreSQL, with a
+/// retention of three days that partition maintenance goes by.
+#[audited(
+    table = "ledger",
+    label = "bank.ledger",
+    partition(by = "day"),
+    retention(older_than = "3d")
+)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ledger {
+    /// Primary key.
+    pub id: i64,
+    /// Amount.
+    pub amount: i64,
+}

@@ -10,6 +10,7 @@
 mod aliases;
 mod cases;
 mod queues;
+mod partitions;
 mod retention;
 mod tables;
 #[cfg(unix)]
@@ -60,6 +61,7 @@ fn main() {
         outbox_status_and_dead_letters_per_table,
         outbox_status_needs_a_database,
     ];
+    let partition_cases = cases![in partitions; partitions_are_maintained, tables_are_converted];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -94,6 +96,7 @@ fn main() {
             .iter()
             .chain(&aliases)
             .chain(&retention)
+            .chain(&partition_cases)
             .chain(only_here)
             .chain(&queue_cases)
             .chain(queues_here)

@@ -2,7 +2,8 @@
 //! `<Struct>Log` row type, `log_change`, `log_changes`, `log_change_in` and
 //! `log_changes_in`.
 
-use awesome_audit_log_codegen::ddl::{Dialect, create_table_script};
+use awesome_audit_log_codegen::ddl::Dialect;
+use awesome_audit_log_codegen::partition::{PartitionBy, log_table_statements};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::DeriveInput;
@@ -54,6 +55,9 @@ pub(super) struct Api<'a> {
     /// `crate = "..."` override): serde's `crate` attribute takes it as text.
     pub(super) krate: &'a syn::Path,
     pub(super) log_table: &'a str,
+    /// `#[audited(partition(by = "..."))]`: the log table's partitioning
+    /// on PostgreSQL.
+    pub(super) partition: Option<PartitionBy>,
     /// The stored fields, for the field enum.
     pub(super) fields: Vec<ApiField>,
     /// Stub bodies (`unreachable!()`): the fallback after an error, where
@@ -74,7 +78,9 @@ impl Api<'_> {
         let [ddl_postgres, ddl_mysql, ddl_sqlite] = if self.stub {
             [String::new(), String::new(), String::new()]
         } else {
-            Dialect::ALL.map(|dialect| create_table_script(dialect, None, log_table))
+            Dialect::ALL.map(|dialect| {
+                log_table_statements(dialect, None, log_table, self.partition).join(";\n")
+            })
         };
         let body = |real: TokenStream| {
             if self.stub {

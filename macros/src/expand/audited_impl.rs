@@ -2,6 +2,7 @@
 //! that build the snapshot and the changes, and its registration.
 
 use awesome_audit_log_codegen::ast::{FieldKind, Model};
+use awesome_audit_log_codegen::partition::PartitionBy;
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::DeriveInput;
@@ -106,6 +107,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
         private: &private,
         krate,
         log_table,
+        partition: model.partition,
         fields: model
             .stored_fields()
             .map(|field| ApiField {
@@ -139,6 +141,17 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
     } else {
         (None, None)
     };
+    let partition = model.partition.map(|by| {
+        let variant = syn::Ident::new(
+            match by {
+                PartitionBy::Day => "Day",
+                PartitionBy::Week => "Week",
+                PartitionBy::Month => "Month",
+            },
+            Span::call_site(),
+        );
+        quote!(.with_partition(#private::PartitionBy::#variant))
+    });
     let log_ident = api_log_ident(item);
     let field_ident = api_field_ident(item);
     let model_info = syn::Ident::new("MODEL_INFO", Span::mixed_site());
@@ -156,7 +169,7 @@ pub(super) fn generate(model: &Model, item: &DeriveInput) -> TokenStream {
                 #pk_name,
                 &[#(#field_infos),*],
                 [#log_ident::DDL_POSTGRES, #log_ident::DDL_MYSQL, #log_ident::DDL_SQLITE],
-            )#retention #with_triggers;
+            )#retention #with_triggers #partition;
 
             #[automatically_derived]
             impl #private::Audited for #ident {

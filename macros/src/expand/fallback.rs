@@ -17,6 +17,7 @@ pub(super) fn fallback(item: &DeriveInput, krate: &syn::Path) -> TokenStream {
         private: &private,
         krate,
         log_table: "",
+        partition: None,
         fields: stand_in_fields(item),
         stub: true,
     }

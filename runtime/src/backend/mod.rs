@@ -22,6 +22,7 @@ mod decode;
 mod fit;
 mod json_text;
 mod queue;
+pub(crate) mod partitions;
 mod select;
 mod sweep;
 mod table;

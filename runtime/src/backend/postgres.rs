@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn unnest_arrays_follow_the_column_kinds() {
-        let table = TableSql::log(crate::Dialect::Postgres, None, "widget_log");
+        let table = TableSql::log(crate::Dialect::Postgres, None, "widget_log", None);
         let django = TableShape {
             event_id: false,
             correlation_id: false,
@@ -178,12 +178,12 @@ mod tests {
             },
         );
         assert!(
-            with_ids.ends_with("$15::text[]) ON CONFLICT (\"event_id\") DO NOTHING"),
+            with_ids.ends_with("$15::text[]) ON CONFLICT DO NOTHING"),
             "{with_ids}"
         );
         let full = unnest_insert(&table, TableShape::FULL);
         assert!(
-            full.ends_with("$15::text[], $16::text[]) ON CONFLICT (\"event_id\") DO NOTHING"),
+            full.ends_with("$15::text[], $16::text[]) ON CONFLICT DO NOTHING"),
             "{full}"
         );
         let outbox = TableSql::outbox(crate::Dialect::Postgres, None, "widget_log");

@@ -9,8 +9,10 @@ use awesome_audit_log_codegen::ddl::{
     COLUMNS, CORRELATION_ID, Column, ColumnKind, EVENT_ID, OUTBOX_TABLE, all_insert_columns,
     create_outbox_table, create_table_statements,
 };
+use awesome_audit_log_codegen::partition::{PartitionBy, create_partitioned_table_statements_with};
 
 use super::bind::with_event_id;
+use super::partitions::first_partitions;
 use crate::Dialect;
 use crate::event::LogEvent;
 
@@ -202,19 +204,29 @@ pub struct TableSql {
 }
 
 impl TableSql {
-    /// The log table `log_table`.
-    pub(crate) fn log(dialect: Dialect, schema: Option<&str>, log_table: &str) -> Self {
+    /// The log table `log_table`, partitioned by `partition` on
+    /// PostgreSQL: created with its DEFAULT partition and the partitions
+    /// of the current and the next interval.
+    pub(crate) fn log(
+        dialect: Dialect,
+        schema: Option<&str>,
+        log_table: &str,
+        partition: Option<PartitionBy>,
+    ) -> Self {
         let schema = schema.filter(|_| dialect == Dialect::Postgres);
-        let def = TableDef::new(
-            dialect,
-            schema,
-            log_table,
-            create_table_statements(dialect, schema, log_table),
-        );
+        let create = match (dialect, partition) {
+            (Dialect::Postgres, Some(by)) => create_partitioned_table_statements_with(
+                schema,
+                log_table,
+                first_partitions(schema, log_table, by, chrono::Utc::now()),
+            ),
+            _ => create_table_statements(dialect, schema, log_table),
+        };
+        let def = TableDef::new(dialect, schema, log_table, create);
         let qualified = &def.qualified;
         Self {
             inserts: per_shape(|shape| insert_prefix(dialect, qualified, shape, &[])),
-            on_duplicate_event: on_duplicate_event(dialect, log_table),
+            on_duplicate_event: on_duplicate_logged_event(dialect, log_table),
             outbox_for: None,
             known: AtomicBool::new(false),
             def,
@@ -232,7 +244,7 @@ impl TableSql {
             on_duplicate_event: String::new(),
             outbox_for: Some(log_table.to_owned()),
             def,
-            ..Self::log(dialect, schema, OUTBOX_TABLE)
+            ..Self::log(dialect, schema, OUTBOX_TABLE, None)
         }
     }
 
@@ -382,6 +394,19 @@ pub(super) fn on_duplicate_event(dialect: Dialect, table: &str) -> String {
     }
 }
 
+/// What makes an insert into a log table skip rows whose event id is
+/// already there. On PostgreSQL without a conflict target: a partitioned
+/// log table's unique key on `event_id` includes `created_at` (which a
+/// redelivered row carries unchanged), so `ON CONFLICT ("event_id")`
+/// would name no constraint of it; every other key of a log table is the
+/// generated `id`.
+fn on_duplicate_logged_event(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::Postgres => " ON CONFLICT DO NOTHING".to_owned(),
+        Dialect::MySql | Dialect::Sqlite => on_duplicate_event(dialect, table),
+    }
+}
+
 pub(super) fn create_schema(dialect: Dialect, schema: Option<&str>) -> Option<String> {
     schema.map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {}", dialect.quote(schema)))
 }
@@ -433,7 +458,7 @@ mod tests {
     /// original's, then ours that the table has.
     #[test]
     fn inserts_name_the_columns_of_the_shape() {
-        let table = TableSql::log(Dialect::Sqlite, None, "widget_log");
+        let table = TableSql::log(Dialect::Sqlite, None, "widget_log", None);
         let django = TableShape::of(&["id", "action", "created_at"]);
         let earlier = TableShape::of(&["id", "created_at", "event_id"]);
         let ends = |shape: TableShape| {
@@ -482,7 +507,7 @@ mod tests {
     /// table is not remembered.
     #[test]
     fn shapes_are_remembered_once_found() {
-        let table = TableSql::log(Dialect::Postgres, None, "widget_log");
+        let table = TableSql::log(Dialect::Postgres, None, "widget_log", None);
         assert_eq!(
             table.def.create.len(),
             7,

@@ -157,3 +157,11 @@ pub(crate) fn is_lost_create_race(error: &sqlx::Error) -> bool {
 pub(crate) fn is_conflict(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
+
+#[cfg(feature = "postgres")]
+/// Whether a statement gave up waiting for a lock (SQLSTATE 55P03,
+/// PostgreSQL's `lock_timeout`): nothing of it was done, and it can be
+/// tried again.
+pub(crate) fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+}

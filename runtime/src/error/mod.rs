@@ -168,6 +168,28 @@ pub enum Error {
         /// The model label.
         model: &'static str,
     },
+    /// Partition maintenance was asked of a database that has no
+    /// partitioning this library manages (MySQL/MariaDB, SQLite); nothing
+    /// was changed.
+    #[error(
+        "`{table}` cannot be partitioned on {database}: partition maintenance is for PostgreSQL (see the guide's operations chapter)"
+    )]
+    PartitionsUnsupported {
+        /// The log table.
+        table: String,
+        /// The kind of database (`mysql`, `sqlite`).
+        database: &'static str,
+    },
+    /// Partition maintenance was asked of a table that is not a log table
+    /// partitioned by range of `created_at`, or without the interval of
+    /// its partitions; nothing was changed.
+    #[error("cannot maintain the partitions of `{table}`: {reason}")]
+    NotPartitioned {
+        /// The table named.
+        table: String,
+        /// Why.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -154,7 +154,13 @@ impl Sink {
             let dialect = self.databases[index].1.dialect();
             let schema = self.config.pg_schema.as_deref();
             match target {
-                Target::Log => TableSql::log(dialect, schema, log_table),
+                Target::Log => {
+                    let partition = crate::registry::models()
+                        .into_iter()
+                        .find(|model| model.log_table() == log_table)
+                        .and_then(|model| model.partition());
+                    TableSql::log(dialect, schema, log_table, partition)
+                }
                 Target::Outbox => TableSql::outbox(dialect, schema, log_table),
             }
         })

@@ -103,6 +103,10 @@ macro_rules! suite {
             unchanged_updates_follow_the_setting,
             installation_is_idempotent_and_checked,
             triggers_write_the_original_tables_and_follow_pg_schema,
+            partitioned_log_tables,
+            partition_maintenance_under_concurrent_writers,
+            partition_convert_keeps_every_row,
+            partitioned_redelivery_is_a_no_op,
         );
     };
     // The cases above, and those that need a server reached over the
@@ -157,6 +161,7 @@ mod faults;
 mod fixtures;
 mod history;
 mod outbox;
+mod partitions;
 mod retention;
 mod rows;
 mod selection;
@@ -195,6 +200,10 @@ pub use history::{
 };
 pub use outbox::{
     outbox_moves_each_row_exactly_once, outbox_redelivery_is_a_no_op, outbox_survives_sigkill,
+};
+pub use partitions::{
+    partition_convert_keeps_every_row, partition_maintenance_under_concurrent_writers,
+    partitioned_log_tables, partitioned_redelivery_is_a_no_op,
 };
 pub use retention::{
     dedupe_removes_only_empty_updates, models_prune_by_their_policy, prune_batches_of_every_size,

@@ -25,8 +25,12 @@ struct Order {
 }
 
 // `id` is not the key here, so it may be redacted. Its log keeps a year,
-// and every token's newest five rows.
-#[audited(label = "shop.token", retention(older_than = "52w", keep_last = 5))]
+// and every token's newest five rows, in weekly partitions on PostgreSQL.
+#[audited(
+    label = "shop.token",
+    retention(older_than = "52w", keep_last = 5),
+    partition(by = "week")
+)]
 struct Token {
     #[audit(pk)]
     name: String,
@@ -80,4 +84,11 @@ fn main() {
     );
     assert_eq!(policy.keep_last, Some(5));
     assert_eq!(<Widget as Audited>::MODEL.retention(), None);
+    assert_eq!(
+        <Token as Audited>::MODEL.partition(),
+        Some(awesome_audit_log::partition::PartitionBy::Week)
+    );
+    assert_eq!(<Widget as Audited>::MODEL.partition(), None);
+    assert!(TokenLog::DDL_POSTGRES.contains(") PARTITION BY RANGE (\"created_at\")"));
+    assert!(!TokenLog::DDL_MYSQL.contains("PARTITION"));
 }
