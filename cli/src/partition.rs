@@ -205,22 +205,7 @@ pub(crate) async fn run(
             },
         });
     }
-    if json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &JsonOut {
-                dry_run: args.dry_run,
-                tables: &outcomes,
-            },
-        )
-        .map_err(std::io::Error::from)?;
-        writeln!(out)?;
-    } else {
-        print(out, &outcomes, args.dry_run)?;
-    }
-    let failed = outcomes
-        .iter()
-        .any(|outcome| matches!(outcome, Outcome::Failed { .. }));
+    let failed = report(out, json, args.dry_run, &outcomes)?;
     Ok(Exit::from_ok(!failed))
 }
 
@@ -249,23 +234,33 @@ async fn convert(
             },
         });
     }
+    let failed = report(out, json, args.dry_run, &outcomes)?;
+    Ok(Exit::from_ok(!outcomes.is_empty() && !failed))
+}
+
+/// Prints the outcomes (as JSON with `--json`); whether a table failed.
+fn report(
+    out: &mut dyn Write,
+    json: bool,
+    dry_run: bool,
+    outcomes: &[Outcome],
+) -> Result<bool, Error> {
     if json {
         serde_json::to_writer_pretty(
             &mut *out,
             &JsonOut {
-                dry_run: args.dry_run,
-                tables: &outcomes,
+                dry_run,
+                tables: outcomes,
             },
         )
         .map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
-        print(out, &outcomes, args.dry_run)?;
+        print(out, outcomes, dry_run)?;
     }
-    let failed = outcomes
+    Ok(outcomes
         .iter()
-        .any(|outcome| matches!(outcome, Outcome::Failed { .. }));
-    Ok(Exit::from_ok(!outcomes.is_empty() && !failed))
+        .any(|outcome| matches!(outcome, Outcome::Failed { .. })))
 }
 
 fn print(out: &mut dyn Write, outcomes: &[Outcome], dry_run: bool) -> std::io::Result<()> {

@@ -176,3 +176,97 @@ pub(super) async fn first_use_inline_and_in_a_transaction(db: &TestDb, auditor: 
         tx.commit().await.unwrap();
     });
 }
+
+/// Tasks that keep logging changes of one object each through
+/// `auditor.log_change` until stopped: writer `n` logs object `100 + n`,
+/// created with the value 0, then one update after another, each adding 1.
+pub(super) struct Writers {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    logged: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<Written>>,
+}
+
+/// What one writer logged.
+pub(super) struct Written {
+    /// Its object.
+    pub id: i64,
+    /// The value of each change it logged, in order (0 for the insert).
+    pub values: Vec<i64>,
+    /// Its slowest `log_change`.
+    pub slowest: std::time::Duration,
+}
+
+impl Writers {
+    /// Starts `count` writers; `make(id, value)` builds the object.
+    pub(super) fn start<M>(auditor: &Auditor, count: i64, make: fn(i64, i64) -> M) -> Writers
+    where
+        M: awesome_audit_log::Audited + Send + Sync + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let logged = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let tasks = (0..count)
+            .map(|writer| {
+                let auditor = auditor.clone();
+                let stop = std::sync::Arc::clone(&stop);
+                let logged = std::sync::Arc::clone(&logged);
+                tokio::spawn(async move {
+                    let id = 100 + writer;
+                    let mut current = make(id, 0);
+                    let mut values = vec![0];
+                    let mut slowest = std::time::Duration::ZERO;
+                    let mut before = None;
+                    loop {
+                        let started = std::time::Instant::now();
+                        let outcome = auditor
+                            .log_change(before.as_ref(), Some(&current))
+                            .await
+                            .unwrap();
+                        slowest = slowest.max(started.elapsed());
+                        assert_eq!(outcome, awesome_audit_log::LogOutcome::Written);
+                        logged.fetch_add(1, Ordering::SeqCst);
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let value = values.len() as i64;
+                        values.push(value);
+                        before = Some(std::mem::replace(&mut current, make(id, value)));
+                        tokio::task::yield_now().await;
+                    }
+                    Written {
+                        id,
+                        values,
+                        slowest,
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            stop,
+            logged,
+            tasks,
+        }
+    }
+
+    /// The changes logged so far, by all of them.
+    pub(super) fn logged(&self) -> u64 {
+        self.logged.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until they logged `changes` in all.
+    pub(super) async fn wait_for(&self, changes: u64) {
+        while self.logged() < changes {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops them; what each logged.
+    pub(super) async fn stop(self) -> Vec<Written> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut written = Vec::new();
+        for task in self.tasks {
+            written.push(task.await.unwrap());
+        }
+        written
+    }
+}

@@ -4,16 +4,14 @@
 //! rows that reached the DEFAULT partition; archiving; and a clear error
 //! on the databases without partitioning.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use awesome_audit_log::partition::{Convert, Expiry, Maintain, PartitionBy};
 use awesome_audit_log::{AuditConfig, Error, LogOutcome};
 use awesome_audit_log_codegen::partition::{create_partition, partition_name};
 use chrono::{DateTime, Days, TimeZone, Utc};
 
-use super::fixtures::{earlier_gizmo_log, original_widget_log, widget};
+use super::fixtures::{Writers, Written, earlier_gizmo_log, original_widget_log, widget};
 use crate::models::{Account, Gizmo, Ledger, LedgerLog, Widget};
 use crate::{Kind, TestDb};
 
@@ -157,46 +155,9 @@ pub async fn partition_maintenance_under_concurrent_writers(db: TestDb) {
     assert!(dry.dry_run);
     assert_eq!(partitions().await, before, "a dry run changes nothing");
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let logged = Arc::new(AtomicU64::new(0));
-    let writers: Vec<_> = (0..3_i64)
-        .map(|writer| {
-            let auditor = auditor.clone();
-            let stop = Arc::clone(&stop);
-            let logged = Arc::clone(&logged);
-            tokio::spawn(async move {
-                let id = 100 + writer;
-                let mut current = Ledger { id, amount: 0 };
-                let _ = Ledger::log_change(&auditor, None, Some(&current))
-                    .await
-                    .unwrap();
-                logged.fetch_add(1, Ordering::SeqCst);
-                let mut amounts = vec![0_i64];
-                let mut slowest = Duration::ZERO;
-                while !stop.load(Ordering::SeqCst) {
-                    let next = Ledger {
-                        id,
-                        amount: current.amount + 1,
-                    };
-                    let started = Instant::now();
-                    let outcome = Ledger::log_change(&auditor, Some(&current), Some(&next))
-                        .await
-                        .unwrap();
-                    slowest = slowest.max(started.elapsed());
-                    assert_eq!(outcome, LogOutcome::Written);
-                    logged.fetch_add(1, Ordering::SeqCst);
-                    amounts.push(next.amount);
-                    current = next;
-                    tokio::task::yield_now().await;
-                }
-                (id, amounts, slowest)
-            })
-        })
-        .collect();
-    while logged.load(Ordering::SeqCst) < 30 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let at_start = logged.load(Ordering::SeqCst);
+    let writers = Writers::start(&auditor, 3, |id, amount| Ledger { id, amount });
+    writers.wait_for(30).await;
+    let at_start = writers.logged();
     let report = Maintain::model::<Ledger>(&auditor)
         .ahead(5)
         .lock_timeout(Duration::from_secs(2))
@@ -208,13 +169,10 @@ pub async fn partition_maintenance_under_concurrent_writers(db: TestDb) {
         .run()
         .await
         .unwrap();
-    let at_end = logged.load(Ordering::SeqCst);
+    let at_end = writers.logged();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    stop.store(true, Ordering::SeqCst);
-    let mut written = Vec::new();
-    for writer in writers {
-        written.push(writer.await.unwrap());
-    }
+    let logged = writers.logged();
+    let written = writers.stop().await;
 
     eprintln!(
         "maintenance: {} created, {} dropped, longest step {:?}, whole run {:?}",
@@ -257,10 +215,16 @@ pub async fn partition_maintenance_under_concurrent_writers(db: TestDb) {
     );
     assert_eq!(
         db.count("ledger_log").await,
-        30 + 1 + 1 + logged.load(Ordering::SeqCst) as i64,
+        30 + 1 + 1 + written.iter().map(|w| w.values.len() as i64).sum::<i64>(),
         "the three days kept, the early row, the first row and every writer's row"
     );
-    for (id, amounts, slowest) in &written {
+    assert!(written.iter().map(|w| w.values.len() as u64).sum::<u64>() >= logged);
+    for Written {
+        id,
+        values: amounts,
+        slowest,
+    } in &written
+    {
         let stored = db
             .ids(&format!(
                 "SELECT CAST(after->>'amount' AS BIGINT) FROM ledger_log WHERE object_pk = '{id}'"
@@ -335,29 +299,7 @@ pub async fn partition_convert_keeps_every_row(db: TestDb) {
             .await
             .unwrap();
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let auditor = auditor.clone();
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            let mut current = widget(100, 0);
-            let _ = Widget::log_change(&auditor, None, Some(&current))
-                .await
-                .unwrap();
-            let mut logged = 1_i64;
-            while !stop.load(Ordering::SeqCst) {
-                let next = widget(100, current.qty + 1);
-                let outcome = Widget::log_change(&auditor, Some(&current), Some(&next))
-                    .await
-                    .unwrap();
-                assert_eq!(outcome, LogOutcome::Written);
-                logged += 1;
-                current = next;
-                tokio::task::yield_now().await;
-            }
-            logged
-        })
-    };
+    let writers = Writers::start(&auditor, 1, |id, qty| widget(id, qty as i32));
     for table in ["widget_log", "gizmo_log", "account_log"] {
         let ids = db.ids(&format!("SELECT id FROM {table}")).await;
         let dry = Convert::table(&auditor, table, PartitionBy::Day)
@@ -400,8 +342,7 @@ pub async fn partition_convert_keeps_every_row(db: TestDb) {
         );
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    stop.store(true, Ordering::SeqCst);
-    let logged = writer.await.unwrap();
+    let logged = writers.stop().await[0].values.len() as i64;
     assert_eq!(
         db.count("widget_log").await,
         5 + logged,
