@@ -149,9 +149,6 @@ pub enum MigrationError {
     },
     /// A log table name is not a plain SQL identifier.
     InvalidTable(String),
-    /// A log table was given twice, once partitioned and once not (two
-    /// models that share it disagree on `partition(...)`).
-    ConflictingPartition(String),
     /// The system clock is before 1970 or after 9999, so no version can be
     /// taken from it.
     Clock,
@@ -167,10 +164,6 @@ impl fmt::Display for MigrationError {
             MigrationError::InvalidTable(table) => write!(
                 f,
                 "invalid log table name `{table}`: expected a plain SQL identifier"
-            ),
-            MigrationError::ConflictingPartition(table) => write!(
-                f,
-                "log table `{table}` is given both partitioned and unpartitioned: its models must agree on `partition(...)`"
             ),
             MigrationError::Clock => write!(
                 f,
@@ -221,8 +214,8 @@ pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) 
 
 /// The comment line of a partitioned log table's file on PostgreSQL.
 pub const PARTITION_NOTE: &str = "-- Partitioned by range of `created_at`: this file creates the DEFAULT partition only. \
-Run `partition maintain` (or `partition::Maintain`) once after migrating, then daily: \
-it creates the partitions of the current and coming intervals and moves rows the DEFAULT partition holds into them.";
+Run `partition maintain --by <day|week|month>` (or `partition::Maintain`) once after migrating, then daily: \
+it creates the partitions of the current and coming intervals and moves into them the rows the DEFAULT partition holds.";
 
 /// [`file_content`] of a log table partitioned by `partition`: on
 /// PostgreSQL, the statements create the partitioned parent, its indexes,
@@ -358,6 +351,8 @@ pub fn write<'a>(
 
 /// [`write()`] for log tables that may be partitioned: a partitioned one's
 /// file holds [`file_content_partitioned`], the others' [`file_content`].
+/// A table given more than once (models sharing a log table) is
+/// partitioned when any of its entries is.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -419,17 +414,16 @@ pub fn write_tables_at<'a>(
     if let Some(schema) = pg_schema {
         check_pg_schema(schema)?;
     }
-    // Each table once, with its partitioning (the interval does not change
-    // the file: any interval's partitions are created by maintenance).
+    // Each table once. Given more than once (models sharing a log table),
+    // it is partitioned when any of them is: a partitioned table takes the
+    // rows of every model, and the interval does not change the file.
     let mut tables: BTreeMap<&str, Option<PartitionBy>> = BTreeMap::new();
     for table in log_tables {
         if !is_plain_identifier(table.name) || table.name.len() > MAX_IDENTIFIER_LEN {
             return Err(MigrationError::InvalidTable(table.name.to_owned()));
         }
         let partition = tables.entry(table.name).or_insert(table.partition);
-        if partition.is_some() != table.partition.is_some() {
-            return Err(MigrationError::ConflictingPartition(table.name.to_owned()));
-        }
+        *partition = partition.or(table.partition);
     }
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -754,38 +748,31 @@ mod tests {
     }
 
     #[test]
-    fn a_table_both_partitioned_and_not_is_refused() {
+    fn a_table_given_partitioned_once_is_partitioned() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let err = write_tables_at(
-            Dialect::Postgres,
-            None,
-            [
-                LogTable::new("ledger_log", Some(PartitionBy::Day)),
-                LogTable::from("ledger_log"),
-            ],
-            &out,
-            NOW,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&err, MigrationError::ConflictingPartition(t) if t == "ledger_log"),
-            "{err}"
-        );
-        assert!(!out.exists());
-        // Two intervals make the same file: no conflict.
         let written = write_tables_at(
             Dialect::Postgres,
             None,
             [
+                LogTable::from("ledger_log"),
                 LogTable::new("ledger_log", Some(PartitionBy::Day)),
                 LogTable::new("ledger_log", Some(PartitionBy::Week)),
+                LogTable::from("ledger_log"),
             ],
-            &out,
+            dir.path(),
             NOW,
         )
         .unwrap();
         assert_eq!(written.len(), 1);
+        assert_eq!(
+            std::fs::read_to_string(&written[0].path).unwrap(),
+            file_content_partitioned(
+                Dialect::Postgres,
+                None,
+                "ledger_log",
+                Some(PartitionBy::Day)
+            )
+        );
     }
 
     #[test]

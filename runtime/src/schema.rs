@@ -122,7 +122,7 @@ pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) 
 ///
 /// let sql = schema::file_content_partitioned(Dialect::Postgres, None, "ledger_log", Some(PartitionBy::Month));
 /// assert!(sql.contains(") PARTITION BY RANGE (\"created_at\")"));
-/// assert!(sql.contains("`partition maintain`"));
+/// assert!(sql.contains("`partition maintain --by <day|week|month>`"));
 /// ```
 pub fn file_content_partitioned(
     dialect: Dialect,

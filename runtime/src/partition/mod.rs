@@ -19,8 +19,8 @@
 //! use awesome_audit_log::partition::{Expiry, Maintain};
 //! use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
 //!
-//! #[audited(table = "widget", partition(by = "month"), retention(older_than = "365d"))]
-//! struct Widget { id: i64 }
+//! #[audited(table = "payment", partition(by = "month"), retention(older_than = "365d"))]
+//! struct Payment { id: i64 }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +28,7 @@
 //! let auditor = Auditor::builder(AuditConfig::default()).database("default", db).build()?;
 //!
 //! // The model's interval and retention, three partitions ahead.
-//! let report = Maintain::model::<Widget>(&auditor).ahead(3).run().await?;
+//! let report = Maintain::model::<Payment>(&auditor).ahead(3).run().await?;
 //! println!("created {:?}, dropped {:?}", report.created, report.expired);
 //!
 //! // Any partitioned log table, its old partitions kept in another schema.
