@@ -193,10 +193,11 @@ pub fn file_name(version: u64, log_table: &str) -> String {
     format!("{version}{CREATE}{log_table}.sql")
 }
 
-/// The content of a log table's migration file: a comment line and the
-/// statements that create the table and its indexes and register it as
-/// managed ([`create_table_script`]), in `pg_schema` on PostgreSQL, each
-/// followed by `;` and a line break.
+/// The content of an unpartitioned log table's migration file: a comment
+/// line and the statements that create the table and its indexes and
+/// register it as managed
+/// ([`create_table_script`](crate::ddl::create_table_script)), in
+/// `pg_schema` on PostgreSQL, each followed by `;` and a line break.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -336,16 +337,11 @@ pub fn write<'a>(
     log_tables: impl IntoIterator<Item = &'a str>,
     dir: &Path,
 ) -> Result<Vec<Migration>, MigrationError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| MigrationError::Clock)?
-        .as_secs();
-    write_tables_at(
+    write_tables(
         dialect,
         pg_schema,
         log_tables.into_iter().map(LogTable::from),
         dir,
-        now,
     )
 }
 
