@@ -6,7 +6,9 @@
 //! partitions of the current and the next interval (see
 //! [`awesome_audit_log_codegen::partition`] for its keys). MySQL/MariaDB
 //! and SQLite create the usual table; the guide's operations chapter says
-//! why.
+//! why. An exported migration file ([`schema::export`](crate::schema::export))
+//! creates the partitioned table with its DEFAULT partition only: a first
+//! [`Maintain`] run after migrating creates the interval partitions.
 //!
 //! [`Maintain`] keeps such a table in shape: it creates the partitions of
 //! the coming intervals ahead of time, and takes the partitions past
