@@ -46,10 +46,24 @@
 //!   `cargo:warning` and leaves it: a change to a log table needs a
 //!   migration of its own.
 //! - Commit the files: they are the migrations your deployments apply.
+//!
+//! # Partitioned log tables
+//!
+//! A model marked `#[audited(partition(by = "day" | "week" | "month"))]`
+//! gets, in the PostgreSQL files, its log table partitioned by range of
+//! `created_at`: the partitioned parent with its keys and indexes, its
+//! DEFAULT partition and its registration. A file that is never rewritten
+//! cannot know the date it is applied on, so it creates none of the
+//! partitions of the intervals: run `awesome-audit-log partition maintain`
+//! (or `awesome_audit_log::partition::Maintain`) once after migrating, then
+//! daily. It creates the current and coming intervals' partitions and moves
+//! into them any row logged before it ran, which waited in the DEFAULT
+//! partition. MySQL/MariaDB and SQLite files hold the usual table.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use awesome_audit_log_codegen::migrations::LogTable;
 use awesome_audit_log_codegen::scan::{self, ScanError};
 
 pub use awesome_audit_log_codegen::ddl::Dialect;
@@ -176,8 +190,10 @@ pub fn export_schema_from(
     out_dir: &Path,
 ) -> Result<Vec<Migration>, Error> {
     let models = scan::models_in_dir(src_dir, crate_name)?;
-    let tables = models.iter().map(|m| m.log_table.as_str());
-    Ok(awesome_audit_log_codegen::migrations::write(
+    let tables = models
+        .iter()
+        .map(|m| LogTable::new(&m.log_table, m.partition));
+    Ok(awesome_audit_log_codegen::migrations::write_tables(
         dialect, pg_schema, tables, out_dir,
     )?)
 }

@@ -114,3 +114,51 @@ async fn log_tables_are_created_after_the_applications_migrations() {
 fn file_count(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
+
+/// The scan reads `partition(...)` from the attribute: the PostgreSQL file
+/// of a partitioned model creates the partitioned table without interval
+/// partitions, and its MySQL and SQLite files are the usual table's.
+#[test]
+fn a_partitioned_model_is_partitioned_in_the_postgres_file_only() {
+    use awesome_audit_log_codegen::migrations::{PARTITION_NOTE, file_content};
+
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("lib.rs"),
+        r#"
+            #[audited(table = "ledger", partition(by = "week"))]
+            pub struct Ledger { id: i64, cents: i64 }
+
+            #[audited(table = "widget")]
+            pub struct Widget { id: i64, name: String }
+        "#,
+    )
+    .unwrap();
+    for dialect in Dialect::ALL {
+        let out = tempfile::tempdir().unwrap();
+        let exported = export_schema_from(src.path(), "shop", dialect, None, out.path()).unwrap();
+        let read = |table: &str| {
+            let file = exported.iter().find(|m| m.log_table == table).unwrap();
+            std::fs::read_to_string(&file.path).unwrap()
+        };
+        let ledger = read("ledger_log");
+        if dialect == Dialect::Postgres {
+            assert!(ledger.contains(PARTITION_NOTE), "{ledger}");
+            assert!(
+                ledger.contains(") PARTITION BY RANGE (\"created_at\");\n"),
+                "{ledger}"
+            );
+            assert!(
+                ledger.contains("\"ledger_log_default\" PARTITION OF \"ledger_log\" DEFAULT;\n"),
+                "{ledger}"
+            );
+            assert!(!ledger.contains("FOR VALUES"), "{ledger}");
+        } else {
+            assert_eq!(ledger, file_content(dialect, None, "ledger_log"));
+        }
+        assert_eq!(
+            read("widget_log"),
+            file_content(dialect, None, "widget_log")
+        );
+    }
+}

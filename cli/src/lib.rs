@@ -63,6 +63,13 @@
 //! with `--table` is a failure. `--json` prints `{"dry_run": …, "tables":
 //! [{"status": "maintained" | "skipped" | "failed", …}]}`.
 //!
+//! A partitioned table created by an exported migration file (the schema
+//! export) has its DEFAULT partition only: run `partition maintain --by
+//! day|week|month` right after migrating (`--by` is needed while the table
+//! has no interval partition and the model is not embedded), then daily.
+//! The rows logged in between are moved from the DEFAULT partition into
+//! the partitions it creates.
+//!
 //! `partition convert --by day` converts each table named with `--table`
 //! (ours or the Django original's) into a partitioned one: the unique keys
 //! and indexes it needs are built concurrently, a check on `created_at`

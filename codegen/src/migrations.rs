@@ -15,6 +15,18 @@
 //! this version of the library would write, the file is left as it is and
 //! reported as [`Status::Differs`].
 //!
+//! A model partitioned on PostgreSQL (`#[audited(partition(by = "..."))]`)
+//! gets the partitioned table, written with [`write_tables()`]: the
+//! partitioned parent with its keys and indexes, its DEFAULT partition and
+//! the registration. The partitions of the intervals depend on the date the
+//! migration runs, which a file written once and never rewritten cannot
+//! know: partition maintenance creates them (`partition maintain`, or
+//! `partition::Maintain` of the runtime), once after migrating, then daily.
+//! Rows written before it ran wait in the DEFAULT partition and are moved
+//! into their interval's partition when maintenance creates it.
+//! MySQL/MariaDB and SQLite have no such partitioning: their files are the
+//! usual table's.
+//!
 //! ```
 //! use awesome_audit_log_codegen::ddl::Dialect;
 //! use awesome_audit_log_codegen::migrations::{self, Status};
@@ -38,14 +50,47 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::ddl::{Dialect, create_table_script};
+use crate::ddl::Dialect;
 use crate::ident::{MAX_IDENTIFIER_LEN, is_plain_identifier};
+use crate::partition::{PartitionBy, log_table_statements};
 
 /// What a migration file's name holds between its version and its table.
 const CREATE: &str = "_create_";
 
 /// The latest second a 14-digit version can hold: 9999-12-31 23:59:59 UTC.
 const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
+
+/// A log table whose migration file [`write_tables()`] writes: its name and
+/// the partitioning of its model.
+///
+/// ```
+/// use awesome_audit_log_codegen::migrations::LogTable;
+/// use awesome_audit_log_codegen::partition::PartitionBy;
+///
+/// assert_eq!(LogTable::from("widget_log"), LogTable::new("widget_log", None));
+/// assert_eq!(LogTable::new("ledger_log", Some(PartitionBy::Day)).partition, Some(PartitionBy::Day));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogTable<'a> {
+    /// The log table's name.
+    pub name: &'a str,
+    /// Its model's `partition(by = "...")`, if any.
+    pub partition: Option<PartitionBy>,
+}
+
+impl<'a> LogTable<'a> {
+    /// The log table `name`, partitioned by `partition` (or not).
+    pub const fn new(name: &'a str, partition: Option<PartitionBy>) -> Self {
+        LogTable { name, partition }
+    }
+}
+
+impl<'a> From<&'a str> for LogTable<'a> {
+    /// An unpartitioned log table.
+    fn from(name: &'a str) -> Self {
+        LogTable::new(name, None)
+    }
+}
 
 /// A log table's migration file, as [`write()`] left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,10 +193,11 @@ pub fn file_name(version: u64, log_table: &str) -> String {
     format!("{version}{CREATE}{log_table}.sql")
 }
 
-/// The content of a log table's migration file: a comment line and the
-/// statements that create the table and its indexes and register it as
-/// managed ([`create_table_script`]), in `pg_schema` on PostgreSQL, each
-/// followed by `;` and a line break.
+/// The content of an unpartitioned log table's migration file: a comment
+/// line and the statements that create the table and its indexes and
+/// register it as managed
+/// ([`create_table_script`](crate::ddl::create_table_script)), in
+/// `pg_schema` on PostgreSQL, each followed by `;` and a line break.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -164,14 +210,57 @@ pub fn file_name(version: u64, log_table: &str) -> String {
 /// assert!(sql.ends_with("VALUES ('widget_log') ON CONFLICT (\"log_table\") DO NOTHING;\n"));
 /// ```
 pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) -> String {
+    file_content_partitioned(dialect, pg_schema, log_table, None)
+}
+
+/// The comment line of a partitioned log table's file on PostgreSQL.
+pub const PARTITION_NOTE: &str = "-- Partitioned by range of `created_at`: this file creates the DEFAULT partition only. \
+Run `partition maintain --by <day|week|month>` (or `partition::Maintain`) once after migrating, then daily: \
+it creates the partitions of the current and coming intervals and moves into them the rows the DEFAULT partition holds.";
+
+/// [`file_content`] of a log table partitioned by `partition`: on
+/// PostgreSQL, the statements create the partitioned parent, its indexes,
+/// the DEFAULT partition and the registration
+/// ([`create_partitioned_table_statements`](crate::partition::create_partitioned_table_statements)),
+/// after a second comment line ([`PARTITION_NOTE`]) saying that partition
+/// maintenance creates the partitions of the intervals. The content does
+/// not depend on the date, nor on the interval. In MySQL/MariaDB and
+/// SQLite, and with `partition` `None`, it is [`file_content`].
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::Dialect;
+/// use awesome_audit_log_codegen::migrations::{PARTITION_NOTE, file_content, file_content_partitioned};
+/// use awesome_audit_log_codegen::partition::PartitionBy;
+///
+/// let month = Some(PartitionBy::Month);
+/// let sql = file_content_partitioned(Dialect::Postgres, None, "ledger_log", month);
+/// assert_eq!(sql.lines().nth(1), Some(PARTITION_NOTE));
+/// assert!(sql.contains(") PARTITION BY RANGE (\"created_at\");\n"));
+/// assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"ledger_log_default\" PARTITION OF \"ledger_log\" DEFAULT;\n"));
+/// assert!(!sql.contains("FOR VALUES FROM"));
+/// assert_eq!(sql, file_content_partitioned(Dialect::Postgres, None, "ledger_log", Some(PartitionBy::Day)));
+///
+/// assert_eq!(
+///     file_content_partitioned(Dialect::MySql, None, "ledger_log", month),
+///     file_content(Dialect::MySql, None, "ledger_log"),
+/// );
+/// ```
+pub fn file_content_partitioned(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_table: &str,
+    partition: Option<PartitionBy>,
+) -> String {
+    let pg_schema = pg_schema.filter(|_| dialect == Dialect::Postgres);
+    let statements = log_table_statements(dialect, pg_schema, log_table, partition);
+    let note = match (dialect, partition) {
+        (Dialect::Postgres, Some(_)) => format!("{PARTITION_NOTE}\n"),
+        _ => String::new(),
+    };
     format!(
-        "-- Audit log table `{log_table}` ({}), generated by awesome-audit-log. Do not edit.\n{};\n",
+        "-- Audit log table `{log_table}` ({}), generated by awesome-audit-log. Do not edit.\n{note}{};\n",
         dialect.name(),
-        create_table_script(
-            dialect,
-            pg_schema.filter(|_| dialect == Dialect::Postgres),
-            log_table
-        )
+        statements.join(";\n")
     )
 }
 
@@ -248,11 +337,47 @@ pub fn write<'a>(
     log_tables: impl IntoIterator<Item = &'a str>,
     dir: &Path,
 ) -> Result<Vec<Migration>, MigrationError> {
+    write_tables(
+        dialect,
+        pg_schema,
+        log_tables.into_iter().map(LogTable::from),
+        dir,
+    )
+}
+
+/// [`write()`] for log tables that may be partitioned: a partitioned one's
+/// file holds [`file_content_partitioned`], the others' [`file_content`].
+/// A table given more than once (models sharing a log table) is
+/// partitioned when any of its entries is.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::Dialect;
+/// use awesome_audit_log_codegen::migrations::{self, LogTable, PARTITION_NOTE};
+/// use awesome_audit_log_codegen::partition::PartitionBy;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let tables = [
+///     LogTable::new("ledger_log", Some(PartitionBy::Day)),
+///     LogTable::from("widget_log"),
+/// ];
+/// let written = migrations::write_tables(Dialect::Postgres, None, tables, dir.path())?;
+/// let ledger = std::fs::read_to_string(&written[0].path).unwrap();
+/// assert!(ledger.contains(PARTITION_NOTE));
+/// let widget = std::fs::read_to_string(&written[1].path).unwrap();
+/// assert!(!widget.contains("PARTITION"));
+/// # Ok::<_, migrations::MigrationError>(())
+/// ```
+pub fn write_tables<'a>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = LogTable<'a>>,
+    dir: &Path,
+) -> Result<Vec<Migration>, MigrationError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| MigrationError::Clock)?
         .as_secs();
-    write_at(dialect, pg_schema, log_tables, dir, now)
+    write_tables_at(dialect, pg_schema, log_tables, dir, now)
 }
 
 /// [`write()`] with the clock given: a table without a file gets the version
@@ -265,15 +390,36 @@ pub fn write_at<'a>(
     dir: &Path,
     unix_seconds: u64,
 ) -> Result<Vec<Migration>, MigrationError> {
+    write_tables_at(
+        dialect,
+        pg_schema,
+        log_tables.into_iter().map(LogTable::from),
+        dir,
+        unix_seconds,
+    )
+}
+
+/// [`write_tables()`] with the clock given, as [`write_at`].
+pub fn write_tables_at<'a>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = LogTable<'a>>,
+    dir: &Path,
+    unix_seconds: u64,
+) -> Result<Vec<Migration>, MigrationError> {
     if let Some(schema) = pg_schema {
         check_pg_schema(schema)?;
     }
-    let tables: BTreeSet<&str> = log_tables.into_iter().collect();
-    if let Some(bad) = tables
-        .iter()
-        .find(|table| !is_plain_identifier(table) || table.len() > MAX_IDENTIFIER_LEN)
-    {
-        return Err(MigrationError::InvalidTable((*bad).to_owned()));
+    // Each table once. Given more than once (models sharing a log table),
+    // it is partitioned when any of them is: a partitioned table takes the
+    // rows of every model, and the interval does not change the file.
+    let mut tables: BTreeMap<&str, Option<PartitionBy>> = BTreeMap::new();
+    for table in log_tables {
+        if !is_plain_identifier(table.name) || table.name.len() > MAX_IDENTIFIER_LEN {
+            return Err(MigrationError::InvalidTable(table.name.to_owned()));
+        }
+        let partition = tables.entry(table.name).or_insert(table.partition);
+        *partition = partition.or(table.partition);
     }
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -284,8 +430,8 @@ pub fn write_at<'a>(
     let mut taken = existing.versions;
     let mut next = unix_seconds;
     let mut migrations = Vec::with_capacity(tables.len());
-    for table in tables {
-        let content = file_content(dialect, pg_schema, table);
+    for (table, partition) in tables {
+        let content = file_content_partitioned(dialect, pg_schema, table, partition);
         if let Some((version, path)) = existing.creates.get(table) {
             let current = std::fs::read(path).map_err(io(path))?;
             let status = if current == content.as_bytes() {
@@ -513,6 +659,116 @@ mod tests {
             );
         }
         assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_partitioned_table_file_does_not_depend_on_the_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables = [
+            LogTable::new("ledger_log", Some(PartitionBy::Day)),
+            LogTable::from("widget_log"),
+        ];
+        let first =
+            write_tables_at(Dialect::Postgres, Some("audit"), tables, dir.path(), NOW).unwrap();
+        let ledger = std::fs::read_to_string(&first[0].path).unwrap();
+        let mut lines = ledger.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("-- Audit log table `ledger_log` (postgres)")
+        );
+        assert_eq!(lines.next(), Some(PARTITION_NOTE));
+        let statements =
+            crate::partition::create_partitioned_table_statements(Some("audit"), "ledger_log");
+        assert!(ledger.ends_with(&format!("{};\n", statements.join(";\n"))));
+        assert!(!ledger.contains("FOR VALUES"), "{ledger}");
+        // The unpartitioned table's file is the one `write` writes.
+        assert_eq!(
+            std::fs::read_to_string(&first[1].path).unwrap(),
+            file_content(Dialect::Postgres, Some("audit"), "widget_log")
+        );
+
+        // A month later, with another interval: the same file, unchanged.
+        let later = write_tables_at(
+            Dialect::Postgres,
+            Some("audit"),
+            [LogTable::new("ledger_log", Some(PartitionBy::Month))],
+            dir.path(),
+            NOW + 31 * 86_400,
+        )
+        .unwrap();
+        assert_eq!(later[0].status, Status::Unchanged);
+        assert_eq!(later[0].path, first[0].path);
+
+        // The file of the unpartitioned table it once was differs, and is kept.
+        let plain = tempfile::tempdir().unwrap();
+        let old = write_at(
+            Dialect::Postgres,
+            Some("audit"),
+            ["ledger_log"],
+            plain.path(),
+            NOW,
+        )
+        .unwrap();
+        let now_partitioned = write_tables_at(
+            Dialect::Postgres,
+            Some("audit"),
+            [LogTable::new("ledger_log", Some(PartitionBy::Day))],
+            plain.path(),
+            NOW + 1,
+        )
+        .unwrap();
+        assert_eq!(now_partitioned[0].status, Status::Differs);
+        assert_eq!(
+            std::fs::read_to_string(&old[0].path).unwrap(),
+            file_content(Dialect::Postgres, Some("audit"), "ledger_log")
+        );
+    }
+
+    #[test]
+    fn mysql_and_sqlite_files_ignore_the_partitioning() {
+        for dialect in [Dialect::MySql, Dialect::Sqlite] {
+            for by in PartitionBy::ALL {
+                assert_eq!(
+                    file_content_partitioned(dialect, Some("audit"), "ledger_log", Some(by)),
+                    file_content(dialect, None, "ledger_log"),
+                    "{dialect:?} {by:?}"
+                );
+            }
+        }
+        assert_eq!(
+            file_content_partitioned(Dialect::Postgres, None, "w_log", None),
+            file_content(Dialect::Postgres, None, "w_log")
+        );
+    }
+
+    #[test]
+    fn a_table_given_partitioned_once_is_partitioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_tables_at(
+            Dialect::Postgres,
+            None,
+            [
+                LogTable::from("ledger_log"),
+                LogTable::new("ledger_log", Some(PartitionBy::Day)),
+                LogTable::new("ledger_log", Some(PartitionBy::Week)),
+                LogTable::from("ledger_log"),
+            ],
+            dir.path(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(written.len(), 1);
+        assert_eq!(
+            std::fs::read_to_string(&written[0].path).unwrap(),
+            file_content_partitioned(
+                Dialect::Postgres,
+                None,
+                "ledger_log",
+                Some(PartitionBy::Day)
+            )
+        );
     }
 
     #[test]

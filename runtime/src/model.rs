@@ -196,11 +196,11 @@ impl ModelInfo {
     /// use awesome_audit_log::partition::PartitionBy;
     /// use awesome_audit_log::{Audited, audited};
     ///
-    /// #[audited(table = "widget", partition(by = "month"))]
-    /// struct Widget { id: i64 }
+    /// #[audited(table = "payment", partition(by = "month"))]
+    /// struct Payment { id: i64 }
     ///
-    /// assert_eq!(Widget::MODEL.partition(), Some(PartitionBy::Month));
-    /// assert!(WidgetLog::DDL_POSTGRES.contains("PARTITION BY RANGE (\"created_at\")"));
+    /// assert_eq!(Payment::MODEL.partition(), Some(PartitionBy::Month));
+    /// assert!(PaymentLog::DDL_POSTGRES.contains("PARTITION BY RANGE (\"created_at\")"));
     /// ```
     pub const fn partition(&self) -> Option<PartitionBy> {
         self.partition

@@ -7,6 +7,13 @@
 //! `awesome-audit-log-build` writes through too, so both write the same
 //! files.
 //!
+//! A model partitioned on PostgreSQL (`#[audited(partition(by = "..."))]`)
+//! gets its partitioned log table: the parent, its indexes, the DEFAULT
+//! partition and the registration. The file does not depend on the date,
+//! so partition maintenance ([`partition::Maintain`](crate::partition::Maintain),
+//! or `partition maintain` of the CLI) creates the partitions of the
+//! intervals: run it once after migrating, then daily.
+//!
 //! ```
 //! use awesome_audit_log::{Dialect, audited, schema};
 //!
@@ -25,7 +32,9 @@
 
 use std::path::{Path, PathBuf};
 
-use awesome_audit_log_codegen::migrations::{self, MigrationError, Status};
+use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationError, Status};
+
+use crate::partition::PartitionBy;
 
 use crate::{Dialect, Error};
 
@@ -47,10 +56,12 @@ pub fn export(
         .validate()?;
     }
     let models = crate::registry::models();
-    let written = migrations::write(
+    let written = migrations::write_tables(
         dialect,
         pg_schema,
-        models.iter().map(|m| m.log_table()),
+        models
+            .iter()
+            .map(|m| LogTable::new(m.log_table(), m.partition())),
         dir,
     )
     .map_err(|e| match e {
@@ -88,7 +99,36 @@ pub fn file_name(version: u64, log_table: &str) -> String {
     migrations::file_name(version, log_table)
 }
 
-/// The content of a log table's DDL file.
+/// The content of an unpartitioned log table's DDL file.
+///
+/// ```
+/// use awesome_audit_log::{Dialect, schema};
+///
+/// let sql = schema::file_content(Dialect::Sqlite, None, "widget_log");
+/// assert!(sql.contains("CREATE TABLE IF NOT EXISTS \"widget_log\""));
+/// ```
 pub fn file_content(dialect: Dialect, pg_schema: Option<&str>, log_table: &str) -> String {
     migrations::file_content(dialect, pg_schema, log_table)
+}
+
+/// The content of the DDL file [`export`] writes for a log table
+/// partitioned by `partition` (or not): on PostgreSQL, the partitioned
+/// table without the partitions of the intervals, which partition
+/// maintenance creates; elsewhere [`file_content`].
+///
+/// ```
+/// use awesome_audit_log::partition::PartitionBy;
+/// use awesome_audit_log::{Dialect, schema};
+///
+/// let sql = schema::file_content_partitioned(Dialect::Postgres, None, "ledger_log", Some(PartitionBy::Month));
+/// assert!(sql.contains(") PARTITION BY RANGE (\"created_at\")"));
+/// assert!(sql.contains("`partition maintain --by <day|week|month>`"));
+/// ```
+pub fn file_content_partitioned(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_table: &str,
+    partition: Option<PartitionBy>,
+) -> String {
+    migrations::file_content_partitioned(dialect, pg_schema, log_table, partition)
 }

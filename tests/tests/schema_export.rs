@@ -1,11 +1,21 @@
 //! The build-script helper (which reads sources) and the registry export
-//! (which reads the compiled models) write identical files.
+//! (which reads the compiled models) write identical files; a partitioned
+//! model's PostgreSQL file, applied to a real database, gives a
+//! partitioned table that the runtime writes into and partition
+//! maintenance completes.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use awesome_audit_log::{Dialect, build, registry, schema};
-use awesome_audit_log_tests::models::{Account, Gadget, Gizmo, Widget, WidgetLog};
+use awesome_audit_log::partition::Maintain;
+use awesome_audit_log::{AuditConfig, Dialect, LogOutcome, build, registry, schema};
+use awesome_audit_log_codegen::migrations::PARTITION_NOTE;
+use awesome_audit_log_tests::harness::TestPool;
+use awesome_audit_log_tests::models::{
+    Account, Gadget, Gizmo, Ledger, LedgerLog, Widget, WidgetLog,
+};
+use awesome_audit_log_tests::{Kind, TestDb};
+use sqlx::AssertSqlSafe;
 
 fn files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -28,11 +38,18 @@ fn build_helper_and_registry_write_identical_files() {
         Gizmo::log_change,
         Account::log_change,
         Gadget::log_change,
+        Ledger::log_change,
     );
     let labels: Vec<_> = registry::models().iter().map(|m| m.label()).collect();
     assert_eq!(
         labels,
-        ["bank.account", "shop.gadget", "shop.gizmo", "shop.widget"]
+        [
+            "bank.account",
+            "shop.gadget",
+            "shop.gizmo",
+            "bank.ledger",
+            "shop.widget"
+        ]
     );
 
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -63,12 +80,12 @@ fn build_helper_and_registry_write_identical_files() {
             without_versions(&files(from_sources.path())),
             "{dialect:?} {pg_schema:?}"
         );
-        assert_eq!(registry_files.len(), 4);
+        assert_eq!(registry_files.len(), 5);
         let versions: BTreeSet<_> = registry_files
             .iter()
             .map(|(name, _)| name.split_once('_').unwrap().0.to_owned())
             .collect();
-        assert_eq!(versions.len(), 4, "unique versions: {registry_files:?}");
+        assert_eq!(versions.len(), 5, "unique versions: {registry_files:?}");
         assert!(versions.iter().all(|v| v.len() == 14), "{versions:?}");
 
         // Into the registry's directory, the helper finds every file it
@@ -104,7 +121,115 @@ fn build_helper_and_registry_write_identical_files() {
             (Dialect::Sqlite, _) => WidgetLog::DDL_SQLITE.to_owned(),
         };
         assert!(widget.contains(&format!("{expected};\n")), "{widget}");
+        assert!(!widget.contains("PARTITION"), "{widget}");
+
+        // The partitioned model's file: the macro's DDL, partitioned on
+        // PostgreSQL with the note about maintenance, the usual table elsewhere.
+        let (_, ledger) = registry_files
+            .iter()
+            .find(|(name, _)| name.ends_with("_create_ledger_log.sql"))
+            .expect("ledger_log file");
+        let expected = match (dialect, pg_schema) {
+            (Dialect::Postgres, Some(_)) => LedgerLog::DDL_POSTGRES
+                .replace("\"ledger_log\"", "\"audit\".\"ledger_log\"")
+                .replace("\"ledger_log_default\"", "\"audit\".\"ledger_log_default\"")
+                .replace(
+                    "\"awesome_audit_log_tables\"",
+                    "\"audit\".\"awesome_audit_log_tables\"",
+                ),
+            (Dialect::Postgres, None) => LedgerLog::DDL_POSTGRES.to_owned(),
+            (Dialect::MySql, _) => LedgerLog::DDL_MYSQL.to_owned(),
+            (Dialect::Sqlite, _) => LedgerLog::DDL_SQLITE.to_owned(),
+        };
+        assert!(ledger.ends_with(&format!("{expected};\n")), "{ledger}");
+        let partitioned = dialect == Dialect::Postgres;
+        assert_eq!(ledger.contains(PARTITION_NOTE), partitioned, "{ledger}");
+        assert_eq!(
+            ledger.contains("PARTITION BY RANGE (\"created_at\")"),
+            partitioned
+        );
+        assert!(!ledger.contains("FOR VALUES"), "{ledger}");
     }
+}
+
+/// The exported file of the partitioned model, applied to PostgreSQL: a
+/// partitioned table with its DEFAULT partition only. The runtime writes
+/// into it at once (the rows wait in the DEFAULT partition), and partition
+/// maintenance then creates the partitions and moves those rows into
+/// theirs, none lost or doubled.
+#[tokio::test]
+async fn an_exported_partitioned_table_is_completed_by_maintenance() {
+    let Some(db) = TestDb::new(Kind::Postgres).await else {
+        return;
+    };
+    let TestPool::Postgres(pool) = &db.pool else {
+        unreachable!("a PostgreSQL database")
+    };
+    let _ = Ledger::log_change;
+    let dir = tempfile::tempdir().unwrap();
+    let files = schema::export(Dialect::Postgres, None, dir.path()).unwrap();
+    let file = files
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with("_create_ledger_log.sql"))
+        .expect("ledger_log file");
+    let sql = std::fs::read_to_string(file).unwrap();
+    // Run as a migration tool runs it: the whole file in one transaction.
+    sqlx::raw_sql(AssertSqlSafe(format!("BEGIN;\n{sql}COMMIT;")))
+        .execute(pool)
+        .await
+        .unwrap();
+    const PARTITIONS: &str = "SELECT c.relname::text FROM pg_inherits i \
+        JOIN pg_class c ON c.oid = i.inhrelid \
+        WHERE i.inhparent = 'ledger_log'::regclass ORDER BY 1";
+    assert_eq!(
+        db.texts("SELECT relkind::text FROM pg_class WHERE relname = 'ledger_log'")
+            .await,
+        [Some("p".to_owned())]
+    );
+    assert_eq!(
+        db.texts(PARTITIONS).await,
+        [Some("ledger_log_default".to_owned())]
+    );
+
+    // Logged before any maintenance: into the DEFAULT partition.
+    let auditor = db.auditor(AuditConfig::default());
+    for amount in 1..=3 {
+        let before = Ledger {
+            id: 1,
+            amount: amount - 1,
+        };
+        let after = Ledger { id: 1, amount };
+        let outcome = Ledger::log_change(&auditor, Some(&before), Some(&after))
+            .await
+            .unwrap();
+        assert_eq!(outcome, LogOutcome::Written);
+    }
+    let ids = db.ids("SELECT id FROM ledger_log ORDER BY id").await;
+    assert_eq!(ids.len(), 3);
+    assert_eq!(db.count("ledger_log_default").await, 3);
+
+    let report = Maintain::model::<Ledger>(&auditor)
+        .ahead(1)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.created.len(), 2, "{report:?}");
+    assert_eq!(report.created[0].rows, 3, "{report:?}");
+    let today = format!("ledger_log_p{}", chrono::Utc::now().format("%Y%m%d"));
+    let found = db.texts(PARTITIONS).await;
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.contains(&Some(today.clone())), "{found:?}");
+
+    // The same rows, ids and all, now in today's partition.
+    assert_eq!(db.count("ledger_log_default").await, 0);
+    assert_eq!(db.count(&today).await, 3);
+    assert_eq!(db.ids("SELECT id FROM ledger_log ORDER BY id").await, ids);
+    let history = LedgerLog::for_object(&auditor, &1).await.unwrap();
+    let amounts: Vec<_> = history
+        .iter()
+        .map(|row| row.changes.as_ref().unwrap()["amount"]["to"].clone())
+        .collect();
+    assert_eq!(amounts, [1, 2, 3]);
 }
 
 /// The files with their names' versions cut off.

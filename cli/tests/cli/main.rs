@@ -61,7 +61,11 @@ fn main() {
         outbox_status_and_dead_letters_per_table,
         outbox_status_needs_a_database,
     ];
-    let partition_cases = cases![in partitions; partitions_are_maintained, tables_are_converted];
+    let partition_cases = cases![in partitions;
+        partitions_are_maintained,
+        exported_partitioned_tables_check_ok,
+        tables_are_converted,
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),

@@ -6,7 +6,9 @@
 //! partitions of the current and the next interval (see
 //! [`awesome_audit_log_codegen::partition`] for its keys). MySQL/MariaDB
 //! and SQLite create the usual table; the guide's operations chapter says
-//! why.
+//! why. An exported migration file ([`schema::export`](crate::schema::export))
+//! creates the partitioned table with its DEFAULT partition only: a first
+//! [`Maintain`] run after migrating creates the interval partitions.
 //!
 //! [`Maintain`] keeps such a table in shape: it creates the partitions of
 //! the coming intervals ahead of time, and takes the partitions past
@@ -19,8 +21,8 @@
 //! use awesome_audit_log::partition::{Expiry, Maintain};
 //! use awesome_audit_log::{AuditConfig, Auditor, Database, audited};
 //!
-//! #[audited(table = "widget", partition(by = "month"), retention(older_than = "365d"))]
-//! struct Widget { id: i64 }
+//! #[audited(table = "payment", partition(by = "month"), retention(older_than = "365d"))]
+//! struct Payment { id: i64 }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +30,7 @@
 //! let auditor = Auditor::builder(AuditConfig::default()).database("default", db).build()?;
 //!
 //! // The model's interval and retention, three partitions ahead.
-//! let report = Maintain::model::<Widget>(&auditor).ahead(3).run().await?;
+//! let report = Maintain::model::<Payment>(&auditor).ahead(3).run().await?;
 //! println!("created {:?}, dropped {:?}", report.created, report.expired);
 //!
 //! // Any partitioned log table, its old partitions kept in another schema.
