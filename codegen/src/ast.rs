@@ -8,9 +8,9 @@ use crate::attr::{Container, FieldAttrs};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::ident::{log_table_name, pascal_case, snake_case};
+use crate::partition::PartitionBy;
 use crate::trigger::classify::render_of;
 use crate::trigger::{Render, Stored, TriggerField, TriggerModel};
-use crate::partition::PartitionBy;
 
 /// An audited struct, parsed and checked.
 pub struct Model {

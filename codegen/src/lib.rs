@@ -19,8 +19,8 @@ pub mod ddl;
 pub mod duration;
 pub mod ident;
 pub mod migrations;
-pub mod trigger;
 pub mod partition;
+pub mod trigger;
 
 #[cfg(feature = "parse")]
 pub mod ast;

@@ -45,8 +45,7 @@ pub const RENAME: Symbol = Symbol("rename");
 pub const COLUMN: Symbol = Symbol("column");
 
 /// The keys `#[audited(...)]` accepts, for error messages.
-pub const CONTAINER_KEYS: &str =
-    "`table`, `label`, `crate`, `retention`, `triggers`, `partition`";
+pub const CONTAINER_KEYS: &str = "`table`, `label`, `crate`, `retention`, `triggers`, `partition`";
 /// The keys `#[audited(partition(...))]` accepts, for error messages.
 pub const PARTITION_KEYS: &str = "`by`";
 /// The keys `#[audited(retention(...))]` accepts, for error messages.

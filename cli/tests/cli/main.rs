@@ -9,8 +9,8 @@
 
 mod aliases;
 mod cases;
-mod queues;
 mod partitions;
+mod queues;
 mod retention;
 mod tables;
 #[cfg(unix)]

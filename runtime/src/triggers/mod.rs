@@ -59,6 +59,10 @@
 //! [`Error::CapturedByTriggers`] until it uninstalls them; an auditor that
 //! did not install them (another process's) cannot tell.
 
+mod context;
+
+pub(crate) use self::context::{clear, hand_over};
+pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, trigger_names,
 };
@@ -96,8 +100,10 @@ pub async fn install(
         return Ok(TriggerOutcome::NotAudited);
     }
     // Marked before the first statement: from here on the triggers may be
-    // in place, and a `log_change` of the model would duplicate their rows.
+    // in place, and a `log_change` of the model would duplicate their rows;
+    // the auditor's transactions hand their context over from now on.
     sink.set_captured(model.label(), true);
+    sink.enable_trigger_context();
     let index = sink.read_index()?;
     let (alias, pool) = sink.database(index);
     let log = sink.table(index, Target::Log, model.log_table());
@@ -208,6 +214,7 @@ impl PoolTask for Install<'_> {
             schema: self.schema,
             log_unchanged_updates: self.log_unchanged_updates,
             event_id: shape.event_id,
+            correlation_id: shape.correlation_id,
         };
         let mut tx = conn.begin().await?;
         for statement in install_statements(D::DIALECT, self.spec, &options) {
