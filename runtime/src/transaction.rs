@@ -74,7 +74,13 @@ pub struct AuditTransaction<'c, DB: AuditDatabase> {
 
 impl Auditor {
     /// Begins a transaction on the database registered as `alias`, whose
-    /// pool must be of kind `DB`.
+    /// pool must be of kind `DB`. Once the auditor has installed triggers
+    /// (or was built with
+    /// [`trigger_context`](crate::AuditorBuilder::trigger_context)), it
+    /// hands the current audit scope's context to the database, so that
+    /// the trigger rows of the transaction record it (see
+    /// [`triggers`](crate::triggers#the-context-in-trigger-rows)); its
+    /// commit and rollback clear it.
     pub async fn begin<DB: AuditDatabase>(
         &self,
         alias: &str,
@@ -104,7 +110,9 @@ impl Auditor {
     }
 
     /// Wraps a transaction the application already began on the pool it
-    /// registered as `alias` (the auditor cannot check that it did).
+    /// registered as `alias` (the auditor cannot check that it did). A
+    /// context handed to it with [`triggers::set_context`] is cleared by
+    /// the wrapper's commit and rollback.
     pub fn transaction<'c, DB: AuditDatabase>(
         &self,
         alias: &str,
@@ -304,6 +312,8 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
 
     /// The underlying sqlx transaction, discarding the log rows waiting for
     /// the commit (rows already written inside the transaction stay in it).
+    /// An audit context handed to the database for the triggers stays too:
+    /// clear it with [`triggers::clear_context`] before committing.
     pub fn into_inner(self) -> sqlx::Transaction<'c, DB> {
         self.tx.take()
     }

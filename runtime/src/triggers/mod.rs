@@ -36,7 +36,7 @@
 //! assert_eq!(rows[1].changes.as_ref().unwrap()["qty"]["to"], 3);
 //!
 //! // The statements, generated at compile time (search path's schema).
-//! assert_eq!(Widget::trigger_ddl(Dialect::Sqlite).len(), 6);
+//! assert_eq!(Widget::trigger_ddl(Dialect::Sqlite).len(), 7);
 //! Widget::uninstall_triggers(&auditor).await?;
 //! # Ok(())
 //! # }
@@ -58,6 +58,32 @@
 //! those of its transactions) for that model is
 //! [`Error::CapturedByTriggers`] until it uninstalls them; an auditor that
 //! did not install them (another process's) cannot tell.
+//!
+//! # The context in trigger rows
+//! Inside an [audit scope](crate::context::scope), the auditor's
+//! transactions ([`Auditor::begin`]) hand the scope's context to the
+//! database once per transaction, and every trigger row of that
+//! transaction records it (the columns `log_change` fills in the same
+//! scope); outside a scope the rows carry NULL. They do so once the
+//! auditor has installed triggers, or when it was built with
+//! [`trigger_context`](crate::AuditorBuilder::trigger_context). For a
+//! transaction the application began itself, call [`set_context`] and,
+//! before committing, [`clear_context`].
+//!
+//! - PostgreSQL: transaction-local settings (`set_config(…, true)`), gone
+//!   with the transaction whatever ends it.
+//! - MySQL/MariaDB: session variables, which outlive the transaction: an
+//!   auditor's transaction sets them all (to NULL outside a scope) when it
+//!   begins and clears them before its commit and its rollback; one dropped
+//!   unfinished clears them and rolls back on a task of its own that holds
+//!   the connection until then, so the pool never hands it on with them.
+//! - SQLite: the one row of the table `awesome_audit_log_context` (created
+//!   with the triggers), written in the transaction and deleted before its
+//!   commit; a rollback removes it, and no other connection sees it (one
+//!   writer at a time, readers see committed rows only).
+//!
+//! The values are those `log_change` writes, cut to fit the same columns;
+//! an empty string is written as NULL.
 
 mod context;
 
