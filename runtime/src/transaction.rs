@@ -89,22 +89,24 @@ impl Auditor {
         let (_, pool) = self.sink.database(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
-        let mut tx = pool
+        let tx = pool
             .begin()
             .await
             .map_err(|source| Error::from_sqlx(alias, None, source))?;
-        let context_handed = if self.sink.trigger_context() {
-            let ctx = crate::context::current();
-            triggers::hand_over::<DB::Driver>(&mut tx, ctx.as_deref())
-                .await
-                .map_err(|source| Error::TriggerContext { source })?
-        } else {
-            false
-        };
         let mut tx = AuditTransaction::new(self, index, tx);
-        tx.context_handed = context_handed;
-        if context_handed && DB::Driver::DIALECT == Dialect::MySql {
-            tx.tx.on_drop = Some(clear_after_drop::<DB>);
+        if self.sink.trigger_context() {
+            // Armed before the first statement: should handing over fail,
+            // or this future be dropped halfway, the variables are cleared.
+            if DB::Driver::DIALECT == Dialect::MySql {
+                tx.tx.on_drop = Some(clear_after_drop::<DB>);
+            }
+            let ctx = crate::context::current();
+            tx.context_handed = triggers::hand_over::<DB::Driver>(tx.tx.get_mut(), ctx.as_deref())
+                .await
+                .map_err(|source| Error::TriggerContext { source })?;
+            if !tx.context_handed {
+                tx.tx.on_drop = None;
+            }
         }
         Ok(tx)
     }
@@ -246,19 +248,20 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
             sink,
             transport,
             index,
-            tx,
+            mut tx,
             pending,
             first_used,
             context_handed,
             ..
         } = self;
-        let mut tx = tx.take();
         // Cleared inside the transaction: should this fail (or the future
-        // be dropped here), the transaction is rolled back, not committed.
-        triggers::clear::<DB::Driver>(&mut tx, context_handed)
+        // be dropped here), the transaction is rolled back, not committed,
+        // and one dropped clears what it can on its way out.
+        triggers::clear::<DB::Driver>(tx.get_mut(), context_handed)
             .await
             .map_err(|source| Error::TriggerContext { source })?;
-        tx.commit()
+        tx.take()
+            .commit()
             .await
             .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
         for (target, log_table) in first_used {
@@ -287,19 +290,19 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         let Self {
             sink,
             index,
-            tx,
+            mut tx,
             context_handed,
             ..
         } = self;
-        let mut tx = tx.take();
         // MySQL's session variables outlive the transaction: cleared first
         // (PostgreSQL's settings and SQLite's row go with the rollback).
         let cleared = if DB::Driver::DIALECT == Dialect::MySql {
-            triggers::clear::<DB::Driver>(&mut tx, context_handed).await
+            triggers::clear::<DB::Driver>(tx.get_mut(), context_handed).await
         } else {
             Ok(())
         };
-        tx.rollback()
+        tx.take()
+            .rollback()
             .await
             .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
         cleared.map_err(|source| Error::TriggerContext { source })
