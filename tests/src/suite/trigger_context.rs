@@ -257,8 +257,9 @@ async fn rows_of(auditor: &Auditor, id: i64) -> GadgetLog {
     rows.remove(0)
 }
 
-/// On a pool of one connection: a transaction that committed, rolled back
-/// or was dropped after writing in a scope leaves nothing of its context
+/// On a pool of one connection: a transaction that committed, rolled back,
+/// was dropped or cancelled with its request after writing in a scope
+/// leaves nothing of its context
 /// for the next statement on the connection, outside any scope; nor does
 /// the application's own transaction that cleared its context.
 pub async fn ended_transactions_leave_no_context(db: TestDb) {
@@ -275,8 +276,24 @@ pub async fn ended_transactions_leave_no_context(db: TestDb) {
             .trigger_context()
             .build()
             .unwrap();
-        for (user, end) in [(1, "commit"), (2, "rollback"), (3, "drop"), (4, "own")] {
+        let ends = [(1, "commit"), (2, "rollback"), (3, "drop"), (4, "own"), (5, "cancel")];
+        for (user, end) in ends {
+            if end == "cancel" {
+                // A request cancelled mid-transaction (a timeout): its
+                // future, transaction and all, is dropped at an await.
+                let work = context::scope(request(user), async {
+                    let mut tx = auditor.begin::<DB>("default").await.unwrap();
+                    sqlx::query(insert(kind, user)).execute(&mut *tx).await.unwrap();
+                    std::future::pending::<()>().await;
+                    drop(tx);
+                });
+                let cancelled = tokio::time::timeout(std::time::Duration::from_millis(200), work).await;
+                assert!(cancelled.is_err());
+            }
             context::scope(request(user), async {
+                if end == "cancel" {
+                    return;
+                }
                 if end == "own" {
                     let mut tx = pool.begin().await.unwrap();
                     triggers::set_context(&mut tx).await.unwrap();
@@ -300,7 +317,7 @@ pub async fn ended_transactions_leave_no_context(db: TestDb) {
         }
         assert_eq!(rows_of(&installer, 1).await.user_id, Some(1));
         assert_eq!(rows_of(&installer, 4).await.user_id, Some(4));
-        for user in [2, 3] {
+        for user in [2, 3, 5] {
             assert!(rows(&installer, user).await.is_empty());
         }
         pool.close().await;
