@@ -45,6 +45,7 @@ use crate::event::{LogEvent, prepare, prepare_batch};
 use crate::outcome::{BatchOutcome, LogOutcome};
 use crate::sink::{OnRefused, Sink, Target, group_by_key};
 use crate::transport::Transport;
+use crate::triggers;
 use crate::{Audited, Auditor, Dialect, Error};
 
 /// The application's sqlx transaction together with the log rows of the
@@ -60,17 +61,26 @@ pub struct AuditTransaction<'c, DB: AuditDatabase> {
     /// audit database is the transaction's, the outbox with the outbox
     /// transport; `None`: they wait for the commit (audit database elsewhere).
     inside: Option<Target>,
-    tx: sqlx::Transaction<'c, DB>,
+    tx: Open<'c, DB>,
     /// Rows to dispatch after commit (audit database elsewhere), in order.
     pending: Vec<(&'static str, LogEvent)>,
     /// Tables first written in this transaction: known to exist once it
     /// commits.
     first_used: Vec<(Target, &'static str)>,
+    /// Whether an audit context was handed to the database for the
+    /// triggers and must be cleared before the transaction ends.
+    context_handed: bool,
 }
 
 impl Auditor {
     /// Begins a transaction on the database registered as `alias`, whose
-    /// pool must be of kind `DB`.
+    /// pool must be of kind `DB`. Once the auditor has installed triggers
+    /// (or was built with
+    /// [`trigger_context`](crate::AuditorBuilder::trigger_context)), it
+    /// hands the current audit scope's context to the database, so that
+    /// the trigger rows of the transaction record it (see
+    /// [`triggers`](crate::triggers#the-context-in-trigger-rows)); its
+    /// commit and rollback clear it.
     pub async fn begin<DB: AuditDatabase>(
         &self,
         alias: &str,
@@ -83,18 +93,39 @@ impl Auditor {
             .begin()
             .await
             .map_err(|source| Error::from_sqlx(alias, None, source))?;
-        Ok(AuditTransaction::new(self, index, tx))
+        let mut tx = AuditTransaction::new(self, index, tx);
+        if self.sink.trigger_context() {
+            // Armed before the first statement: should handing over fail,
+            // or this future be dropped halfway, the variables are cleared.
+            if DB::Driver::DIALECT == Dialect::MySql {
+                tx.tx.on_drop = Some(clear_after_drop::<DB>);
+            }
+            let ctx = crate::context::current();
+            tx.context_handed = triggers::hand_over::<DB::Driver>(tx.tx.get_mut(), ctx.as_deref())
+                .await
+                .map_err(|source| Error::TriggerContext { source })?;
+            if !tx.context_handed {
+                tx.tx.on_drop = None;
+            }
+        }
+        Ok(tx)
     }
 
     /// Wraps a transaction the application already began on the pool it
-    /// registered as `alias` (the auditor cannot check that it did).
+    /// registered as `alias` (the auditor cannot check that it did). A
+    /// context handed to it with [`triggers::set_context`] is cleared by
+    /// the wrapper's commit and rollback.
     pub fn transaction<'c, DB: AuditDatabase>(
         &self,
         alias: &str,
         tx: sqlx::Transaction<'c, DB>,
     ) -> Result<AuditTransaction<'c, DB>, Error> {
         let index = self.transaction_index::<DB>(alias)?;
-        Ok(AuditTransaction::new(self, index, tx))
+        let mut tx = AuditTransaction::new(self, index, tx);
+        // The application may have handed a context over
+        // (`triggers::set_context`): cleared before the end all the same.
+        tx.context_handed = self.sink.trigger_context() && DB::Driver::DIALECT != Dialect::Postgres;
+        Ok(tx)
     }
 
     /// The index of `alias`, whose pool must be of kind `DB`.
@@ -128,9 +159,13 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
             transport: Arc::clone(&auditor.transport),
             index,
             inside,
-            tx,
+            tx: Open {
+                tx: Some(tx),
+                on_drop: None,
+            },
             pending: Vec::new(),
             first_used: Vec::new(),
+            context_handed: false,
         }
     }
 
@@ -213,12 +248,20 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
             sink,
             transport,
             index,
-            tx,
+            mut tx,
             pending,
             first_used,
+            context_handed,
             ..
         } = self;
-        tx.commit()
+        // Cleared inside the transaction: should this fail (or the future
+        // be dropped here), the transaction is rolled back, not committed,
+        // and one dropped clears what it can on its way out.
+        triggers::clear::<DB::Driver>(tx.get_mut(), context_handed)
+            .await
+            .map_err(|source| Error::TriggerContext { source })?;
+        tx.take()
+            .commit()
             .await
             .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
         for (target, log_table) in first_used {
@@ -245,22 +288,37 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
     /// Rolls the transaction back; its log rows are discarded with it.
     pub async fn rollback(self) -> Result<(), Error> {
         let Self {
-            sink, index, tx, ..
+            sink,
+            index,
+            mut tx,
+            context_handed,
+            ..
         } = self;
-        tx.rollback()
+        // MySQL's session variables outlive the transaction: cleared first
+        // (PostgreSQL's settings and SQLite's row go with the rollback).
+        let cleared = if DB::Driver::DIALECT == Dialect::MySql {
+            triggers::clear::<DB::Driver>(tx.get_mut(), context_handed).await
+        } else {
+            Ok(())
+        };
+        tx.take()
+            .rollback()
             .await
-            .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))
+            .map_err(|source| Error::from_sqlx(sink.database(index).0, None, source))?;
+        cleared.map_err(|source| Error::TriggerContext { source })
     }
 
     /// The underlying sqlx transaction.
     pub fn inner(&mut self) -> &mut sqlx::Transaction<'c, DB> {
-        &mut self.tx
+        self.tx.get_mut()
     }
 
     /// The underlying sqlx transaction, discarding the log rows waiting for
     /// the commit (rows already written inside the transaction stay in it).
+    /// An audit context handed to the database for the triggers stays too:
+    /// clear it with [`triggers::clear_context`] before committing.
     pub fn into_inner(self) -> sqlx::Transaction<'c, DB> {
-        self.tx
+        self.tx.take()
     }
 
     async fn write_inside(
@@ -272,7 +330,7 @@ impl<'c, DB: AuditDatabase> AuditTransaction<'c, DB> {
         let sink = &*self.sink;
         let outcome = sink
             .write_in::<DB::Driver>(
-                &mut *self.tx,
+                &mut **self.tx.get_mut(),
                 self.index,
                 target,
                 log_table,
@@ -303,12 +361,72 @@ impl<DB: AuditDatabase> Deref for AuditTransaction<'_, DB> {
     type Target = DB::Connection;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        self.tx.get()
     }
 }
 
 impl<DB: AuditDatabase> DerefMut for AuditTransaction<'_, DB> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        self.tx.get_mut()
     }
+}
+
+/// The open sqlx transaction of an [`AuditTransaction`], and what to do
+/// should it be dropped unfinished while MySQL session variables hold an
+/// audit context: they outlive the transaction, and the connection would
+/// go back to its pool with them.
+struct Open<'c, DB: AuditDatabase> {
+    /// Always `Some` while the `AuditTransaction` exists: only
+    /// [`take`](Self::take) and `drop`, which end it, take it out.
+    tx: Option<sqlx::Transaction<'c, DB>>,
+    /// Given the transaction when it is dropped unfinished.
+    on_drop: Option<fn(sqlx::Transaction<'c, DB>)>,
+}
+
+impl<'c, DB: AuditDatabase> Open<'c, DB> {
+    const TAKEN: &'static str = "an AuditTransaction's transaction is taken only when it ends";
+
+    fn get(&self) -> &sqlx::Transaction<'c, DB> {
+        self.tx.as_ref().expect(Self::TAKEN)
+    }
+
+    fn get_mut(&mut self) -> &mut sqlx::Transaction<'c, DB> {
+        self.tx.as_mut().expect(Self::TAKEN)
+    }
+
+    /// The transaction, to be finished by the caller.
+    fn take(mut self) -> sqlx::Transaction<'c, DB> {
+        self.on_drop = None;
+        self.tx.take().expect(Self::TAKEN)
+    }
+}
+
+impl<DB: AuditDatabase> Drop for Open<'_, DB> {
+    fn drop(&mut self) {
+        if let (Some(on_drop), Some(tx)) = (self.on_drop.take(), self.tx.take()) {
+            on_drop(tx);
+        }
+    }
+}
+
+/// Clears the audit context of a transaction dropped unfinished, then
+/// rolls it back, on a task of its own: the connection goes back to the
+/// pool only after both. Without a tokio runtime (the pool needs one to
+/// take the connection back) the transaction is dropped as it is.
+fn clear_after_drop<DB: AuditDatabase>(tx: sqlx::Transaction<'static, DB>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::error!(
+            "an audit transaction dropped outside a tokio runtime keeps its context on the connection"
+        );
+        return;
+    };
+    runtime.spawn(async move {
+        let mut tx = tx;
+        if let Err(error) = triggers::clear::<DB::Driver>(&mut tx, true).await {
+            // A connection that cannot run the statement is broken: the
+            // pool's check when it is given back closes it.
+            tracing::warn!("audit context of a dropped transaction not cleared: {error}");
+        }
+        let _ = tx.rollback().await;
+    });
 }

@@ -17,7 +17,9 @@
 //!   differs, `{"key": {"from": old, "to": new}}` (every field from `null`
 //!   on insert, to `null` on delete). An update that changes no stored field
 //!   writes no row, unless LOG_UNCHANGED_UPDATES is set.
-//! - the context columns: NULL (context in triggers is not built yet).
+//! - the context columns (entry point, route, path, method, ip, user id
+//!   and name, user agent, correlation id): what the runtime handed the
+//!   database for the transaction ([`context`]), NULL when nothing was.
 //! - `created_at`: the statement's time in UTC (microseconds on PostgreSQL
 //!   and MySQL/MariaDB, milliseconds on SQLite).
 //! - `event_id`: a fresh UUID per row.
@@ -40,10 +42,11 @@
 //!     fields: &fields,
 //! };
 //! let sql = install_statements(Dialect::Sqlite, &model, &TriggerOptions::new());
-//! assert_eq!(sql.len(), 6);
-//! assert!(sql[3].starts_with("CREATE TRIGGER \"widget_audit_insert\" AFTER INSERT ON \"widget\""));
+//! assert_eq!(sql.len(), 7);
+//! assert!(sql[4].starts_with("CREATE TRIGGER \"widget_audit_insert\" AFTER INSERT ON \"widget\""));
 //! ```
 
+pub mod context;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -51,7 +54,7 @@ mod sqlite;
 #[cfg(feature = "parse")]
 pub mod classify;
 
-use crate::ddl::{Dialect, EVENT_ID, bounded_name};
+use crate::ddl::{CORRELATION_ID, Dialect, EVENT_ID, bounded_name};
 
 /// What a redacted field's value is stored as (a JSON string), by the
 /// triggers and by `log_change` alike.
@@ -139,16 +142,20 @@ pub struct TriggerOptions<'a> {
     /// Whether the log table has the `event_id` column (tables the Django
     /// original created do not).
     pub event_id: bool,
+    /// Whether the log table has the `correlation_id` column (tables the
+    /// Django original or earlier versions created do not).
+    pub correlation_id: bool,
 }
 
 impl TriggerOptions<'_> {
     /// The defaults: the search path's schema, unchanged updates not
-    /// logged, a log table with `event_id`.
+    /// logged, a log table with `event_id` and `correlation_id`.
     pub const fn new() -> Self {
         Self {
             schema: None,
             log_unchanged_updates: false,
             event_id: true,
+            correlation_id: true,
         }
     }
 }
@@ -274,8 +281,9 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// The log columns a trigger writes, quoted and joined: the context columns
-/// are left to their NULL default.
+/// The log columns a trigger writes, quoted and joined: the row's own, then
+/// the context's ([`context::CONTEXT_COLUMNS`], less `correlation_id` when
+/// the table lacks it).
 fn insert_columns(dialect: Dialect, options: &TriggerOptions<'_>) -> String {
     let mut columns = vec![
         "action",
@@ -288,11 +296,20 @@ fn insert_columns(dialect: Dialect, options: &TriggerOptions<'_>) -> String {
     if options.event_id {
         columns.push(EVENT_ID);
     }
+    columns.extend(context_columns(options));
     columns
         .iter()
         .map(|column| dialect.quote(column))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The context columns a trigger fills, in order.
+fn context_columns(options: &TriggerOptions<'_>) -> impl Iterator<Item = &'static str> {
+    let correlation_id = options.correlation_id;
+    context::CONTEXT_COLUMNS
+        .into_iter()
+        .filter(move |column| correlation_id || *column != CORRELATION_ID)
 }
 
 /// The values of one log row, as SQL expressions in [`insert_columns`]
@@ -306,20 +323,28 @@ struct RowValues {
 }
 
 impl RowValues {
-    /// The expressions joined, with the dialect's `now` and fresh UUID.
-    fn join(&self, options: &TriggerOptions<'_>, now: &str, uuid: &str) -> String {
+    /// The expressions joined, with the dialect's `now`, fresh UUID and
+    /// context reads.
+    fn join(
+        &self,
+        dialect: Dialect,
+        options: &TriggerOptions<'_>,
+        now: &str,
+        uuid: &str,
+    ) -> String {
         let action = literal(self.action.word());
         let mut values = vec![
-            action.as_str(),
-            &self.object_pk,
-            &self.before,
-            &self.after,
-            &self.changes,
-            now,
+            action,
+            self.object_pk.clone(),
+            self.before.clone(),
+            self.after.clone(),
+            self.changes.clone(),
+            now.to_owned(),
         ];
         if options.event_id {
-            values.push(uuid);
+            values.push(uuid.to_owned());
         }
+        values.extend(context_columns(options).map(|column| context::read(dialect, column)));
         values.join(", ")
     }
 }

@@ -109,21 +109,21 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
                 Action::Insert,
                 format!(
                     "INSERT INTO {log} ({columns}) VALUES ({})",
-                    inserted.join(options, NOW, UUID)
+                    inserted.join(D, options, NOW, UUID)
                 ),
             ),
             create(
                 Action::Update,
                 format!(
                     "INSERT INTO {log} ({columns}) SELECT {} FROM DUAL{only_changed}",
-                    updated.join(options, NOW, UUID)
+                    updated.join(D, options, NOW, UUID)
                 ),
             ),
             create(
                 Action::Delete,
                 format!(
                     "INSERT INTO {log} ({columns}) VALUES ({})",
-                    deleted.join(options, NOW, UUID)
+                    deleted.join(D, options, NOW, UUID)
                 ),
             ),
         ],

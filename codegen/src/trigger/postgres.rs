@@ -76,7 +76,7 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
     let insert = |values: RowValues| {
         format!(
             "INSERT INTO {log} ({columns}) VALUES ({})",
-            values.join(options, NOW, UUID)
+            values.join(D, options, NOW, UUID)
         )
     };
     let inserted = insert(Pg::whole_row(model, Action::Insert));

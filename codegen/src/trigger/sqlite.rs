@@ -1,5 +1,5 @@
-//! SQLite: three `AFTER … FOR EACH ROW` triggers; the update's fires only
-//! `WHEN` a stored field changed. The JSON is written in field order, the
+//! SQLite: the context table (when missing), then three `AFTER … FOR EACH
+//! ROW` triggers; the update's fires only `WHEN` a stored field changed. The JSON is written in field order, the
 //! same text serde writes.
 
 use super::{
@@ -99,7 +99,7 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
              INSERT INTO {log} ({columns}) VALUES ({}); END",
             D.quote(&action_trigger_name(model.table, action)),
             action.event(),
-            values.join(options, NOW, UUID)
+            values.join(D, options, NOW, UUID)
         )
     };
     let only_changed = if options.log_unchanged_updates {
@@ -112,7 +112,9 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
             .collect();
         format!(" WHEN {}", any.join(" OR "))
     };
-    drop_then_create(
+    // The triggers read the context from this table: it must exist.
+    let context_table = super::context::create_table_statement(D).into_iter();
+    let triggers = drop_then_create(
         D,
         model,
         [
@@ -132,5 +134,6 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
                 Lite::whole_row(model, Action::Delete),
             ),
         ],
-    )
+    );
+    context_table.chain(triggers).collect()
 }

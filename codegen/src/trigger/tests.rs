@@ -49,10 +49,10 @@ fn postgres_function_and_trigger() {
         function.starts_with("CREATE OR REPLACE FUNCTION \"widget_audit_fn\"() RETURNS trigger"),
         "{function}"
     );
-    // Each action writes the same columns, the context left NULL.
+    // Each action writes the same columns, the context's among them.
     assert_eq!(
         function
-            .matches("INSERT INTO \"widget_log\" (\"action\", \"object_pk\", \"before\", \"after\", \"changes\", \"created_at\", \"event_id\") VALUES ('")
+            .matches("INSERT INTO \"widget_log\" (\"action\", \"object_pk\", \"before\", \"after\", \"changes\", \"created_at\", \"event_id\", \"entry_point\", \"route\", \"path\", \"method\", \"ip\", \"user_id\", \"user_name\", \"user_agent\", \"correlation_id\") VALUES ('")
             .count(),
         3,
         "{function}"
@@ -70,7 +70,16 @@ fn postgres_function_and_trigger() {
         function.contains("IF OLD.\"api_key\"::text IS DISTINCT FROM NEW.\"api_key\"::text THEN")
     );
     assert!(function.contains("IF audit_changes = '{}'::jsonb THEN\n      RETURN NULL;"));
-    assert!(function.contains("statement_timestamp(), gen_random_uuid()::text)"));
+    assert!(function.contains(
+        "statement_timestamp(), gen_random_uuid()::text, \
+         NULLIF(current_setting('awesome_audit_log.entry_point', true), '')"
+    ));
+    assert!(
+        function.contains("NULLIF(current_setting('awesome_audit_log.user_id', true), '')::bigint")
+    );
+    assert!(
+        function.contains("NULLIF(current_setting('awesome_audit_log.correlation_id', true), ''))")
+    );
     assert!(function.ends_with("END\n$audit$"));
     assert_eq!(
         sql[1],
@@ -89,11 +98,14 @@ fn postgres_schema_and_options() {
         schema: Some("audit"),
         log_unchanged_updates: true,
         event_id: false,
+        correlation_id: false,
     };
     let sql = install(Dialect::Postgres, options);
     assert!(sql[0].starts_with("CREATE OR REPLACE FUNCTION \"audit\".\"widget_audit_fn\"()"));
     assert!(sql[0].contains("INSERT INTO \"audit\".\"widget_log\""));
     assert!(!sql[0].contains("event_id"));
+    assert!(!sql[0].contains("correlation_id"));
+    assert!(sql[0].contains("\"user_agent\") VALUES ("));
     assert!(!sql[0].contains("RETURN NULL;\n    END IF;"));
     // The trigger is on the model's table, found by the search path.
     assert!(
@@ -123,7 +135,8 @@ fn mysql_three_triggers() {
     ));
     assert!(sql[3].contains("VALUES ('insert', CAST(NEW.`id` AS CHAR), NULL, JSON_OBJECT('id', NEW.`id`, 'qty', NEW.`qty_col`"));
     assert!(sql[3].contains("'api_key', '***'"));
-    assert!(sql[3].ends_with("UTC_TIMESTAMP(6), UUID())"));
+    assert!(sql[3].contains("UTC_TIMESTAMP(6), UUID(), @awesome_audit_log_entry_point, "));
+    assert!(sql[3].ends_with("@awesome_audit_log_user_agent, @awesome_audit_log_correlation_id)"));
     let update = &sql[4];
     assert!(update.contains("SELECT 'update', CAST(NEW.`id` AS CHAR), JSON_OBJECT("));
     assert!(update.contains(
@@ -143,13 +156,20 @@ fn mysql_three_triggers() {
 
 #[test]
 fn sqlite_three_triggers() {
-    let sql = install(Dialect::Sqlite, TriggerOptions::new());
-    assert_eq!(sql.len(), 6);
+    let mut sql = install(Dialect::Sqlite, TriggerOptions::new());
+    assert_eq!(sql.len(), 7);
+    // The context table the triggers read comes first.
+    assert!(
+        sql.remove(0)
+            .starts_with("CREATE TABLE IF NOT EXISTS \"awesome_audit_log_context\"")
+    );
     assert!(sql[3].starts_with(
         "CREATE TRIGGER \"widget_audit_insert\" AFTER INSERT ON \"widget\" FOR EACH ROW BEGIN INSERT INTO \"widget_log\" ("
     ));
     assert!(sql[3].contains("'active', json(CASE WHEN NEW.\"active\" IS NULL THEN NULL WHEN NEW.\"active\" THEN 'true' ELSE 'false' END)"));
-    assert!(sql[3].ends_with("); END"));
+    assert!(
+        sql[3].ends_with("(SELECT \"correlation_id\" FROM \"awesome_audit_log_context\")); END")
+    );
     let update = &sql[4];
     assert!(update.contains(
         "FOR EACH ROW WHEN NOT (OLD.\"id\" IS NEW.\"id\" COLLATE BINARY) OR NOT (OLD.\"qty_col\" IS NEW.\"qty_col\" COLLATE BINARY)"
@@ -184,8 +204,11 @@ fn names_fit_every_database() {
 
 #[test]
 fn uninstall_drops_what_install_creates() {
-    for dialect in [Dialect::MySql, Dialect::Sqlite] {
+    for (dialect, first) in [(Dialect::MySql, 0), (Dialect::Sqlite, 1)] {
         let drops = uninstall_statements(dialect, &MODEL, &TriggerOptions::new());
-        assert_eq!(drops, install(dialect, TriggerOptions::new())[..3]);
+        assert_eq!(
+            drops,
+            install(dialect, TriggerOptions::new())[first..first + 3]
+        );
     }
 }

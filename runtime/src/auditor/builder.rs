@@ -18,6 +18,7 @@ pub struct AuditorBuilder {
     config: AuditConfig,
     databases: Vec<(String, Database)>,
     allow_unknown_labels: bool,
+    trigger_context: bool,
 }
 
 impl Auditor {
@@ -27,6 +28,7 @@ impl Auditor {
             config,
             databases: Vec::new(),
             allow_unknown_labels: false,
+            trigger_context: false,
         }
     }
 }
@@ -47,6 +49,32 @@ impl AuditorBuilder {
     /// misspelt opt-out would silently audit the model).
     pub fn allow_unknown_labels(mut self) -> Self {
         self.allow_unknown_labels = true;
+        self
+    }
+
+    /// Makes the auditor's transactions ([`Auditor::begin`]) hand the
+    /// context of the current audit scope to the database, so that the
+    /// rows the model triggers write record it (see
+    /// [`triggers`](crate::triggers#the-context-in-trigger-rows)). An
+    /// auditor that installs triggers does so from then on; a process
+    /// whose triggers were installed by another (a migration, the CLI)
+    /// asks for it here. It costs one statement per transaction.
+    ///
+    /// ```
+    /// use awesome_audit_log::{AuditConfig, Auditor, Database};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auditor = Auditor::builder(AuditConfig::default())
+    ///     .database("default", Database::connect("sqlite::memory:").await?)
+    ///     .trigger_context()
+    ///     .build()?;
+    /// # let _ = auditor;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trigger_context(mut self) -> Self {
+        self.trigger_context = true;
         self
     }
 
@@ -96,8 +124,12 @@ impl AuditorBuilder {
             );
         }
         let transport = Transport::from_config(&config)?;
+        let sink = Sink::new(config, databases);
+        if self.trigger_context {
+            sink.enable_trigger_context();
+        }
         Ok(Auditor {
-            sink: Arc::new(Sink::new(config, databases)),
+            sink: Arc::new(sink),
             transport: Arc::new(transport),
         })
     }

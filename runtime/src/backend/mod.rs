@@ -37,6 +37,7 @@ mod sqlite;
 pub(crate) use bind::with_event_id;
 pub(crate) use dead_letter::{DeadLetter, DeadLetterSql, requeue};
 pub(crate) use decode::{OutboxContent, OutboxRow};
+pub(crate) use fit::fit_column;
 pub(crate) use queue::QueueSql;
 pub use queue::{DeadLetterRow, QueueCount};
 pub use select::Param;

@@ -168,6 +168,14 @@ pub enum Error {
         /// The model label.
         model: &'static str,
     },
+    /// Handing the audit context to the database for a transaction (so
+    /// that its trigger rows record it), or clearing it, failed.
+    #[error("cannot hand the audit context to the database triggers: {source}")]
+    TriggerContext {
+        /// The database error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Partition maintenance was asked of a database that has no
     /// partitioning this library manages (MySQL/MariaDB, SQLite); nothing
     /// was changed.

@@ -59,6 +59,9 @@ pub(crate) struct Sink {
     /// The labels of the models whose database triggers this auditor
     /// installed (and has not uninstalled since).
     captured: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
+    /// Whether the auditor's transactions hand the audit context to the
+    /// database for the model triggers.
+    trigger_context: std::sync::atomic::AtomicBool,
 }
 
 impl Sink {
@@ -72,9 +75,24 @@ impl Sink {
             dead_letters: databases.iter().map(|_| OnceLock::new()).collect(),
             stats: Counters::default(),
             captured: std::sync::Mutex::default(),
+            trigger_context: std::sync::atomic::AtomicBool::new(false),
             config,
             databases,
         }
+    }
+
+    /// From now on the auditor's transactions hand the audit context to
+    /// the database for the model triggers.
+    pub(crate) fn enable_trigger_context(&self) {
+        self.trigger_context
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the auditor's transactions hand the audit context to the
+    /// database ([`enable_trigger_context`](Self::enable_trigger_context)).
+    pub(crate) fn trigger_context(&self) -> bool {
+        self.trigger_context
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Remembers that the triggers of the model `label` are installed

@@ -103,6 +103,9 @@ macro_rules! suite {
             unchanged_updates_follow_the_setting,
             installation_is_idempotent_and_checked,
             triggers_write_the_original_tables_and_follow_pg_schema,
+            trigger_rows_carry_the_scope_context,
+            no_context_leaks_through_pooled_connections,
+            ended_transactions_leave_no_context,
             partitioned_log_tables,
             partition_maintenance_under_concurrent_writers,
             partition_convert_keeps_every_row,
@@ -167,6 +170,7 @@ mod rows;
 mod selection;
 mod tables;
 mod transactions;
+mod trigger_context;
 mod triggers;
 mod values;
 
@@ -224,6 +228,10 @@ pub use tables::{
 };
 pub use transactions::{
     transaction_on_the_audit_database, transaction_with_another_audit_database,
+};
+pub use trigger_context::{
+    ended_transactions_leave_no_context, no_context_leaks_through_pooled_connections,
+    trigger_rows_carry_the_scope_context,
 };
 pub use triggers::{
     installation_is_idempotent_and_checked, plain_sql_changes_are_logged,

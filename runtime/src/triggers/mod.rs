@@ -36,7 +36,7 @@
 //! assert_eq!(rows[1].changes.as_ref().unwrap()["qty"]["to"], 3);
 //!
 //! // The statements, generated at compile time (search path's schema).
-//! assert_eq!(Widget::trigger_ddl(Dialect::Sqlite).len(), 6);
+//! assert_eq!(Widget::trigger_ddl(Dialect::Sqlite).len(), 7);
 //! Widget::uninstall_triggers(&auditor).await?;
 //! # Ok(())
 //! # }
@@ -58,7 +58,37 @@
 //! those of its transactions) for that model is
 //! [`Error::CapturedByTriggers`] until it uninstalls them; an auditor that
 //! did not install them (another process's) cannot tell.
+//!
+//! # The context in trigger rows
+//! Inside an [audit scope](crate::context::scope), the auditor's
+//! transactions ([`Auditor::begin`]) hand the scope's context to the
+//! database once per transaction, and every trigger row of that
+//! transaction records it (the columns `log_change` fills in the same
+//! scope); outside a scope the rows carry NULL. They do so once the
+//! auditor has installed triggers, or when it was built with
+//! [`trigger_context`](crate::AuditorBuilder::trigger_context). For a
+//! transaction the application began itself, call [`set_context`] and,
+//! before committing, [`clear_context`].
+//!
+//! - PostgreSQL: transaction-local settings (`set_config(…, true)`), gone
+//!   with the transaction whatever ends it.
+//! - MySQL/MariaDB: session variables, which outlive the transaction: an
+//!   auditor's transaction sets them all (to NULL outside a scope) when it
+//!   begins and clears them before its commit and its rollback; one dropped
+//!   unfinished clears them and rolls back on a task of its own that holds
+//!   the connection until then, so the pool never hands it on with them.
+//! - SQLite: the one row of the table `awesome_audit_log_context` (created
+//!   with the triggers), written in the transaction and deleted before its
+//!   commit; a rollback removes it, and no other connection sees it (one
+//!   writer at a time, readers see committed rows only).
+//!
+//! The values are those `log_change` writes, cut to fit the same columns;
+//! an empty string is written as NULL.
 
+mod context;
+
+pub(crate) use self::context::{clear, hand_over};
+pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, trigger_names,
 };
@@ -96,8 +126,10 @@ pub async fn install(
         return Ok(TriggerOutcome::NotAudited);
     }
     // Marked before the first statement: from here on the triggers may be
-    // in place, and a `log_change` of the model would duplicate their rows.
+    // in place, and a `log_change` of the model would duplicate their rows;
+    // the auditor's transactions hand their context over from now on.
     sink.set_captured(model.label(), true);
+    sink.enable_trigger_context();
     let index = sink.read_index()?;
     let (alias, pool) = sink.database(index);
     let log = sink.table(index, Target::Log, model.log_table());
@@ -208,6 +240,7 @@ impl PoolTask for Install<'_> {
             schema: self.schema,
             log_unchanged_updates: self.log_unchanged_updates,
             event_id: shape.event_id,
+            correlation_id: shape.correlation_id,
         };
         let mut tx = conn.begin().await?;
         for statement in install_statements(D::DIALECT, self.spec, &options) {

@@ -1,0 +1,248 @@
+//! How the audit context reaches the triggers: the statements that hand it
+//! to the database for one transaction, and the expressions the triggers
+//! read it back with.
+//!
+//! - PostgreSQL: transaction-local settings (`set_config(name, value,
+//!   true)`), named `awesome_audit_log.<column>`; they end with the
+//!   transaction, whatever ends it. The triggers read them with
+//!   `current_setting(name, true)`, an empty string meaning NULL.
+//! - MySQL/MariaDB: session user variables `@awesome_audit_log_<column>`,
+//!   which outlive the transaction: they are set (or set to NULL) at the
+//!   start of a transaction and set to NULL at its end.
+//! - SQLite: the one row of the table [`CONTEXT_TABLE`], written inside the
+//!   transaction and deleted before it commits. SQLite has one writer at a
+//!   time and readers see only committed rows, so the row is seen by its
+//!   own transaction alone, and a rollback removes it.
+//!
+//! ```
+//! use awesome_audit_log_codegen::ddl::Dialect;
+//! use awesome_audit_log_codegen::trigger::context::{clear_statement, set_statement};
+//!
+//! assert!(set_statement(Dialect::Postgres).starts_with(
+//!     "SELECT set_config('awesome_audit_log.entry_point', COALESCE($1, ''), true)"
+//! ));
+//! assert_eq!(clear_statement(Dialect::Postgres), None);
+//! assert!(clear_statement(Dialect::MySql).unwrap().starts_with("SET @awesome_audit_log_entry_point = NULL"));
+//! ```
+
+use crate::ddl::{CORRELATION_ID, Dialect};
+
+/// The context columns the triggers fill, in the order [`set_statement`]
+/// binds their values (`user_id` an integer, the others text).
+pub const CONTEXT_COLUMNS: [&str; 9] = [
+    "entry_point",
+    "route",
+    "path",
+    "method",
+    "ip",
+    "user_id",
+    "user_name",
+    "user_agent",
+    CORRELATION_ID,
+];
+
+/// The one integer column of [`CONTEXT_COLUMNS`].
+pub const USER_ID: &str = "user_id";
+
+/// SQLite's table of the context of the open write transaction.
+pub const CONTEXT_TABLE: &str = "awesome_audit_log_context";
+
+/// The prefix of the PostgreSQL settings and MySQL variables.
+const PREFIX: &str = "awesome_audit_log";
+
+/// The PostgreSQL setting of `column` (`awesome_audit_log.user_id`).
+fn setting(column: &str) -> String {
+    format!("{PREFIX}.{column}")
+}
+
+/// The MySQL user variable of `column` (`@awesome_audit_log_user_id`).
+fn variable(column: &str) -> String {
+    format!("@{PREFIX}_{column}")
+}
+
+/// The statement that hands the context to the database for the open
+/// transaction, with one text parameter per [`CONTEXT_COLUMNS`] entry in
+/// order, `user_id` too: an empty string stands for a missing value (NULL).
+pub fn set_statement(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => {
+            let calls: Vec<String> = CONTEXT_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, column)| {
+                    format!(
+                        "set_config('{}', COALESCE(${}, ''), true)",
+                        setting(column),
+                        i + 1
+                    )
+                })
+                .collect();
+            format!("SELECT {}", calls.join(", "))
+        }
+        Dialect::MySql => {
+            let sets: Vec<String> = CONTEXT_COLUMNS
+                .iter()
+                .map(|column| format!("{} = {}", variable(column), parameter(dialect, column)))
+                .collect();
+            format!("SET {}", sets.join(", "))
+        }
+        Dialect::Sqlite => {
+            let columns: Vec<String> = CONTEXT_COLUMNS.iter().map(|c| dialect.quote(c)).collect();
+            let marks: Vec<String> = CONTEXT_COLUMNS
+                .iter()
+                .map(|column| parameter(dialect, column))
+                .collect();
+            format!(
+                "INSERT OR REPLACE INTO {} (\"id\", {}) VALUES (1, {})",
+                dialect.quote(CONTEXT_TABLE),
+                columns.join(", "),
+                marks.join(", ")
+            )
+        }
+    }
+}
+
+/// A parameter of [`set_statement`] on MySQL and SQLite: NULL for an
+/// empty string, `user_id` an integer.
+fn parameter(dialect: Dialect, column: &str) -> String {
+    let integer = match dialect {
+        Dialect::MySql => "SIGNED",
+        _ => "INTEGER",
+    };
+    if column == USER_ID {
+        format!("CAST(NULLIF(?, '') AS {integer})")
+    } else {
+        "NULLIF(?, '')".to_owned()
+    }
+}
+
+/// The statement that removes the context before the transaction ends;
+/// `None` on PostgreSQL, whose settings end with the transaction.
+pub fn clear_statement(dialect: Dialect) -> Option<String> {
+    match dialect {
+        Dialect::Postgres => None,
+        Dialect::MySql => {
+            let sets: Vec<String> = CONTEXT_COLUMNS
+                .iter()
+                .map(|column| format!("{} = NULL", variable(column)))
+                .collect();
+            Some(format!("SET {}", sets.join(", ")))
+        }
+        Dialect::Sqlite => Some(format!("DELETE FROM {}", dialect.quote(CONTEXT_TABLE))),
+    }
+}
+
+/// The statement that creates SQLite's [`CONTEXT_TABLE`] when it is
+/// missing (its one row has `id` 1); `None` on the other databases.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::Dialect;
+/// use awesome_audit_log_codegen::trigger::context::create_table_statement;
+///
+/// let sql = create_table_statement(Dialect::Sqlite).unwrap();
+/// assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"awesome_audit_log_context\""));
+/// assert_eq!(create_table_statement(Dialect::MySql), None);
+/// ```
+pub fn create_table_statement(dialect: Dialect) -> Option<String> {
+    match dialect {
+        Dialect::Sqlite => {
+            let columns: Vec<String> = CONTEXT_COLUMNS
+                .iter()
+                .map(|column| {
+                    let kind = if *column == USER_ID {
+                        "INTEGER"
+                    } else {
+                        "TEXT"
+                    };
+                    format!("{} {kind}", dialect.quote(column))
+                })
+                .collect();
+            Some(format!(
+                "CREATE TABLE IF NOT EXISTS {} (\"id\" INTEGER PRIMARY KEY CHECK (\"id\" = 1), {})",
+                dialect.quote(CONTEXT_TABLE),
+                columns.join(", ")
+            ))
+        }
+        Dialect::Postgres | Dialect::MySql => None,
+    }
+}
+
+/// The expression a trigger reads the context column `column` with (NULL
+/// outside a transaction that was handed a context).
+pub(super) fn read(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Postgres => {
+            let text = format!("NULLIF(current_setting('{}', true), '')", setting(column));
+            if column == USER_ID {
+                format!("{text}::bigint")
+            } else {
+                text
+            }
+        }
+        Dialect::MySql => variable(column),
+        Dialect::Sqlite => format!(
+            "(SELECT {} FROM {})",
+            dialect.quote(column),
+            dialect.quote(CONTEXT_TABLE)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ddl::COLUMNS;
+
+    #[test]
+    fn context_columns_are_log_columns() {
+        for column in CONTEXT_COLUMNS {
+            assert!(
+                COLUMNS.iter().any(|c| c.name == column),
+                "`{column}` is no log column"
+            );
+        }
+    }
+
+    #[test]
+    fn one_parameter_per_column() {
+        let pg = set_statement(Dialect::Postgres);
+        assert!(pg.contains("COALESCE($9, '')"));
+        assert!(!pg.contains("$10"));
+        for dialect in [Dialect::MySql, Dialect::Sqlite] {
+            assert_eq!(set_statement(dialect).matches('?').count(), 9);
+        }
+        assert_eq!(
+            set_statement(Dialect::MySql),
+            "SET @awesome_audit_log_entry_point = NULLIF(?, ''), @awesome_audit_log_route = NULLIF(?, ''), \
+             @awesome_audit_log_path = NULLIF(?, ''), @awesome_audit_log_method = NULLIF(?, ''), \
+             @awesome_audit_log_ip = NULLIF(?, ''), @awesome_audit_log_user_id = CAST(NULLIF(?, '') AS SIGNED), \
+             @awesome_audit_log_user_name = NULLIF(?, ''), @awesome_audit_log_user_agent = NULLIF(?, ''), \
+             @awesome_audit_log_correlation_id = NULLIF(?, '')"
+        );
+        assert!(set_statement(Dialect::Sqlite).ends_with(
+            "VALUES (1, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), \
+             CAST(NULLIF(?, '') AS INTEGER), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''))"
+        ));
+    }
+
+    #[test]
+    fn reads_per_dialect() {
+        assert_eq!(
+            read(Dialect::Postgres, "user_id"),
+            "NULLIF(current_setting('awesome_audit_log.user_id', true), '')::bigint"
+        );
+        assert_eq!(
+            read(Dialect::Postgres, "route"),
+            "NULLIF(current_setting('awesome_audit_log.route', true), '')"
+        );
+        assert_eq!(read(Dialect::MySql, "ip"), "@awesome_audit_log_ip");
+        assert_eq!(
+            read(Dialect::Sqlite, "path"),
+            "(SELECT \"path\" FROM \"awesome_audit_log_context\")"
+        );
+        assert_eq!(
+            clear_statement(Dialect::Sqlite).as_deref(),
+            Some("DELETE FROM \"awesome_audit_log_context\"")
+        );
+    }
+}

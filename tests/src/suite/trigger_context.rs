@@ -1,0 +1,326 @@
+//! The audit context in trigger rows: inside a scope, the rows the triggers
+//! write in an auditor's transaction (or in the application's own, handed
+//! the context with `triggers::set_context`) carry the context `log_change`
+//! writes in the same scope; outside one, NULL; and no context reaches
+//! another request through a pooled connection, whether its transaction
+//! committed, rolled back or was dropped.
+
+use awesome_audit_log::context::{self, AuditContext, EntryPoint};
+use awesome_audit_log::{AuditConfig, Auditor, triggers};
+use sqlx::AssertSqlSafe;
+
+use super::triggers::{gadget, setup};
+use crate::harness::TestPool;
+use crate::models::{Gadget, GadgetLog};
+use crate::{Kind, TestDb};
+
+/// Runs `$body` with `$pool` the test's pool (or `$source`'s pool of the
+/// same kind) and `$DB` its sqlx database type.
+macro_rules! on_pool {
+    ($source:expr, $pool:ident, $DB:ident => $body:block) => {
+        match $source {
+            TestPool::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Sqlite;
+                $body
+            }
+            TestPool::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Postgres;
+                $body
+            }
+            TestPool::MySql($pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::MySql;
+                $body
+            }
+        }
+    };
+}
+
+/// The context columns of a row: the eight text ones, then `user_id`.
+fn context_of(row: &GadgetLog) -> ([Option<String>; 8], Option<i64>) {
+    (
+        [
+            row.entry_point.clone(),
+            row.route.clone(),
+            row.path.clone(),
+            row.method.clone(),
+            row.ip.clone(),
+            row.user_name.clone(),
+            row.user_agent.clone(),
+            row.correlation_id.clone(),
+        ],
+        row.user_id,
+    )
+}
+
+const NO_CONTEXT: ([Option<String>; 8], Option<i64>) = ([const { None }; 8], None);
+
+/// A request's context, of user `user`.
+fn request(user: i64) -> AuditContext {
+    AuditContext::new(EntryPoint::Http)
+        .with_route("/gadgets/{id}")
+        .with_path(format!("/gadgets/{user}?x='1'"))
+        // Longer than the column on MySQL and PostgreSQL: cut alike.
+        .with_method("PROPPATCH-EXTENDED")
+        .with_ip("203.0.113.9")
+        .with_user(Some(user), Some(format!("user-{user} ünï")))
+        .with_user_agent("agent/1.0")
+}
+
+/// The row of `gadget(id)` inserted with plain SQL on `conn`.
+fn insert(kind: Kind, id: i64) -> AssertSqlSafe<String> {
+    let token = match kind {
+        Kind::Postgres => "'0190f1c2-aaaa-7bbb-8ccc-0123456789ab'".to_owned(),
+        Kind::MySql => "UNHEX('0190f1c2aaaa7bbb8ccc0123456789ab')".to_owned(),
+        Kind::Sqlite => "X'0190f1c2aaaa7bbb8ccc0123456789ab'".to_owned(),
+    };
+    AssertSqlSafe(format!(
+        "INSERT INTO gadget (id, name, qty_col, active, note, day, seen_at, token, data, count, secret, cache) \
+         VALUES ({id}, 'g', 1, TRUE, NULL, '2026-02-28', '2026-11-28 06:18:28', {token}, '{{}}', NULL, 's', 'c')"
+    ))
+}
+
+/// The rows of object `id`, in order.
+async fn rows(auditor: &Auditor, id: i64) -> Vec<GadgetLog> {
+    GadgetLog::for_object(auditor, &id).await.unwrap()
+}
+
+/// Inside a scope, the rows the triggers write in an auditor's transaction
+/// and in the application's own (with `set_context`) carry, column by
+/// column, the context `log_change` writes in the same scope; outside a
+/// scope (auditor's transaction, plain statement) they carry none.
+pub async fn trigger_rows_carry_the_scope_context(db: TestDb) {
+    let auditor = setup(&db, AuditConfig::default()).await;
+    let kind = db.kind;
+    let ctx = request(7).with_correlation_id("corr-7");
+    context::scope(ctx.clone(), async {
+        on_pool!(&db.pool, pool, DB => {
+            let mut tx = auditor.begin::<DB>("default").await.unwrap();
+            sqlx::query(insert(kind, 1)).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            assert!(triggers::set_context(&mut tx).await.unwrap());
+            sqlx::query(insert(kind, 2)).execute(&mut *tx).await.unwrap();
+            sqlx::query(AssertSqlSafe("UPDATE gadget SET qty_col = 5 WHERE id = 2".to_owned()))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            triggers::clear_context(&mut tx).await.unwrap();
+            tx.commit().await.unwrap();
+        });
+    })
+    .await;
+    // Outside a scope: an auditor's transaction, a plain statement.
+    on_pool!(&db.pool, pool, DB => {
+        let mut tx = auditor.begin::<DB>("default").await.unwrap();
+        sqlx::query(insert(kind, 3)).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        sqlx::query(insert(kind, 4)).execute(pool).await.unwrap();
+    });
+    Gadget::uninstall_triggers(&auditor).await.unwrap();
+    let by_call = context::scope(ctx, async {
+        let _ = Gadget::log_change(&auditor, None, Some(&gadget(9)))
+            .await
+            .unwrap();
+        rows(&auditor, 9).await.remove(0)
+    })
+    .await;
+    let expected = context_of(&by_call);
+    assert_eq!(expected.1, Some(7));
+    assert_eq!(expected.0[7].as_deref(), Some("corr-7"));
+    for id in [1, 2] {
+        let rows = rows(&auditor, id).await;
+        assert_eq!(rows.len(), id as usize, "{rows:#?}");
+        for row in &rows {
+            assert_eq!(context_of(row), expected, "object {id}: {row:#?}");
+        }
+    }
+    for id in [3, 4] {
+        let rows = rows(&auditor, id).await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(context_of(&rows[0]), NO_CONTEXT, "object {id}");
+    }
+}
+
+/// Many concurrent scopes (50 tasks, each its own user) on a pool of two
+/// connections, each writing through the triggers in an auditor's
+/// transaction that commits, rolls back or is dropped mid-way, between
+/// plain statements outside any scope: every row carries exactly its own
+/// scope's user (the plain ones none), and rolled-back or dropped changes
+/// leave no row.
+pub async fn no_context_leaks_through_pooled_connections(db: TestDb) {
+    let installer = setup(&db, AuditConfig::default()).await;
+    let kind = db.kind;
+    let small = match &db.pool {
+        TestPool::Sqlite(_) => TestPool::Sqlite(
+            sqlx::pool::PoolOptions::new()
+                .max_connections(2)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+        TestPool::Postgres(_) => TestPool::Postgres(
+            sqlx::pool::PoolOptions::new()
+                .max_connections(2)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+        TestPool::MySql(_) => TestPool::MySql(
+            sqlx::pool::PoolOptions::new()
+                .max_connections(2)
+                .connect(&db.url)
+                .await
+                .unwrap(),
+        ),
+    };
+    // Another process's auditor: the triggers were installed by another.
+    let database = match &small {
+        TestPool::Sqlite(pool) => awesome_audit_log::Database::from(pool.clone()),
+        TestPool::Postgres(pool) => pool.clone().into(),
+        TestPool::MySql(pool) => pool.clone().into(),
+    };
+    let auditor = Auditor::builder(AuditConfig::default())
+        .database("default", database)
+        .trigger_context()
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for user in 1..=50_i64 {
+        let auditor = auditor.clone();
+        let small = small.clone();
+        tasks.push(tokio::spawn(async move {
+            let work = async {
+                on_pool!(&small, pool, DB => {
+                    let mut tx = auditor.begin::<DB>("default").await.unwrap();
+                    sqlx::query(insert(kind, user)).execute(&mut *tx).await.unwrap();
+                    tokio::task::yield_now().await;
+                    sqlx::query(AssertSqlSafe(format!(
+                        "UPDATE gadget SET qty_col = qty_col + 1 WHERE id = {user}"
+                    )))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                    match user % 5 {
+                        0 => tx.rollback().await.unwrap(),
+                        1 => drop(tx),
+                        _ => tx.commit().await.unwrap(),
+                    }
+                    let _ = pool;
+                });
+            };
+            context::scope(request(user), work).await;
+            // The next user of a connection, outside any scope.
+            on_pool!(&small, pool, DB => {
+                sqlx::query(insert(kind, 1000 + user)).execute(pool).await.unwrap();
+            });
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for user in 1..=50_i64 {
+        let rows = rows(&installer, user).await;
+        if user % 5 < 2 {
+            assert!(rows.is_empty(), "user {user}: {rows:#?}");
+            continue;
+        }
+        assert_eq!(rows.len(), 2, "user {user}: {rows:#?}");
+        for row in &rows {
+            assert_eq!(row.user_id, Some(user), "{row:#?}");
+            assert_eq!(
+                row.user_name.as_deref(),
+                Some(format!("user-{user} ünï").as_str())
+            );
+            assert_eq!(
+                row.path.as_deref(),
+                Some(format!("/gadgets/{user}?x='1'").as_str())
+            );
+        }
+        assert_eq!(rows[0].correlation_id, rows[1].correlation_id);
+        let plain = rows_of(&installer, 1000 + user).await;
+        assert_eq!(context_of(&plain), NO_CONTEXT, "after user {user}");
+    }
+    for user in (1..=50_i64).filter(|user| user % 5 < 2) {
+        let plain = rows_of(&installer, 1000 + user).await;
+        assert_eq!(context_of(&plain), NO_CONTEXT, "after user {user}");
+    }
+    on_pool!(&small, pool, DB => { pool.close().await; });
+}
+
+/// The one row of object `id`.
+async fn rows_of(auditor: &Auditor, id: i64) -> GadgetLog {
+    let mut rows = rows(auditor, id).await;
+    assert_eq!(rows.len(), 1, "object {id}: {rows:#?}");
+    rows.remove(0)
+}
+
+/// On a pool of one connection: a transaction that committed, rolled back,
+/// was dropped or cancelled with its request after writing in a scope
+/// leaves nothing of its context
+/// for the next statement on the connection, outside any scope; nor does
+/// the application's own transaction that cleared its context.
+pub async fn ended_transactions_leave_no_context(db: TestDb) {
+    let installer = setup(&db, AuditConfig::default()).await;
+    let kind = db.kind;
+    on_pool!(&db.pool, shared, DB => {
+        let pool = sqlx::pool::PoolOptions::<DB>::new()
+            .max_connections(1)
+            .connect(&db.url)
+            .await
+            .unwrap();
+        let auditor = Auditor::builder(AuditConfig::default())
+            .database("default", pool.clone())
+            .trigger_context()
+            .build()
+            .unwrap();
+        let ends = [(1, "commit"), (2, "rollback"), (3, "drop"), (4, "own"), (5, "cancel")];
+        for (user, end) in ends {
+            if end == "cancel" {
+                // A request cancelled mid-transaction (a timeout): its
+                // future, transaction and all, is dropped at an await.
+                let work = context::scope(request(user), async {
+                    let mut tx = auditor.begin::<DB>("default").await.unwrap();
+                    sqlx::query(insert(kind, user)).execute(&mut *tx).await.unwrap();
+                    std::future::pending::<()>().await;
+                    drop(tx);
+                });
+                let cancelled = tokio::time::timeout(std::time::Duration::from_millis(200), work).await;
+                assert!(cancelled.is_err());
+            }
+            context::scope(request(user), async {
+                if end == "cancel" {
+                    return;
+                }
+                if end == "own" {
+                    let mut tx = pool.begin().await.unwrap();
+                    triggers::set_context(&mut tx).await.unwrap();
+                    sqlx::query(insert(kind, user)).execute(&mut *tx).await.unwrap();
+                    triggers::clear_context(&mut tx).await.unwrap();
+                    tx.commit().await.unwrap();
+                    return;
+                }
+                let mut tx = auditor.begin::<DB>("default").await.unwrap();
+                sqlx::query(insert(kind, user)).execute(&mut *tx).await.unwrap();
+                match end {
+                    "commit" => tx.commit().await.unwrap(),
+                    "rollback" => tx.rollback().await.unwrap(),
+                    _ => drop(tx),
+                }
+            })
+            .await;
+            sqlx::query(insert(kind, 100 + user)).execute(&pool).await.unwrap();
+            let plain = rows_of(&installer, 100 + user).await;
+            assert_eq!(context_of(&plain), NO_CONTEXT, "after {end}");
+        }
+        assert_eq!(rows_of(&installer, 1).await.user_id, Some(1));
+        assert_eq!(rows_of(&installer, 4).await.user_id, Some(4));
+        for user in [2, 3, 5] {
+            assert!(rows(&installer, user).await.is_empty());
+        }
+        pool.close().await;
+        let _ = shared;
+    });
+}
