@@ -17,9 +17,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use awesome_audit_log::Auditor;
 use awesome_audit_log::context::{self, AuditUser};
 use awesome_audit_log::http::AuditLayer;
+use awesome_audit_log::{Auditor, Error, LogOutcome};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -173,6 +173,17 @@ async fn panic(State(state): State<AppState>, Path(id): Path<i64>) -> StatusCode
     panic!("handler failed on purpose");
 }
 
+/// A change that was written, or why not: a row dropped (the database
+/// unavailable past its timeout) fails the request rather than going
+/// missing unnoticed.
+fn written(outcome: Result<LogOutcome, Error>) -> Result<(), String> {
+    match outcome {
+        Ok(LogOutcome::Written) => Ok(()),
+        Ok(other) => Err(format!("log_change returned {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Logs an insert, waits until every concurrent request has logged its
 /// own, logs an update, has a task spawned with the context log the delete,
 /// and a plainly spawned task log a [`Gizmo`] (which has no context).
@@ -181,29 +192,25 @@ async fn concurrent_request(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, String> {
     let auditor = &state.auditor;
-    let _ = Widget::log_change(auditor, None, Some(&widget(id, 1)))
-        .await
-        .map_err(|e| e.to_string())?;
+    written(Widget::log_change(auditor, None, Some(&widget(id, 1))).await)?;
     tokio::time::timeout(Duration::from_secs(60), state.barrier.wait())
         .await
         .map_err(|_| "not every concurrent request arrived".to_owned())?;
-    let _ = Widget::log_change(auditor, Some(&widget(id, 1)), Some(&widget(id, 2)))
-        .await
-        .map_err(|e| e.to_string())?;
+    written(Widget::log_change(auditor, Some(&widget(id, 1)), Some(&widget(id, 2))).await)?;
 
     let child = auditor.clone();
-    let _ =
+    written(
         context::spawn(async move { Widget::log_change(&child, Some(&widget(id, 2)), None).await })
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?,
+    )?;
     let plain = auditor.clone();
-    let _ =
+    written(
         tokio::spawn(
             async move { Gizmo::log_change(&plain, None, Some(&Gizmo { id, qty: 0 })).await },
         )
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?,
+    )?;
     Ok(StatusCode::OK)
 }
