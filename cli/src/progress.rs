@@ -17,11 +17,14 @@ const UNCOUNTED: &str = "{prefix} {spinner} {pos} rows, {msg} ({elapsed})";
 #[derive(Debug)]
 pub(crate) struct Progress {
     bar: ProgressBar,
+    /// The rows counted before the run, if they were.
+    known: Option<u64>,
 }
 
 impl Progress {
-    /// A bar for `table`, hidden unless stderr is a terminal.
-    pub(crate) fn new(table: &str) -> Self {
+    /// A bar for `table`, hidden unless stderr is a terminal; `known`, the
+    /// rows counted before the run, if they were.
+    pub(crate) fn new(table: &str, known: Option<u64>) -> Self {
         let target = if io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -32,7 +35,7 @@ impl Progress {
             .with_prefix(table.to_owned())
             .with_message("counting");
         bar.enable_steady_tick(Duration::from_millis(200));
-        Self { bar }
+        Self { bar, known }
     }
 
     /// Shows where the run is.
@@ -41,7 +44,7 @@ impl Progress {
     }
 
     fn show(&self, batches: u64, deleted: u64, total: Option<u64>) {
-        if let Some(total) = total {
+        if let Some(total) = total.or(self.known) {
             // Rows logged during the run may add to the count.
             let length = total.max(deleted);
             if self.bar.length() != Some(length) {
@@ -81,6 +84,7 @@ mod tests {
     fn the_bar_follows_the_run() {
         let progress = Progress {
             bar: ProgressBar::hidden(),
+            known: None,
         };
         progress.show(0, 0, None);
         assert_eq!(progress.bar.length(), None);
@@ -91,5 +95,16 @@ mod tests {
         assert_eq!(progress.bar.message(), "2 batches");
         progress.show(3, 30, Some(25));
         assert_eq!(progress.bar.length(), Some(30));
+    }
+
+    #[test]
+    fn rows_counted_before_the_run_give_the_bar_its_length() {
+        let progress = Progress {
+            bar: ProgressBar::hidden(),
+            known: Some(40),
+        };
+        progress.show(1, 10, None);
+        assert_eq!(progress.bar.length(), Some(40));
+        assert_eq!(progress.bar.position(), 10);
     }
 }

@@ -61,9 +61,18 @@ pub(crate) async fn run(
     // One instant `--older-than` counts back from, for the counts shown
     // before asking and for the deletes after.
     let now = Utc::now();
+    // The rows counted before asking, per table: the run does not count
+    // them again.
+    let mut known: Vec<(String, u64)> = Vec::new();
     if runnable > 0 && !run.dry_run && !run.yes {
         prompt::require_terminal(job.name(), "the counts")?;
-        if !confirmed(&auditor, &items, run, now).await? {
+        let counted = count(&auditor, &items, run, now).await;
+        let yes = confirmed(&counted)?;
+        known = counted
+            .into_iter()
+            .filter_map(|(table, rows)| Some((table.to_owned(), rows.ok()?)))
+            .collect();
+        if !yes {
             eprintln!("nothing was deleted");
             for item in &mut items {
                 if item.rule.is_some() {
@@ -77,8 +86,16 @@ pub(crate) async fn run(
     for item in &mut items {
         let Some(rule) = item.rule else { continue };
         let name = item.checked.target.name.as_str();
-        let progress = Progress::new(name);
-        let result = execute(&auditor, name, rule, run, now, run.dry_run, |p| {
+        let known = known
+            .iter()
+            .find(|(table, _)| table == name)
+            .map(|(_, rows)| *rows);
+        let progress = Progress::new(name, known);
+        let batches = Batches {
+            dry_run: run.dry_run,
+            count_first: known.is_none(),
+        };
+        let result = execute(&auditor, name, rule, run, now, batches, |p| {
             progress.update(p)
         })
         .await;
@@ -95,17 +112,10 @@ pub(crate) async fn run(
     Ok(Exit::from_ok(!failed))
 }
 
-/// Counts the rows each runnable table would lose, shows the counts on
-/// stderr and asks whether to delete them; with nothing to delete, there
-/// is nothing to ask.
-async fn confirmed(
-    auditor: &Auditor,
-    items: &[Item<'_>],
-    run: &RunArgs,
-    now: DateTime<Utc>,
-) -> Result<bool, Error> {
-    let counted = count(auditor, items, run, now).await;
-    output::counted(&mut std::io::stderr(), &counted)?;
+/// Shows the rows each runnable table would lose on stderr and asks
+/// whether to delete them; with nothing to delete, there is nothing to ask.
+fn confirmed(counted: &[(&str, Result<u64, String>)]) -> Result<bool, Error> {
+    output::counted(&mut std::io::stderr(), counted)?;
     let rows = counted
         .iter()
         .filter_map(|(_, rows)| rows.as_ref().ok())
@@ -129,13 +139,25 @@ async fn count<'a>(
     for item in items {
         let Some(rule) = item.rule else { continue };
         let name = item.checked.target.name.as_str();
-        let rows = execute(auditor, name, rule, run, now, true, |_| {})
+        let dry_run = Batches {
+            dry_run: true,
+            count_first: true,
+        };
+        let rows = execute(auditor, name, rule, run, now, dry_run, |_| {})
             .await
             .map(|report| report.rows)
             .map_err(|error| error.to_string());
         counted.push((name, rows));
     }
     counted
+}
+
+/// How one table's run goes: a dry run or not, counting its rows first
+/// or not (they were counted before asking).
+#[derive(Debug, Clone, Copy)]
+struct Batches {
+    dry_run: bool,
+    count_first: bool,
 }
 
 /// One table's run, by the runtime; `--older-than` counts back from `now`.
@@ -145,12 +167,14 @@ async fn execute(
     rule: Rule,
     run: &RunArgs,
     now: DateTime<Utc>,
-    dry_run: bool,
+    batches: Batches,
     progress: impl FnMut(&awesome_audit_log::retention::PruneProgress),
 ) -> Result<PruneReport, awesome_audit_log::Error> {
     macro_rules! batches {
         ($builder:expr) => {{
-            let mut builder = $builder.dry_run(dry_run);
+            let mut builder = $builder
+                .dry_run(batches.dry_run)
+                .count_first(batches.count_first);
             if let Some(rows) = run.batch_size {
                 builder = builder.batch_size(rows);
             }

@@ -153,12 +153,18 @@ impl<'a> Prune<'a> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let auditor = Auditor::builder(AuditConfig::default()).database("default", Database::connect("sqlite::memory:").await?).build()?;
-    /// let now = Utc::now();
-    /// let month = Duration::from_secs(30 * 24 * 60 * 60);
-    /// let rule = || Prune::model::<Widget>(&auditor).older_than(month).counting_from(now);
-    /// let counted = rule().dry_run(true).run(|_| {}).await?.rows;
-    /// let deleted = rule().run(|_| {}).await?.rows;
-    /// assert_eq!(counted, deleted);
+    /// let _ = Widget::log_change(&auditor, None, Some(&Widget { id: 1 })).await?;
+    /// let hour = Duration::from_secs(60 * 60);
+    ///
+    /// // Counted from now, the row is not an hour old.
+    /// let rule = || Prune::model::<Widget>(&auditor).older_than(hour);
+    /// assert_eq!(rule().dry_run(true).run(|_| {}).await?.rows, 0);
+    ///
+    /// // Counted from two hours on, it is: the count and the delete agree.
+    /// let later = Utc::now() + 2 * hour;
+    /// let counted = rule().counting_from(later).dry_run(true).run(|_| {}).await?.rows;
+    /// let deleted = rule().counting_from(later).run(|_| {}).await?.rows;
+    /// assert_eq!((counted, deleted), (1, 1));
     /// # Ok(()) }
     /// ```
     pub fn counting_from(mut self, now: DateTime<Utc>) -> Self {

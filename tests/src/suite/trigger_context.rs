@@ -9,7 +9,7 @@ use awesome_audit_log::context::{self, AuditContext, EntryPoint};
 use awesome_audit_log::{AuditConfig, Auditor, triggers};
 use sqlx::AssertSqlSafe;
 
-use super::triggers::{gadget, setup};
+use super::triggers::{Context, context_of, gadget, setup};
 use crate::harness::TestPool;
 use crate::models::{Gadget, GadgetLog};
 use crate::{Kind, TestDb};
@@ -38,24 +38,7 @@ macro_rules! on_pool {
     };
 }
 
-/// The context columns of a row: the eight text ones, then `user_id`.
-fn context_of(row: &GadgetLog) -> ([Option<String>; 8], Option<i64>) {
-    (
-        [
-            row.entry_point.clone(),
-            row.route.clone(),
-            row.path.clone(),
-            row.method.clone(),
-            row.ip.clone(),
-            row.user_name.clone(),
-            row.user_agent.clone(),
-            row.correlation_id.clone(),
-        ],
-        row.user_id,
-    )
-}
-
-const NO_CONTEXT: ([Option<String>; 8], Option<i64>) = ([const { None }; 8], None);
+const NO_CONTEXT: Context = ([const { None }; 8], None);
 
 /// A request's context, of user `user`.
 fn request(user: i64) -> AuditContext {

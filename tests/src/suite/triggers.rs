@@ -145,8 +145,7 @@ type Compared = (
     Option<serde_json::Value>,
     Option<serde_json::Value>,
     Option<serde_json::Value>,
-    [Option<String>; 8],
-    Option<i64>,
+    Context,
 );
 
 fn compared(row: &GadgetLog) -> Compared {
@@ -156,6 +155,16 @@ fn compared(row: &GadgetLog) -> Compared {
         row.before.clone(),
         row.after.clone(),
         row.changes.clone(),
+        context_of(row),
+    )
+}
+
+/// The context columns of a row: the eight text ones, then `user_id`.
+pub(super) type Context = ([Option<String>; 8], Option<i64>);
+
+/// The context columns of `row`.
+pub(super) fn context_of(row: &GadgetLog) -> Context {
+    (
         [
             row.entry_point.clone(),
             row.route.clone(),
