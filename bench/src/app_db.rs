@@ -32,6 +32,23 @@ pub(crate) trait AppDb: AuditDatabase {
     /// one line per plan row.
     async fn explain(pool: &sqlx::Pool<Self>, sql: &str, params: &[Param]) -> Result<Vec<String>>;
 
+    /// Drops the benchmark's tables and trigger functions: it leaves
+    /// nothing behind in a database it was given.
+    async fn clean_up(pool: &sqlx::Pool<Self>) -> Result<()> {
+        for sql in [
+            "DROP TABLE IF EXISTS widget_log",
+            "DROP TABLE IF EXISTS widget",
+        ] {
+            Self::execute(pool, sql).await?;
+        }
+        if Self::DIALECT == Dialect::Postgres {
+            for function in ["widget_audit", "widget_audit_fn"] {
+                Self::execute(pool, &format!("DROP FUNCTION IF EXISTS {function}()")).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn count_log_rows(pool: &sqlx::Pool<Self>) -> Result<i64> {
         Self::scalar(pool, "SELECT COUNT(*) FROM widget_log").await
     }

@@ -33,6 +33,10 @@ pub(crate) enum Command {
     /// rows per second, and the longest wait the writer saw against its
     /// waits without the prune.
     Prune(PruneArgs),
+    /// One bulk `UPDATE widget SET qty = qty + 1` over every row of a
+    /// large table, without triggers, with the hand-written reference
+    /// trigger and with the generated triggers; every row logged.
+    Bulk(BulkArgs),
 }
 
 /// Where the benchmark runs, and what it writes its results to.
@@ -74,6 +78,11 @@ pub(crate) struct Args {
     /// Repetitions; each runs every mode once, in a rotating order.
     #[arg(long, default_value_t = 3)]
     pub(crate) reps: usize,
+    /// Writes per transaction in the grouped modes (`none_tx`,
+    /// `trigger_tx`, `trigger_capture`): the context is handed to the
+    /// database once per transaction.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) per_tx: usize,
     /// Rows per multi-row statement in the batch modes.
     #[arg(long, default_value_t = 500)]
     pub(crate) chunk: usize,
@@ -151,6 +160,19 @@ pub(crate) struct PruneArgs {
     /// alone (a writer must never wait for more than one batch).
     #[arg(long)]
     pub(crate) max_wait_ratio: Option<f64>,
+}
+
+/// The bulk update benchmark: one statement over `--rows` rows per mode.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BulkArgs {
+    #[command(flatten)]
+    pub(crate) target: Target,
+    /// Rows of `widget`, every one updated by the statement.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) rows: usize,
+    /// Repetitions; each runs every mode once, in a rotating order.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) reps: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -38,8 +38,17 @@
 //! ```text
 //! cargo run --release -p awesome-audit-log-bench -- prune --backend mysql --url mysql://root@127.0.0.1:3306
 //! ```
+//!
+//! `bench bulk` times one `UPDATE widget SET qty = qty + 1` over 100,000
+//! rows without triggers, under the hand-written reference trigger and
+//! under the generated triggers, and checks that every row was logged:
+//!
+//! ```text
+//! cargo run --release -p awesome-audit-log-bench -- bulk --backend postgres
+//! ```
 
 mod app_db;
+mod bulk;
 mod cli;
 mod model;
 mod modes;
@@ -71,6 +80,7 @@ fn main() -> ExitCode {
     let target = match &cli.command {
         Some(Command::History(args)) => &args.target,
         Some(Command::Prune(args)) => &args.target,
+        Some(Command::Bulk(args)) => &args.target,
         None => &cli.write.target,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -98,6 +108,10 @@ fn main() -> ExitCode {
         Some(Command::Prune(args)) => runtime.block_on(prune::run(args)).map(|row| {
             row.print();
             write_json(target.json.as_deref(), &[&row]).map(|()| row.failures(args.max_wait_ratio))
+        }),
+        Some(Command::Bulk(args)) => runtime.block_on(bulk::run(args)).map(|rows| {
+            bulk::print(&rows);
+            write_json(target.json.as_deref(), &rows).map(|()| Vec::new())
         }),
     };
     match done {

@@ -40,14 +40,32 @@ pub(crate) enum Mode {
     /// `Widget::log_changes` (one multi-row INSERT per chunk).
     #[value(name = "batch")]
     Batch,
-    /// PostgreSQL only: the writes alone, with a PL/pgSQL AFTER trigger
-    /// writing the same log row, the in-database reference.
+    /// The writes alone, in transactions of `--per-tx` writes each: the
+    /// baseline of the transactional trigger modes.
+    #[value(name = "none_tx")]
+    NoneTx,
+    /// The writes alone, with a hand-written AFTER trigger (generic
+    /// PL/pgSQL on PostgreSQL, one `INSERT` per event on MySQL/MariaDB
+    /// and SQLite) writing the log row: the in-database reference.
     #[value(name = "trigger")]
     Trigger,
+    /// The hand-written reference trigger, the writes in transactions of
+    /// `--per-tx` writes.
+    #[value(name = "trigger_tx")]
+    TriggerTx,
+    /// The generated triggers (`Widget::install_triggers`), each write
+    /// autocommitted outside any audit scope (context NULL).
+    #[value(name = "trigger_capture_autocommit")]
+    TriggerCaptureAutocommit,
+    /// The generated triggers, the writes in an audit scope, in the
+    /// auditor's transactions of `--per-tx` writes: the context is handed
+    /// to the database once per transaction.
+    #[value(name = "trigger_capture")]
+    TriggerCapture,
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 8] = [
+    pub(crate) const ALL: [Mode; 12] = [
         Mode::None,
         Mode::Sync,
         Mode::SyncTx,
@@ -55,7 +73,11 @@ impl Mode {
         Mode::AsyncWriter,
         Mode::BatchNone,
         Mode::Batch,
+        Mode::NoneTx,
         Mode::Trigger,
+        Mode::TriggerTx,
+        Mode::TriggerCaptureAutocommit,
+        Mode::TriggerCapture,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -67,20 +89,27 @@ impl Mode {
             Mode::AsyncWriter => "async_writer",
             Mode::BatchNone => "batch_none",
             Mode::Batch => "batch",
+            Mode::NoneTx => "none_tx",
             Mode::Trigger => "trigger",
+            Mode::TriggerTx => "trigger_tx",
+            Mode::TriggerCaptureAutocommit => "trigger_capture_autocommit",
+            Mode::TriggerCapture => "trigger_capture",
         }
     }
 
     /// Log rows `widget_log` must hold after the mode ran.
     pub(crate) fn expected_log_rows(self, n: usize) -> usize {
         match self {
-            Mode::None | Mode::BatchNone => 0,
+            Mode::None | Mode::BatchNone | Mode::NoneTx => 0,
             Mode::Sync
             | Mode::SyncTx
             | Mode::Async
             | Mode::AsyncWriter
             | Mode::Batch
-            | Mode::Trigger => 3 * n,
+            | Mode::Trigger
+            | Mode::TriggerTx
+            | Mode::TriggerCaptureAutocommit
+            | Mode::TriggerCapture => 3 * n,
         }
     }
 
@@ -91,19 +120,62 @@ impl Mode {
     pub(crate) fn is_batch(self) -> bool {
         matches!(self, Mode::BatchNone | Mode::Batch)
     }
+
+    /// Whether the writes are grouped in transactions of `--per-tx`.
+    pub(crate) fn is_grouped(self) -> bool {
+        matches!(self, Mode::NoneTx | Mode::TriggerTx | Mode::TriggerCapture)
+    }
+
+    /// Whether the generated triggers log the writes.
+    pub(crate) fn captures(self) -> bool {
+        matches!(self, Mode::TriggerCaptureAutocommit | Mode::TriggerCapture)
+    }
+
+    /// Whether the hand-written reference trigger logs the writes.
+    pub(crate) fn hand_written(self) -> bool {
+        matches!(self, Mode::Trigger | Mode::TriggerTx)
+    }
 }
 
-/// Result labels in display order, each with the label of its baseline.
-pub(crate) const LABELS: [(&str, &str); 9] = [
-    ("none", "none"),
-    ("sync", "none"),
-    ("sync_tx", "none"),
-    ("async", "none"),
-    ("async_flushed", "none"),
-    ("async_writer", "none"),
-    ("trigger", "none"),
-    ("batch_none", "batch_none"),
-    ("batch", "batch_none"),
+/// A result label: its baseline (the writes alone, as the mode groups
+/// them) and, for the generated triggers, the hand-written reference
+/// trigger of the same grouping.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Label {
+    pub(crate) name: &'static str,
+    pub(crate) baseline: &'static str,
+    pub(crate) reference: Option<&'static str>,
+}
+
+const fn label(name: &'static str, baseline: &'static str) -> Label {
+    Label {
+        name,
+        baseline,
+        reference: None,
+    }
+}
+
+/// Result labels in display order.
+pub(crate) const LABELS: [Label; 13] = [
+    label("none", "none"),
+    label("sync", "none"),
+    label("sync_tx", "none"),
+    label("async", "none"),
+    label("async_flushed", "none"),
+    label("async_writer", "none"),
+    label("trigger", "none"),
+    Label {
+        reference: Some("trigger"),
+        ..label("trigger_capture_autocommit", "none")
+    },
+    label("none_tx", "none_tx"),
+    label("trigger_tx", "none_tx"),
+    Label {
+        reference: Some("trigger_tx"),
+        ..label("trigger_capture", "none_tx")
+    },
+    label("batch_none", "batch_none"),
+    label("batch", "batch_none"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,21 +6,28 @@ use std::time::Instant;
 
 use awesome_audit_log::chrono::{SubsecRound, Utc};
 use awesome_audit_log::config::AsyncTransport;
-use awesome_audit_log::{AuditConfig, Auditor, Dialect, LogOutcome};
+use awesome_audit_log::context::{self, AuditContext};
+use awesome_audit_log::triggers::TriggerOutcome;
+use awesome_audit_log::{AuditConfig, Auditor, LogOutcome};
 
 use crate::Result;
 use crate::app_db::{AppDb, On};
 use crate::cli::Args;
-use crate::model::Widget;
+use crate::model::{Widget, widget};
 use crate::modes::{Mode, Phase};
-use crate::sql::{PG_TRIGGER, Sql, reset_sql};
+use crate::sql::{Sql, reference_trigger, reset_sql};
 use crate::timing::{Clock, Sample};
+
+/// The user of the audit scope of mode `trigger_capture`.
+const CONTEXT_USER: &str = "ada";
 
 /// One backend's benchmark.
 struct Bench<DB: AppDb> {
     pool: sqlx::Pool<DB>,
     sql: Sql,
     chunk: usize,
+    /// Writes per transaction of the grouped modes.
+    per_tx: usize,
     /// The settings from `AWESOME_AUDIT_LOG_*` variables (ASYNC is set per mode).
     config: AuditConfig,
     /// The objects as inserted, and as updated (`qty + 1`).
@@ -48,6 +55,16 @@ impl std::fmt::Display for RowMismatch {
 
 impl StdError for RowMismatch {}
 
+impl RowMismatch {
+    pub(crate) fn new(mode: &'static str, expected: usize, found: i64) -> Self {
+        Self {
+            mode,
+            expected,
+            found,
+        }
+    }
+}
+
 fn expect_outcome(mode: Mode, outcome: LogOutcome, expected: LogOutcome) -> Result<()> {
     if outcome == expected {
         Ok(())
@@ -61,18 +78,10 @@ fn expect_outcome(mode: Mode, outcome: LogOutcome, expected: LogOutcome) -> Resu
 }
 
 impl<DB: AppDb> Bench<DB> {
-    fn new(pool: sqlx::Pool<DB>, n: usize, chunk: usize, config: AuditConfig) -> Self {
+    fn new(pool: sqlx::Pool<DB>, args: &Args, config: AuditConfig) -> Self {
+        let n = args.n;
         let at = Utc::now().trunc_subsecs(6);
-        let olds: Vec<Widget> = (1..=n)
-            .map(|i| Widget {
-                id: i as i64,
-                name: format!("widget {i}"),
-                qty: (i % 100) as i32,
-                price: 0.25 * i as f64 + 1.5,
-                active: i % 2 == 0,
-                updated_at: at,
-            })
-            .collect();
+        let olds: Vec<Widget> = (1..=n).map(|i| widget(i, at)).collect();
         let news = olds
             .iter()
             .map(|w| Widget {
@@ -83,7 +92,8 @@ impl<DB: AppDb> Bench<DB> {
         Self {
             pool,
             sql: Sql::new(DB::DIALECT),
-            chunk: chunk.max(1),
+            chunk: args.chunk.max(1),
+            per_tx: args.per_tx.max(1),
             config,
             olds,
             news,
@@ -94,10 +104,25 @@ impl<DB: AppDb> Bench<DB> {
         for sql in reset_sql(DB::DIALECT) {
             DB::execute(&self.pool, sql).await?;
         }
-        if mode == Mode::Trigger {
-            DB::execute(&self.pool, PG_TRIGGER).await?;
+        if mode.hand_written() {
+            for sql in reference_trigger(DB::DIALECT) {
+                DB::execute(&self.pool, sql).await?;
+            }
         }
         Ok(())
+    }
+
+    /// The context of the audit scope of mode `trigger_capture`: a request
+    /// of user 7, as the HTTP layer would capture it.
+    fn request_context() -> AuditContext {
+        AuditContext::shell("bench")
+            .with_route("/widgets/{id}")
+            .with_path("/widgets/1")
+            .with_method("PUT")
+            .with_ip("127.0.0.1")
+            .with_user(Some(7), Some(CONTEXT_USER.to_owned()))
+            .with_user_agent("bench/1.0")
+            .with_correlation_id("0b7e6f3c-7a52-4d3e-9a57-1f1f3d0c2a11")
     }
 
     fn auditor(&self, mode: Mode) -> Result<Auditor> {
@@ -125,6 +150,12 @@ impl<DB: AppDb> Bench<DB> {
     async fn run_mode(&self, rep: usize, mode: Mode, n: usize) -> Result<Vec<Sample>> {
         self.reset(mode).await?;
         let auditor = self.auditor(mode)?;
+        if mode.captures() {
+            let outcome = Widget::install_triggers(&auditor).await?;
+            if outcome != TriggerOutcome::Installed {
+                return Err(format!("install_triggers returned {outcome:?}").into());
+            }
+        }
         let mut samples = Vec::new();
         for phase in Phase::ALL {
             let clock = Clock::start();
@@ -133,8 +164,15 @@ impl<DB: AppDb> Bench<DB> {
                 samples.push(clock.sample(rep, mode.name(), phase, n));
                 continue;
             }
-            for i in 0..n {
-                self.one_change(&auditor, mode, phase, i).await?;
+            if mode.is_grouped() {
+                for first in (0..n).step_by(self.per_tx) {
+                    let group = first..(first + self.per_tx).min(n);
+                    self.one_transaction(&auditor, mode, phase, group).await?;
+                }
+            } else {
+                for i in 0..n {
+                    self.one_change(&auditor, mode, phase, i).await?;
+                }
             }
             match mode {
                 // The writer's time: until every row is written.
@@ -159,13 +197,66 @@ impl<DB: AppDb> Bench<DB> {
         let found = DB::count_log_rows(&self.pool).await?;
         let expected = mode.expected_log_rows(n);
         if usize::try_from(found).ok() != Some(expected) {
-            return Err(Box::new(RowMismatch {
-                mode: mode.name(),
-                expected,
-                found,
-            }));
+            return Err(Box::new(RowMismatch::new(mode.name(), expected, found)));
+        }
+        if mode.captures() {
+            self.check_context(mode, expected).await?;
         }
         Ok(samples)
+    }
+
+    /// The generated triggers' rows carry the scope's user in mode
+    /// `trigger_capture`, and no user without a scope.
+    async fn check_context(&self, mode: Mode, expected: usize) -> Result<()> {
+        let with_user = DB::scalar(
+            &self.pool,
+            &format!(
+                "SELECT COUNT(*) FROM widget_log WHERE user_name = '{CONTEXT_USER}' AND user_id = 7"
+            ),
+        )
+        .await?;
+        let want = if mode == Mode::TriggerCapture {
+            expected
+        } else {
+            0
+        };
+        if usize::try_from(with_user).ok() != Some(want) {
+            return Err(format!(
+                "mode `{}`: {with_user} log rows carry the scope's user, expected {want}",
+                mode.name()
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The changes `group` of `phase` in one transaction: a plain sqlx
+    /// one (`none_tx`, `trigger_tx`), or the auditor's in an audit scope
+    /// (`trigger_capture`), which hands the context to the database once.
+    async fn one_transaction(
+        &self,
+        auditor: &Auditor,
+        mode: Mode,
+        phase: Phase,
+        group: std::ops::Range<usize>,
+    ) -> Result<()> {
+        if mode == Mode::TriggerCapture {
+            return context::scope(Self::request_context(), async {
+                let mut tx = auditor.begin::<DB>("default").await?;
+                for i in group {
+                    self.write(On::Conn(&mut *tx), phase, i).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+            .await;
+        }
+        let mut tx = self.pool.begin().await?;
+        for i in group {
+            self.write(On::Conn(&mut *tx), phase, i).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Change `i` of `phase`, written (and logged) as `mode` does it.
@@ -178,7 +269,9 @@ impl<DB: AppDb> Bench<DB> {
     ) -> Result<()> {
         let (before, after) = phase.pair(&self.olds[i], &self.news[i]);
         match mode {
-            Mode::None | Mode::Trigger => self.write(On::Pool(&self.pool), phase, i).await?,
+            Mode::None | Mode::Trigger | Mode::TriggerCaptureAutocommit => {
+                self.write(On::Pool(&self.pool), phase, i).await?
+            }
             Mode::Sync => {
                 self.write(On::Pool(&self.pool), phase, i).await?;
                 let outcome = Widget::log_change(auditor, before, after).await?;
@@ -200,7 +293,13 @@ impl<DB: AppDb> Bench<DB> {
                 let outcome = Widget::log_change(auditor, before, after).await?;
                 expect_outcome(mode, outcome, LogOutcome::Queued)?;
             }
-            Mode::BatchNone | Mode::Batch => unreachable!("batch modes write in chunks"),
+            Mode::BatchNone
+            | Mode::Batch
+            | Mode::NoneTx
+            | Mode::TriggerTx
+            | Mode::TriggerCapture => {
+                return Err(format!("mode `{}` writes in groups", mode.name()).into());
+            }
         }
         Ok(())
     }
@@ -245,10 +344,12 @@ pub(crate) async fn run_all<DB: AppDb>(
 ) -> Result<(Vec<Sample>, String)> {
     let version = DB::server_version(&pool).await?;
     println!(
-        "backend {} ({version}), n {} per phase, {} repetitions, modes {}",
+        "backend {} ({version}), n {} per phase, {} repetitions, {} writes per transaction \
+         of the grouped modes, modes {}",
         args.target.backend.name(),
         args.n,
         args.reps,
+        args.per_tx,
         modes
             .iter()
             .map(|m| m.name())
@@ -256,7 +357,7 @@ pub(crate) async fn run_all<DB: AppDb>(
             .join(", ")
     );
     let config = AuditConfig::from_env()?;
-    let bench = Bench::<DB>::new(pool, args.n, args.chunk, config);
+    let bench = Bench::<DB>::new(pool, args, config);
     let warmup = args.warmup.min(args.n);
     if warmup > 0 {
         let started = Instant::now();
@@ -285,16 +386,7 @@ pub(crate) async fn run_all<DB: AppDb>(
             samples.extend(mine);
         }
     }
-    // Leave no tables behind in a database we were given.
-    for sql in [
-        "DROP TABLE IF EXISTS widget_log",
-        "DROP TABLE IF EXISTS widget",
-    ] {
-        DB::execute(&bench.pool, sql).await?;
-    }
-    if DB::DIALECT == Dialect::Postgres {
-        DB::execute(&bench.pool, "DROP FUNCTION IF EXISTS widget_audit()").await?;
-    }
+    DB::clean_up(&bench.pool).await?;
     bench.pool.close().await;
     Ok((samples, version))
 }

@@ -130,14 +130,18 @@ pub(crate) async fn run(args: &Args) -> Result<Vec<ResultRow>> {
         args.modes.clone()
     };
     let backend = args.target.backend;
-    if backend != BackendKind::Postgres {
-        if args.modes.contains(&Mode::Trigger) {
-            return Err("mode `trigger` is PostgreSQL only".into());
-        }
-        modes.retain(|m| *m != Mode::Trigger);
+    if args.per_tx == 0 {
+        return Err("--per-tx must be at least 1".into());
     }
     modes.sort();
     modes.dedup();
     let (samples, version) = on_backend(&args.target, Writes { args, modes }).await?;
-    Ok(summarize(&samples, backend, args.n, args.reps, &version))
+    Ok(summarize(
+        &samples,
+        backend,
+        args.n,
+        args.reps,
+        args.per_tx,
+        &version,
+    ))
 }

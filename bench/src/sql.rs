@@ -1,5 +1,6 @@
 //! The benchmark's SQL: the application's statements on `widget`, the
-//! fresh tables of each mode, and the PostgreSQL trigger of mode `trigger`.
+//! fresh tables of each mode, and the hand-written reference triggers of
+//! the modes `trigger` and `trigger_tx`.
 
 use awesome_audit_log::Dialect;
 
@@ -51,28 +52,40 @@ pub(crate) fn reset_sql(dialect: Dialect) -> Vec<&'static str> {
             "DROP TABLE IF EXISTS widget_log",
             "DROP TABLE IF EXISTS widget",
             "DROP FUNCTION IF EXISTS widget_audit()",
-            "CREATE TABLE widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price DOUBLE PRECISION NOT NULL, active BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
+            "CREATE TABLE widget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price BIGINT NOT NULL, active BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
             WidgetLog::DDL_POSTGRES,
         ],
         Dialect::MySql => vec![
             "DROP TABLE IF EXISTS widget_log",
             "DROP TABLE IF EXISTS widget",
-            "CREATE TABLE widget (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, qty INT NOT NULL, price DOUBLE NOT NULL, active BOOLEAN NOT NULL, updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
+            "CREATE TABLE widget (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, qty INT NOT NULL, price BIGINT NOT NULL, active BOOLEAN NOT NULL, updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
             WidgetLog::DDL_MYSQL,
         ],
         Dialect::Sqlite => vec![
             "DROP TABLE IF EXISTS widget_log",
             "DROP TABLE IF EXISTS widget",
-            "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price REAL NOT NULL, active INTEGER NOT NULL, updated_at TEXT NOT NULL)",
+            "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL, active INTEGER NOT NULL, updated_at TEXT NOT NULL)",
             WidgetLog::DDL_SQLITE,
         ],
     }
 }
 
-/// The in-database reference: a plain PL/pgSQL trigger that writes the same
-/// row as `log_change` (JSON of the old and new row, changed fields only
-/// on update), with the time taken in the database.
-pub(crate) const PG_TRIGGER: &str = r#"
+/// The hand-written reference trigger of `dialect`, as its statements:
+/// what a developer would write by hand to log the same changes (JSON of
+/// the old and new row, the changed fields only on update, the time taken
+/// in the database), without the generated triggers' exact rendering of
+/// every type, their `event_id` or their context.
+pub(crate) fn reference_trigger(dialect: Dialect) -> &'static [&'static str] {
+    match dialect {
+        Dialect::Postgres => &[PG_TRIGGER],
+        Dialect::MySql => &MYSQL_TRIGGERS,
+        Dialect::Sqlite => &SQLITE_TRIGGERS,
+    }
+}
+
+/// PostgreSQL: one generic PL/pgSQL function, `to_jsonb` of the row and a
+/// key-by-key comparison.
+const PG_TRIGGER: &str = r#"
 CREATE FUNCTION widget_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     b jsonb;
@@ -106,3 +119,62 @@ $$;
 CREATE TRIGGER widget_audit AFTER INSERT OR UPDATE OR DELETE ON widget
 FOR EACH ROW EXECUTE FUNCTION widget_audit();
 "#;
+
+/// MySQL/MariaDB: one `INSERT` per event, the fields listed by hand.
+const MYSQL_TRIGGERS: [&str; 3] = [
+    "CREATE TRIGGER widget_ref_insert AFTER INSERT ON widget FOR EACH ROW \
+     INSERT INTO widget_log (action, object_pk, `after`, changes, created_at) VALUES ('insert', NEW.id, \
+     JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \
+     JSON_OBJECT('id', JSON_OBJECT('from', NULL, 'to', NEW.id), 'name', JSON_OBJECT('from', NULL, 'to', NEW.name), \
+     'qty', JSON_OBJECT('from', NULL, 'to', NEW.qty), 'price', JSON_OBJECT('from', NULL, 'to', NEW.price), \
+     'active', JSON_OBJECT('from', NULL, 'to', NEW.active), 'updated_at', JSON_OBJECT('from', NULL, 'to', NEW.updated_at)), \
+     UTC_TIMESTAMP(6))",
+    "CREATE TRIGGER widget_ref_update AFTER UPDATE ON widget FOR EACH ROW \
+     INSERT INTO widget_log (action, object_pk, `before`, `after`, changes, created_at) VALUES ('update', NEW.id, \
+     JSON_OBJECT('id', OLD.id, 'name', OLD.name, 'qty', OLD.qty, 'price', OLD.price, 'active', OLD.active, 'updated_at', OLD.updated_at), \
+     JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \
+     JSON_MERGE_PRESERVE(JSON_OBJECT(), \
+     IF(OLD.id <=> NEW.id, JSON_OBJECT(), JSON_OBJECT('id', JSON_OBJECT('from', OLD.id, 'to', NEW.id))), \
+     IF(OLD.name <=> NEW.name, JSON_OBJECT(), JSON_OBJECT('name', JSON_OBJECT('from', OLD.name, 'to', NEW.name))), \
+     IF(OLD.qty <=> NEW.qty, JSON_OBJECT(), JSON_OBJECT('qty', JSON_OBJECT('from', OLD.qty, 'to', NEW.qty))), \
+     IF(OLD.price <=> NEW.price, JSON_OBJECT(), JSON_OBJECT('price', JSON_OBJECT('from', OLD.price, 'to', NEW.price))), \
+     IF(OLD.active <=> NEW.active, JSON_OBJECT(), JSON_OBJECT('active', JSON_OBJECT('from', OLD.active, 'to', NEW.active))), \
+     IF(OLD.updated_at <=> NEW.updated_at, JSON_OBJECT(), JSON_OBJECT('updated_at', JSON_OBJECT('from', OLD.updated_at, 'to', NEW.updated_at)))), \
+     UTC_TIMESTAMP(6))",
+    "CREATE TRIGGER widget_ref_delete AFTER DELETE ON widget FOR EACH ROW \
+     INSERT INTO widget_log (action, object_pk, `before`, changes, created_at) VALUES ('delete', OLD.id, \
+     JSON_OBJECT('id', OLD.id, 'name', OLD.name, 'qty', OLD.qty, 'price', OLD.price, 'active', OLD.active, 'updated_at', OLD.updated_at), \
+     JSON_OBJECT('id', JSON_OBJECT('from', OLD.id, 'to', NULL), 'name', JSON_OBJECT('from', OLD.name, 'to', NULL), \
+     'qty', JSON_OBJECT('from', OLD.qty, 'to', NULL), 'price', JSON_OBJECT('from', OLD.price, 'to', NULL), \
+     'active', JSON_OBJECT('from', OLD.active, 'to', NULL), 'updated_at', JSON_OBJECT('from', OLD.updated_at, 'to', NULL)), \
+     UTC_TIMESTAMP(6))",
+];
+
+/// SQLite: one `INSERT` per event, the fields listed by hand, an update's
+/// changed fields gathered with `json_group_object`.
+const SQLITE_TRIGGERS: [&str; 3] = [
+    "CREATE TRIGGER widget_ref_insert AFTER INSERT ON widget BEGIN \
+     INSERT INTO widget_log (action, object_pk, \"after\", changes, created_at) VALUES ('insert', NEW.id, \
+     json_object('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \
+     json_object('id', json_object('from', NULL, 'to', NEW.id), 'name', json_object('from', NULL, 'to', NEW.name), \
+     'qty', json_object('from', NULL, 'to', NEW.qty), 'price', json_object('from', NULL, 'to', NEW.price), \
+     'active', json_object('from', NULL, 'to', NEW.active), 'updated_at', json_object('from', NULL, 'to', NEW.updated_at)), \
+     strftime('%Y-%m-%d %H:%M:%f', 'now')); END",
+    "CREATE TRIGGER widget_ref_update AFTER UPDATE ON widget BEGIN \
+     INSERT INTO widget_log (action, object_pk, \"before\", \"after\", changes, created_at) VALUES ('update', NEW.id, \
+     json_object('id', OLD.id, 'name', OLD.name, 'qty', OLD.qty, 'price', OLD.price, 'active', OLD.active, 'updated_at', OLD.updated_at), \
+     json_object('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \
+     (SELECT json_group_object(k, json_object('from', o, 'to', n)) FROM ( \
+     SELECT 'id' AS k, OLD.id AS o, NEW.id AS n UNION ALL SELECT 'name', OLD.name, NEW.name \
+     UNION ALL SELECT 'qty', OLD.qty, NEW.qty UNION ALL SELECT 'price', OLD.price, NEW.price \
+     UNION ALL SELECT 'active', OLD.active, NEW.active UNION ALL SELECT 'updated_at', OLD.updated_at, NEW.updated_at) \
+     WHERE o IS NOT n), \
+     strftime('%Y-%m-%d %H:%M:%f', 'now')); END",
+    "CREATE TRIGGER widget_ref_delete AFTER DELETE ON widget BEGIN \
+     INSERT INTO widget_log (action, object_pk, \"before\", changes, created_at) VALUES ('delete', OLD.id, \
+     json_object('id', OLD.id, 'name', OLD.name, 'qty', OLD.qty, 'price', OLD.price, 'active', OLD.active, 'updated_at', OLD.updated_at), \
+     json_object('id', json_object('from', OLD.id, 'to', NULL), 'name', json_object('from', OLD.name, 'to', NULL), \
+     'qty', json_object('from', OLD.qty, 'to', NULL), 'price', json_object('from', OLD.price, 'to', NULL), \
+     'active', json_object('from', OLD.active, 'to', NULL), 'updated_at', json_object('from', OLD.updated_at, 'to', NULL)), \
+     strftime('%Y-%m-%d %H:%M:%f', 'now')); END",
+];

@@ -110,6 +110,17 @@ pub struct Gadget {
     pub cache: String,
 }
 
+/// A model captured by database triggers whose primary key is a UUID
+/// (16 bytes on MySQL and SQLite): `object_pk` is its hyphenated text.
+#[audited(table = "badge", label = "shop.badge", triggers)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Badge {
+    /// Primary key.
+    pub id: uuid::Uuid,
+    /// Text.
+    pub label: String,
+}
+
 /// A model whose log table is partitioned by day on PostgreSQL, with a
 /// retention of three days that partition maintenance goes by.
 #[audited(

@@ -32,7 +32,7 @@ impl Writer {
                     id,
                     name: format!("widget {id}"),
                     qty: 1,
-                    price: 1.5,
+                    price: 150,
                     active: true,
                     updated_at: Utc::now(),
                 };

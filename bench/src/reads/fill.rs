@@ -156,7 +156,7 @@ impl FillSql<'_> {
             id: "o".into(),
             name: self.concat(&["'\"widget '", "o", "'\"'"]),
             qty: v.into(),
-            price: format!("(o % 100 + 0.5 * {})", self.div(v, "10")),
+            price: format!("(o % 100 + 5 * {})", self.div(v, "10")),
             active: format!(
                 "(CASE WHEN (o + {}) % 2 = 0 THEN 'true' ELSE 'false' END)",
                 self.div(v, "20")

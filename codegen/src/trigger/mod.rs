@@ -22,7 +22,9 @@
 //!   database for the transaction ([`context`]), NULL when nothing was.
 //! - `created_at`: the statement's time in UTC (microseconds on PostgreSQL
 //!   and MySQL/MariaDB, milliseconds on SQLite).
-//! - `event_id`: a fresh UUID per row.
+//! - `event_id`: NULL, as `log_change` leaves it when it writes a row
+//!   itself (only the asynchronous transports, which may deliver an event
+//!   twice, give rows an event id to skip the second delivery by).
 //!
 //! ```
 //! use awesome_audit_log_codegen::ddl::Dialect;
@@ -54,7 +56,7 @@ mod sqlite;
 #[cfg(feature = "parse")]
 pub mod classify;
 
-use crate::ddl::{CORRELATION_ID, Dialect, EVENT_ID, bounded_name};
+use crate::ddl::{CORRELATION_ID, Dialect, bounded_name};
 
 /// What a redacted field's value is stored as (a JSON string), by the
 /// triggers and by `log_change` alike.
@@ -139,9 +141,6 @@ pub struct TriggerOptions<'a> {
     /// LOG_UNCHANGED_UPDATES: an update that changes no stored field writes
     /// a row with empty `changes` too.
     pub log_unchanged_updates: bool,
-    /// Whether the log table has the `event_id` column (tables the Django
-    /// original created do not).
-    pub event_id: bool,
     /// Whether the log table has the `correlation_id` column (tables the
     /// Django original or earlier versions created do not).
     pub correlation_id: bool,
@@ -149,12 +148,11 @@ pub struct TriggerOptions<'a> {
 
 impl TriggerOptions<'_> {
     /// The defaults: the search path's schema, unchanged updates not
-    /// logged, a log table with `event_id` and `correlation_id`.
+    /// logged, a log table with `correlation_id`.
     pub const fn new() -> Self {
         Self {
             schema: None,
             log_unchanged_updates: false,
-            event_id: true,
             correlation_id: true,
         }
     }
@@ -293,9 +291,6 @@ fn insert_columns(dialect: Dialect, options: &TriggerOptions<'_>) -> String {
         "changes",
         "created_at",
     ];
-    if options.event_id {
-        columns.push(EVENT_ID);
-    }
     columns.extend(context_columns(options));
     columns
         .iter()
@@ -312,6 +307,27 @@ fn context_columns(options: &TriggerOptions<'_>) -> impl Iterator<Item = &'stati
         .filter(move |column| correlation_id || *column != CORRELATION_ID)
 }
 
+/// The condition, after `keyword` (`WHERE` or `WHEN`), under which an
+/// update writes a row: one of the stored fields changed (`changed` gives
+/// a field's test). Empty when every update is logged
+/// (LOG_UNCHANGED_UPDATES); `FALSE` when the model stores no field.
+fn only_changed(
+    keyword: &str,
+    model: &TriggerModel<'_>,
+    options: &TriggerOptions<'_>,
+    changed: impl Fn(&TriggerField<'_>) -> String,
+) -> String {
+    if options.log_unchanged_updates {
+        return String::new();
+    }
+    let any: Vec<String> = model.fields.iter().map(changed).collect();
+    if any.is_empty() {
+        format!(" {keyword} FALSE")
+    } else {
+        format!(" {keyword} {}", any.join(" OR "))
+    }
+}
+
 /// The values of one log row, as SQL expressions in [`insert_columns`]
 /// order.
 struct RowValues {
@@ -323,15 +339,8 @@ struct RowValues {
 }
 
 impl RowValues {
-    /// The expressions joined, with the dialect's `now`, fresh UUID and
-    /// context reads.
-    fn join(
-        &self,
-        dialect: Dialect,
-        options: &TriggerOptions<'_>,
-        now: &str,
-        uuid: &str,
-    ) -> String {
+    /// The expressions joined, with the dialect's `now` and context reads.
+    fn join(&self, dialect: Dialect, options: &TriggerOptions<'_>, now: &str) -> String {
         let action = literal(self.action.word());
         let mut values = vec![
             action,
@@ -341,9 +350,6 @@ impl RowValues {
             self.changes.clone(),
             now.to_owned(),
         ];
-        if options.event_id {
-            values.push(uuid.to_owned());
-        }
         values.extend(context_columns(options).map(|column| context::read(dialect, column)));
         values.join(", ")
     }

@@ -1,10 +1,13 @@
 //! PostgreSQL: one PL/pgSQL function and one `AFTER INSERT OR UPDATE OR
 //! DELETE … FOR EACH ROW` trigger that calls it. The function knows the
-//! model's columns: it compares and builds the JSON column by column.
+//! model's columns: it compares and builds the JSON column by column, and
+//! runs one `INSERT` per row, every expression inline (an update's is an
+//! `INSERT … SELECT … WHERE` a stored field changed), so a row costs one
+//! statement and no PL/pgSQL assignments.
 
 use super::{
     Action, Json, Render, Row, RowValues, Stored, TriggerModel, TriggerOptions, insert_columns,
-    literal,
+    literal, only_changed,
 };
 use crate::ddl::{Dialect, bounded_name};
 
@@ -12,8 +15,6 @@ const D: Dialect = Dialect::Postgres;
 
 /// Statement time, UTC (a `TIMESTAMPTZ`, microseconds).
 const NOW: &str = "statement_timestamp()";
-/// A random UUID as text (PostgreSQL 13 and later).
-const UUID: &str = "gen_random_uuid()::text";
 
 struct Pg;
 
@@ -23,19 +24,24 @@ impl Json for Pg {
     const TEXT: &'static str = "text";
     const NULL: &'static str = "NULL::jsonb";
 
+    /// A plain SQL value where `jsonb_build_object` converts it as
+    /// `to_jsonb` would (numbers, strings, booleans), so no intermediate
+    /// `jsonb` is built per field.
     fn render(render: Render, value: &str) -> String {
         match render {
-            Render::Bool | Render::Int | Render::Text => format!("to_jsonb({value})"),
-            Render::Uuid => format!("to_jsonb({value}::text)"),
-            Render::Date => format!("to_jsonb(to_char({value}, 'YYYY-MM-DD'))"),
+            Render::Bool | Render::Int | Render::Text => value.to_owned(),
+            Render::Uuid => format!("{value}::text"),
+            Render::Date => format!("to_char({value}, 'YYYY-MM-DD')"),
+            // One `to_char`, its format chosen by the fraction: none, 3
+            // or 6 digits, as chrono writes. The fraction does not depend
+            // on the session's time zone (offsets are whole seconds).
             Render::DateTimeUtc => {
-                let utc = format!("({value}::timestamptz AT TIME ZONE 'UTC')");
-                let micros = format!("(extract(microseconds FROM {utc})::bigint % 1000000)");
+                let micros = format!("date_part('microseconds', {value}::timestamptz)::bigint");
                 format!(
-                    "to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE \
-                     WHEN {micros} = 0 THEN '' \
-                     WHEN {micros} % 1000 = 0 THEN '.' || lpad(({micros} / 1000)::text, 3, '0') \
-                     ELSE '.' || lpad({micros}::text, 6, '0') END || 'Z')"
+                    "to_char({value}::timestamptz AT TIME ZONE 'UTC', CASE \
+                     WHEN {micros} % 1000000 = 0 THEN 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"' \
+                     WHEN {micros} % 1000 = 0 THEN 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"' \
+                     ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"' END)"
                 )
             }
             Render::Json => format!("{value}::jsonb"),
@@ -70,38 +76,41 @@ fn differs(field: &super::TriggerField<'_>) -> String {
     }
 }
 
+/// The `changes` of an update: the changed fields' objects concatenated
+/// (`{}` for a field that did not change).
+fn update_changes(model: &TriggerModel<'_>) -> String {
+    let parts: Vec<String> = model
+        .fields
+        .iter()
+        .map(|field| {
+            let change = Pg::change(&Pg::field(field, Row::Old), &Pg::field(field, Row::New));
+            format!(
+                "(CASE WHEN {} THEN jsonb_build_object({}, {change}) ELSE '{{}}'::jsonb END)",
+                differs(field),
+                literal(field.key),
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        "'{}'::jsonb".to_owned()
+    } else {
+        parts.join(" || ")
+    }
+}
+
 pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) -> Vec<String> {
     let log = D.qualified(options.schema, model.log_table);
     let columns = insert_columns(D, options);
-    let insert = |values: RowValues| {
-        format!(
-            "INSERT INTO {log} ({columns}) VALUES ({})",
-            values.join(D, options, NOW, UUID)
-        )
-    };
-    let inserted = insert(Pg::whole_row(model, Action::Insert));
-    let deleted = insert(Pg::whole_row(model, Action::Delete));
-    let updated = insert(Pg::updated_row(model, "audit_changes".to_owned()));
-    let mut compare = String::new();
-    for field in model.fields {
-        let change = Pg::change(&Pg::field(field, Row::Old), &Pg::field(field, Row::New));
-        compare.push_str(&format!(
-            "    IF {} THEN\n      audit_changes := audit_changes || jsonb_build_object({}, {change});\n    END IF;\n",
-            differs(field),
-            literal(field.key),
-        ));
-    }
-    let skip_unchanged = if options.log_unchanged_updates {
-        String::new()
-    } else {
-        "    IF audit_changes = '{}'::jsonb THEN\n      RETURN NULL;\n    END IF;\n".to_owned()
-    };
+    let values = |row: RowValues| row.join(D, options, NOW);
+    let inserted = values(Pg::whole_row(model, Action::Insert));
+    let deleted = values(Pg::whole_row(model, Action::Delete));
+    let updated = values(Pg::updated_row(model, update_changes(model)));
+    let only_changed = only_changed("WHERE", model, options, differs);
     let function = format!(
         "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $audit$\n\
-         DECLARE\n  audit_changes jsonb := '{{}}'::jsonb;\n\
-         BEGIN\n  IF TG_OP = 'INSERT' THEN\n    {inserted};\n\
-         \x20 ELSIF TG_OP = 'UPDATE' THEN\n{compare}{skip_unchanged}    {updated};\n\
-         \x20 ELSIF TG_OP = 'DELETE' THEN\n    {deleted};\n  END IF;\n  RETURN NULL;\nEND\n$audit$",
+         BEGIN\n  IF TG_OP = 'INSERT' THEN\n    INSERT INTO {log} ({columns}) VALUES ({inserted});\n\
+         \x20 ELSIF TG_OP = 'UPDATE' THEN\n    INSERT INTO {log} ({columns}) SELECT {updated}{only_changed};\n\
+         \x20 ELSIF TG_OP = 'DELETE' THEN\n    INSERT INTO {log} ({columns}) VALUES ({deleted});\n  END IF;\n  RETURN NULL;\nEND\n$audit$",
         name = function_name(model, options),
     );
     let table = D.quote(model.table);

@@ -4,7 +4,7 @@
 
 use super::{
     Action, Json, Render, Row, RowValues, TriggerField, TriggerModel, TriggerOptions,
-    action_trigger_name, drop_then_create, insert_columns, literal, old_and_new,
+    action_trigger_name, drop_then_create, insert_columns, literal, old_and_new, only_changed,
 };
 use crate::ddl::Dialect;
 
@@ -14,11 +14,6 @@ const D: Dialect = Dialect::Sqlite;
 /// (`2026-11-28 06:18:28.123000+00:00`): SQLite's clock gives
 /// milliseconds.
 const NOW: &str = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000+00:00'";
-
-/// A random (version 4) UUID as text.
-const UUID: &str = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || \
-     substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || \
-     substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))";
 
 struct Lite;
 
@@ -99,19 +94,12 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
              INSERT INTO {log} ({columns}) VALUES ({}); END",
             D.quote(&action_trigger_name(model.table, action)),
             action.event(),
-            values.join(D, options, NOW, UUID)
+            values.join(D, options, NOW)
         )
     };
-    let only_changed = if options.log_unchanged_updates {
-        String::new()
-    } else {
-        let any: Vec<String> = model
-            .fields
-            .iter()
-            .map(|field| format!("NOT ({})", same(field)))
-            .collect();
-        format!(" WHEN {}", any.join(" OR "))
-    };
+    let only_changed = only_changed("WHEN", model, options, |field| {
+        format!("NOT ({})", same(field))
+    });
     // The triggers read the context from this table: it must exist.
     let context_table = super::context::create_table_statement(D).into_iter();
     let triggers = drop_then_create(

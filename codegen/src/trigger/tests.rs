@@ -49,30 +49,43 @@ fn postgres_function_and_trigger() {
         function.starts_with("CREATE OR REPLACE FUNCTION \"widget_audit_fn\"() RETURNS trigger"),
         "{function}"
     );
-    // Each action writes the same columns, the context's among them.
+    // Each action writes the same columns, the context's among them, in
+    // one statement.
+    let insert = "INSERT INTO \"widget_log\" (\"action\", \"object_pk\", \"before\", \"after\", \"changes\", \"created_at\", \"entry_point\", \"route\", \"path\", \"method\", \"ip\", \"user_id\", \"user_name\", \"user_agent\", \"correlation_id\")";
+    assert_eq!(function.matches(insert).count(), 3, "{function}");
+    assert_eq!(function.matches(&format!("{insert} VALUES ('")).count(), 2);
     assert_eq!(
         function
-            .matches("INSERT INTO \"widget_log\" (\"action\", \"object_pk\", \"before\", \"after\", \"changes\", \"created_at\", \"event_id\", \"entry_point\", \"route\", \"path\", \"method\", \"ip\", \"user_id\", \"user_name\", \"user_agent\", \"correlation_id\") VALUES ('")
+            .matches(&format!("{insert} SELECT 'update'"))
             .count(),
-        3,
-        "{function}"
+        1
+    );
+    assert!(
+        !function.contains(":="),
+        "no PL/pgSQL assignment: {function}"
     );
     assert!(function.contains(
-        "VALUES ('insert', CAST(NEW.\"id\" AS text), NULL, jsonb_build_object('id', to_jsonb(NEW.\"id\")"
+        "VALUES ('insert', CAST(NEW.\"id\" AS text), NULL, jsonb_build_object('id', NEW.\"id\", "
     ));
     assert!(function.contains("VALUES ('delete', CAST(OLD.\"id\" AS text), jsonb_build_object("));
     // The renamed column is read, stored under the field's key.
-    assert!(function.contains("'qty', to_jsonb(NEW.\"qty_col\")"));
+    assert!(function.contains("'qty', NEW.\"qty_col\""));
     assert!(function.contains("'api_key', '\"***\"'::jsonb"));
     // Column by column: only changed fields, redacted ones compared as text.
-    assert!(function.contains("IF OLD.\"qty_col\" IS DISTINCT FROM NEW.\"qty_col\" THEN"));
-    assert!(
-        function.contains("IF OLD.\"api_key\"::text IS DISTINCT FROM NEW.\"api_key\"::text THEN")
-    );
-    assert!(function.contains("IF audit_changes = '{}'::jsonb THEN\n      RETURN NULL;"));
     assert!(function.contains(
-        "statement_timestamp(), gen_random_uuid()::text, \
-         NULLIF(current_setting('awesome_audit_log.entry_point', true), '')"
+        "(CASE WHEN OLD.\"qty_col\" IS DISTINCT FROM NEW.\"qty_col\" THEN jsonb_build_object('qty', "
+    ));
+    assert!(function.contains(
+        "(CASE WHEN OLD.\"api_key\"::text IS DISTINCT FROM NEW.\"api_key\"::text THEN jsonb_build_object("
+    ));
+    // An update that changes no stored field writes nothing.
+    assert!(function.contains(
+        "WHERE OLD.\"id\" IS DISTINCT FROM NEW.\"id\" OR OLD.\"qty_col\" IS DISTINCT FROM NEW.\"qty_col\""
+    ));
+    // No event id, as `log_change` writes none inline.
+    assert!(!function.contains("event_id"));
+    assert!(function.contains(
+        "statement_timestamp(), NULLIF(current_setting('awesome_audit_log.entry_point', true), '')"
     ));
     assert!(
         function.contains("NULLIF(current_setting('awesome_audit_log.user_id', true), '')::bigint")
@@ -97,16 +110,14 @@ fn postgres_schema_and_options() {
     let options = TriggerOptions {
         schema: Some("audit"),
         log_unchanged_updates: true,
-        event_id: false,
         correlation_id: false,
     };
     let sql = install(Dialect::Postgres, options);
     assert!(sql[0].starts_with("CREATE OR REPLACE FUNCTION \"audit\".\"widget_audit_fn\"()"));
     assert!(sql[0].contains("INSERT INTO \"audit\".\"widget_log\""));
-    assert!(!sql[0].contains("event_id"));
     assert!(!sql[0].contains("correlation_id"));
     assert!(sql[0].contains("\"user_agent\") VALUES ("));
-    assert!(!sql[0].contains("RETURN NULL;\n    END IF;"));
+    assert!(!sql[0].contains(" WHERE "), "every update is logged");
     // The trigger is on the model's table, found by the search path.
     assert!(
         sql[2].contains(
@@ -135,14 +146,20 @@ fn mysql_three_triggers() {
     ));
     assert!(sql[3].contains("VALUES ('insert', CAST(NEW.`id` AS CHAR), NULL, JSON_OBJECT('id', NEW.`id`, 'qty', NEW.`qty_col`"));
     assert!(sql[3].contains("'api_key', '***'"));
-    assert!(sql[3].contains("UTC_TIMESTAMP(6), UUID(), @awesome_audit_log_entry_point, "));
+    assert!(sql[3].contains("UTC_TIMESTAMP(6), @awesome_audit_log_entry_point, "));
     assert!(sql[3].ends_with("@awesome_audit_log_user_agent, @awesome_audit_log_correlation_id)"));
     let update = &sql[4];
     assert!(update.contains("SELECT 'update', CAST(NEW.`id` AS CHAR), JSON_OBJECT("));
+    // The changed fields' members joined as text; numbers compared as they
+    // are, the redacted column as bytes.
     assert!(update.contains(
-        "IF(NOT (CAST(OLD.`qty_col` AS BINARY) <=> CAST(NEW.`qty_col` AS BINARY)), JSON_OBJECT('qty', JSON_OBJECT('from', OLD.`qty_col`, 'to', NEW.`qty_col`)), JSON_OBJECT())"
-    ));
-    assert!(update.contains(" FROM DUAL WHERE NOT (CAST(OLD.`id` AS BINARY)"));
+        "CONCAT('{', CONCAT_WS(', ', IF(NOT (OLD.`id` <=> NEW.`id`), CONCAT('\"id\": ', JSON_OBJECT('from', OLD.`id`, 'to', NEW.`id`)), NULL), \
+         IF(NOT (OLD.`qty_col` <=> NEW.`qty_col`), CONCAT('\"qty\": ', JSON_OBJECT('from', OLD.`qty_col`, 'to', NEW.`qty_col`)), NULL)"
+    ), "{update}");
+    assert!(
+        update.contains("NOT (CAST(OLD.`api_key` AS BINARY) <=> CAST(NEW.`api_key` AS BINARY))")
+    );
+    assert!(update.contains(" FROM DUAL WHERE NOT (OLD.`id` <=> NEW.`id`) OR "));
     assert!(sql[5].contains("VALUES ('delete', CAST(OLD.`id` AS CHAR), JSON_OBJECT("));
     let logged = install(
         Dialect::MySql,

@@ -239,7 +239,6 @@ impl PoolTask for Install<'_> {
         let options = TriggerOptions {
             schema: self.schema,
             log_unchanged_updates: self.log_unchanged_updates,
-            event_id: shape.event_id,
             correlation_id: shape.correlation_id,
         };
         let mut tx = conn.begin().await?;

@@ -99,6 +99,7 @@ macro_rules! suite {
             models_prune_by_their_policy,
             retention_touches_only_log_tables,
             trigger_rows_equal_log_change_rows,
+            uuid_keys_are_logged_as_text,
             plain_sql_changes_are_logged,
             unchanged_updates_follow_the_setting,
             installation_is_idempotent_and_checked,
@@ -236,6 +237,6 @@ pub use trigger_context::{
 pub use triggers::{
     installation_is_idempotent_and_checked, plain_sql_changes_are_logged,
     trigger_rows_equal_log_change_rows, triggers_write_the_original_tables_and_follow_pg_schema,
-    unchanged_updates_follow_the_setting,
+    unchanged_updates_follow_the_setting, uuid_keys_are_logged_as_text,
 };
 pub use values::{context_values_fit_their_columns, history_matches_the_key_exactly};

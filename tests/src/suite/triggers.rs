@@ -12,7 +12,7 @@ use sqlx::AssertSqlSafe;
 
 use super::fixtures::original_log_table;
 use crate::harness::TestPool;
-use crate::models::{Gadget, GadgetLog};
+use crate::models::{Badge, BadgeLog, Gadget, GadgetLog};
 use crate::{Kind, TestDb};
 
 /// The model's table; `qty` lives in `qty_col`.
@@ -257,21 +257,94 @@ pub async fn trigger_rows_equal_log_change_rows(db: TestDb) {
         by_triggers[4].changes.as_ref().unwrap(),
         &json!({"seen_at": {"from": "2026-11-28T06:18:28.120Z", "to": "2026-11-28T06:18:28Z"}})
     );
-    // Each trigger row has a fresh event id, in the UUID text form; the
-    // inline `log_change` rows have none.
+    // No row has an event id: `log_change` gives one only to the events
+    // of the asynchronous transports, and the triggers give none.
     let ids = db
         .texts("SELECT event_id FROM gadget_log ORDER BY id")
         .await;
-    let trigger_ids: Vec<&str> = ids[..6].iter().map(|id| id.as_deref().unwrap()).collect();
-    for id in &trigger_ids {
-        assert!(uuid::Uuid::parse_str(id).is_ok() && id.len() == 36, "{id}");
-        assert_eq!(*id, id.to_lowercase());
+    assert_eq!(ids.len(), 12);
+    assert!(ids.iter().all(Option::is_none), "{ids:?}");
+}
+
+/// A UUID primary key is logged as its hyphenated text, as `log_change`
+/// writes it, whether the database stores it natively or as 16 bytes; the
+/// rows equal those of `log_change`.
+pub async fn uuid_keys_are_logged_as_text(db: TestDb) {
+    let create = match db.kind {
+        Kind::Postgres => "CREATE TABLE badge (id UUID PRIMARY KEY, label TEXT NOT NULL)",
+        Kind::MySql => "CREATE TABLE badge (id BINARY(16) PRIMARY KEY, label TEXT NOT NULL)",
+        Kind::Sqlite => "CREATE TABLE badge (id BLOB PRIMARY KEY, label TEXT NOT NULL)",
+    };
+    db.exec(create).await;
+    let auditor = db.auditor(AuditConfig::default());
+    assert_eq!(
+        Badge::install_triggers(&auditor).await.unwrap(),
+        TriggerOutcome::Installed
+    );
+    let first = Badge {
+        id: uuid::Uuid::parse_str("0190f2a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6").unwrap(),
+        label: "first".into(),
+    };
+    let renamed = Badge {
+        label: "renamed".into(),
+        ..first.clone()
+    };
+    let p = placeholders(db.kind, 2);
+    let insert = format!("INSERT INTO badge (id, label) VALUES ({}, {})", p[0], p[1]);
+    let update = format!("UPDATE badge SET label = {} WHERE id = {}", p[0], p[1]);
+    let delete = format!("DELETE FROM badge WHERE id = {}", p[0]);
+    macro_rules! run {
+        ($pool:expr) => {{
+            sqlx::query(AssertSqlSafe(insert))
+                .bind(first.id)
+                .bind(&first.label)
+                .execute($pool)
+                .await
+                .unwrap();
+            sqlx::query(AssertSqlSafe(update))
+                .bind(&renamed.label)
+                .bind(first.id)
+                .execute($pool)
+                .await
+                .unwrap();
+            sqlx::query(AssertSqlSafe(delete))
+                .bind(first.id)
+                .execute($pool)
+                .await
+                .unwrap();
+        }};
     }
-    let mut distinct = trigger_ids.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    assert_eq!(distinct.len(), 6);
-    assert!(ids[6..].iter().all(Option::is_none));
+    match &db.pool {
+        TestPool::Sqlite(pool) => run!(pool),
+        TestPool::Postgres(pool) => run!(pool),
+        TestPool::MySql(pool) => run!(pool),
+    }
+    Badge::uninstall_triggers(&auditor).await.unwrap();
+    for (before, after) in [
+        (None, Some(&first)),
+        (Some(&first), Some(&renamed)),
+        (Some(&renamed), None),
+    ] {
+        let _ = Badge::log_change(&auditor, before, after).await.unwrap();
+    }
+    let rows = BadgeLog::for_object(&auditor, &first.id).await.unwrap();
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    let key = "0190f2a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6";
+    let (by_triggers, by_calls) = rows.split_at(3);
+    for (trigger, call) in by_triggers.iter().zip(by_calls) {
+        assert_eq!(trigger.object_pk, key);
+        assert_eq!(
+            (
+                &trigger.action,
+                &trigger.before,
+                &trigger.after,
+                &trigger.changes
+            ),
+            (&call.action, &call.before, &call.after, &call.changes),
+            "trigger row {trigger:#?}"
+        );
+    }
+    assert_eq!(by_triggers[0].after.as_ref().unwrap()["id"], key);
 }
 
 /// A bulk `UPDATE` from outside the application logs one row per changed
