@@ -162,3 +162,138 @@ fn a_partitioned_model_is_partitioned_in_the_postgres_file_only() {
         );
     }
 }
+
+/// A model with triggers: its triggers file holds the install statements
+/// the macro's model code generates, runs after the log table's file, and
+/// its triggers log a plain SQL write once the migrator applied it. When
+/// the model changes (a field added, with the application's migration that
+/// adds its column), the next export writes a new triggers file beside the
+/// applied one, and the migrator's run of it replaces the triggers.
+#[tokio::test]
+async fn triggers_files_are_applied_and_replaced_by_new_ones() {
+    use awesome_audit_log_build::MigrationKind;
+    use awesome_audit_log_codegen::migrations::version_at;
+    use awesome_audit_log_codegen::scan::models_in_dir;
+    use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
+
+    let src = tempfile::tempdir().unwrap();
+    let model = |fields: &str| {
+        format!(
+            "#[audited(table = \"gadget\", triggers)] pub struct Gadget {{ id: i64, name: String, {fields} }}"
+        )
+    };
+    std::fs::write(src.path().join("lib.rs"), model("")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("20250101000000_create_gadget.sql"),
+        "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+    )
+    .unwrap();
+    let export = || export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations);
+    // The statements the macro's model code generates for the model as
+    // the sources now declare it.
+    let expected = || {
+        let models = models_in_dir(src.path(), "shop").unwrap();
+        let fields = models[0].trigger_fields();
+        let statements = install_statements(
+            Dialect::Sqlite,
+            &models[0].trigger_model(&fields),
+            &TriggerOptions::new(),
+        );
+        format!("\n{};\n", statements.join(";\n"))
+    };
+
+    let first = export().unwrap();
+    assert_eq!(first.len(), 2);
+    let (table, triggers) = (&first[0], &first[1]);
+    assert_eq!(table.kind, MigrationKind::LogTable);
+    assert_eq!(
+        triggers.kind,
+        MigrationKind::Triggers {
+            table: "gadget".to_owned()
+        }
+    );
+    assert_eq!(triggers.status, Status::Created);
+    assert!(triggers.version > table.version);
+    let content = std::fs::read_to_string(&triggers.path).unwrap();
+    assert!(content.ends_with(&expected()), "{content}");
+
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(dir.path().join("app.db"))
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    let migrate = || async {
+        Migrator::new(migrations.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+    };
+    migrate().await;
+    sqlx::query("INSERT INTO gadget (id, name) VALUES (1, 'a')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let after: String = sqlx::query_scalar("SELECT after FROM gadget_log WHERE action = 'insert'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, r#"{"id":1,"name":"a"}"#);
+
+    // A later build: nothing changes.
+    let again = export().unwrap();
+    assert!(again.iter().all(|m| m.status == Status::Unchanged));
+    assert_eq!(again[1].path, triggers.path);
+
+    // The model gains a field, and the application a migration for its
+    // column, dated now (once the clock is past the exported files, as it
+    // is when a migration is written later): the new triggers file comes
+    // after it.
+    std::fs::write(src.path().join("lib.rs"), model("qty: i32")).unwrap();
+    let add_qty = loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let version = version_at(now).unwrap();
+        if version > triggers.version {
+            break version;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::fs::write(
+        migrations.join(format!("{add_qty}_add_qty.sql")),
+        "ALTER TABLE gadget ADD COLUMN qty INTEGER NOT NULL DEFAULT 0;",
+    )
+    .unwrap();
+    let changed = export().unwrap();
+    assert_eq!(changed[0].status, Status::Unchanged);
+    let replacing = &changed[1];
+    assert_eq!(replacing.status, Status::Superseded);
+    assert!(replacing.version > add_qty);
+    assert!(
+        std::fs::read_to_string(&replacing.path)
+            .unwrap()
+            .ends_with(&expected())
+    );
+    assert_eq!(std::fs::read_to_string(&triggers.path).unwrap(), content);
+    migrate().await;
+    sqlx::query("UPDATE gadget SET qty = 3 WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let changes: String =
+        sqlx::query_scalar("SELECT changes FROM gadget_log WHERE action = 'update'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(changes, r#"{"qty":{"from":0,"to":3}}"#);
+    pool.close().await;
+    assert_eq!(file_count(&migrations), 5);
+}
