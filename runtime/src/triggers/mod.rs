@@ -90,7 +90,7 @@ mod context;
 pub(crate) use self::context::{clear, hand_over};
 pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
-    Render, Stored, TriggerField, TriggerModel, trigger_names,
+    Render, Stored, TriggerField, TriggerModel, function_name, trigger_names,
 };
 use awesome_audit_log_codegen::trigger::{
     TriggerOptions, install_statements, uninstall_statements,
