@@ -1,7 +1,7 @@
 //! The exported log-table migrations run with sqlx's migrator after the
 //! application's own dated migrations of the same directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use awesome_audit_log_build::{Dialect, Status, export_schema_from};
 use sqlx::migrate::Migrator;
@@ -23,19 +23,20 @@ async fn log_tables_are_created_after_the_applications_migrations() {
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("lib.rs"), MODELS).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
     // The application's own migrations, dated in the past.
-    std::fs::write(
-        migrations.join("20250101000000_create_widget.sql"),
-        "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-    )
-    .unwrap();
-    std::fs::write(
-        migrations.join("20250102000000_create_invoice.sql"),
-        "CREATE TABLE invoice (id INTEGER PRIMARY KEY, cents INTEGER NOT NULL);",
-    )
-    .unwrap();
+    let migrations = app_migrations(
+        dir.path(),
+        &[
+            (
+                "20250101000000_create_widget.sql",
+                "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+            ),
+            (
+                "20250102000000_create_invoice.sql",
+                "CREATE TABLE invoice (id INTEGER PRIMARY KEY, cents INTEGER NOT NULL);",
+            ),
+        ],
+    );
 
     let exported =
         export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations).unwrap();
@@ -44,19 +45,8 @@ async fn log_tables_are_created_after_the_applications_migrations() {
     assert!(exported.iter().all(|m| m.status == Status::Created));
     assert_ne!(exported[0].version, exported[1].version);
 
-    let pool = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(dir.path().join("app.db"))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    Migrator::new(migrations.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let pool = open(dir.path()).await;
+    migrate(&migrations, &pool).await;
 
     let applied: Vec<(i64, String)> = sqlx::query(
         "SELECT version, description FROM _sqlx_migrations ORDER BY installed_on, version",
@@ -101,18 +91,44 @@ async fn log_tables_are_created_after_the_applications_migrations() {
         again.iter().map(|m| &m.path).collect::<Vec<_>>(),
         exported.iter().map(|m| &m.path).collect::<Vec<_>>()
     );
-    Migrator::new(migrations.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    migrate(&migrations, &pool).await;
     pool.close().await;
     assert_eq!(file_count(&migrations), 4);
 }
 
 fn file_count(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
+}
+
+/// `dir/migrations`, holding the application's own `files` (name, SQL).
+fn app_migrations(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let migrations = dir.join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    for (name, sql) in files {
+        std::fs::write(migrations.join(name), sql).unwrap();
+    }
+    migrations
+}
+
+/// The application's database, `dir/app.db`.
+async fn open(dir: &Path) -> SqlitePool {
+    SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(dir.join("app.db"))
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs sqlx's migrator on `migrations`.
+async fn migrate(migrations: &Path, pool: &SqlitePool) {
+    Migrator::new(migrations)
+        .await
+        .unwrap()
+        .run(pool)
+        .await
+        .unwrap();
 }
 
 /// The scan reads `partition(...)` from the attribute: the PostgreSQL file
@@ -184,13 +200,13 @@ async fn triggers_files_are_applied_and_replaced_by_new_ones() {
     };
     std::fs::write(src.path().join("lib.rs"), model("")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::write(
-        migrations.join("20250101000000_create_gadget.sql"),
-        "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-    )
-    .unwrap();
+    let migrations = app_migrations(
+        dir.path(),
+        &[(
+            "20250101000000_create_gadget.sql",
+            "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+        )],
+    );
     let export = || export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations);
     // The statements the macro's model code generates for the model as
     // the sources now declare it.
@@ -220,22 +236,8 @@ async fn triggers_files_are_applied_and_replaced_by_new_ones() {
     let content = std::fs::read_to_string(&triggers.path).unwrap();
     assert!(content.ends_with(&expected()), "{content}");
 
-    let pool = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(dir.path().join("app.db"))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    let migrate = || async {
-        Migrator::new(migrations.as_path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
-    };
-    migrate().await;
+    let pool = open(dir.path()).await;
+    migrate(&migrations, &pool).await;
     sqlx::query("INSERT INTO gadget (id, name) VALUES (1, 'a')")
         .execute(&pool)
         .await
@@ -283,7 +285,7 @@ async fn triggers_files_are_applied_and_replaced_by_new_ones() {
             .ends_with(&expected())
     );
     assert_eq!(std::fs::read_to_string(&triggers.path).unwrap(), content);
-    migrate().await;
+    migrate(&migrations, &pool).await;
     sqlx::query("UPDATE gadget SET qty = 3 WHERE id = 1")
         .execute(&pool)
         .await

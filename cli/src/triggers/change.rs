@@ -3,10 +3,10 @@
 //! without one), then done through the runtime where a model is known,
 //! and checked in the catalog afterwards.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use awesome_audit_log::triggers::{self, TriggerOutcome};
-use awesome_audit_log::{AuditConfig, Auditor};
+use awesome_audit_log::{AuditConfig, Auditor, Dialect};
 use awesome_audit_log_codegen::trigger::{
     Render, TriggerModel, install_statements, uninstall_statements,
 };
@@ -82,11 +82,30 @@ pub(crate) struct Change<'i, 'a> {
     pub outcome: Outcome,
 }
 
-/// `triggers install`: the embedded models declared with triggers.
-pub(crate) async fn install(
+/// Which command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `triggers install`: the embedded models declared with triggers.
+    Install,
+    /// `triggers uninstall`: every table that has any of our objects.
+    Uninstall,
+}
+
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Command::Install => "triggers install",
+            Command::Uninstall => "triggers uninstall",
+        }
+    }
+}
+
+/// Runs `command` on the items: plans, prints, asks, changes, reports.
+pub(crate) async fn run(
     survey: &Survey,
     items: &[Item<'_>],
     config: &AuditConfig,
+    command: Command,
     args: &TriggerArgs,
     json: bool,
     out: &mut dyn Write,
@@ -95,19 +114,7 @@ pub(crate) async fn install(
     let changes = items
         .iter()
         .filter_map(|item| {
-            let spec = item.spec?;
-            let (action, statements) = match (item.wanted, item.state) {
-                (Some(false), _) if item.installed.is_empty() => (Action::Nothing, Vec::new()),
-                (Some(false), _) => (
-                    Action::RemoveUnaudited,
-                    uninstall_statements(dialect, spec, &item.options),
-                ),
-                (_, State::Current) => (Action::Nothing, Vec::new()),
-                _ => (
-                    Action::Install,
-                    install_statements(dialect, spec, &item.options),
-                ),
-            };
+            let (action, statements) = plan(command, dialect, item)?;
             Some(Change {
                 item,
                 creates_log_table: action == Action::Install
@@ -118,51 +125,39 @@ pub(crate) async fn install(
             })
         })
         .collect();
-    apply(survey, changes, config, "triggers install", args, json, out).await
+    apply(survey, changes, config, command.name(), args, json, out).await
 }
 
-/// `triggers uninstall`: every table that has any of our objects.
-pub(crate) async fn uninstall(
-    survey: &Survey,
-    items: &[Item<'_>],
-    config: &AuditConfig,
-    args: &TriggerArgs,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<Exit, Error> {
-    let dialect = survey.dialect();
-    let changes = items
-        .iter()
-        .map(|item| {
-            let (action, statements) = if item.installed.is_empty() {
-                (Action::Nothing, Vec::new())
-            } else {
-                let by_name = named(&item.table, &item.checked.target.name);
-                let spec = item.spec.unwrap_or(&by_name);
-                (
-                    Action::Uninstall,
+/// What `command` does to `item`, and with which statements; `None` for a
+/// table it does not list (`install` lists the models with triggers only).
+fn plan(command: Command, dialect: Dialect, item: &Item<'_>) -> Option<(Action, Vec<String>)> {
+    let nothing = (Action::Nothing, Vec::new());
+    match command {
+        Command::Install => {
+            let spec = item.spec?;
+            Some(match (item.wanted, item.state) {
+                (Some(false), _) if item.installed.is_empty() => nothing,
+                (Some(false), _) => (
+                    Action::RemoveUnaudited,
                     uninstall_statements(dialect, spec, &item.options),
-                )
-            };
-            Change {
-                item,
-                action,
-                statements,
-                creates_log_table: false,
-                outcome: Outcome::Unchanged,
-            }
-        })
-        .collect();
-    apply(
-        survey,
-        changes,
-        config,
-        "triggers uninstall",
-        args,
-        json,
-        out,
-    )
-    .await
+                ),
+                (_, State::Current) => nothing,
+                _ => (
+                    Action::Install,
+                    install_statements(dialect, spec, &item.options),
+                ),
+            })
+        }
+        Command::Uninstall if item.installed.is_empty() => Some(nothing),
+        Command::Uninstall => {
+            let by_name = named(&item.table, &item.checked.target.name);
+            let spec = item.spec.unwrap_or(&by_name);
+            Some((
+                Action::Uninstall,
+                uninstall_statements(dialect, spec, &item.options),
+            ))
+        }
+    }
 }
 
 /// A model of which only the names are known: what
@@ -198,34 +193,26 @@ async fn apply(
             change.outcome = Outcome::Planned;
         }
     }
-    if !json {
-        output::plan(out, dialect, &changes)?;
-    }
-    if args.dry_run {
-        if json {
-            output::changed(out, json, survey, &changes)?;
-        } else if to_run > 0 {
-            writeln!(out, "-- dry run: nothing was changed")?;
-        }
-        return Ok(Exit::Success);
-    }
-    if to_run > 0 && !args.yes {
-        prompt::require_terminal(command, "the statements")?;
-        if json {
-            output::plan(&mut io::stderr(), dialect, &changes)?;
-        }
-        if !prompt::confirm(&format!("Change the triggers of {to_run} table(s)?"))? {
-            eprintln!("nothing was changed");
-            if json {
-                output::changed(out, json, survey, &changes)?;
-            }
-            return Ok(Exit::Failure);
-        }
+    let plan = prompt::Plan {
+        command,
+        question: format!("Change the triggers of {to_run} table(s)?"),
+        to_run,
+        dry_run: args.dry_run,
+        yes: args.yes,
+        json,
+    };
+    if let Some(exit) = prompt::confirm_plan(
+        &plan,
+        out,
+        &|out| output::plan(out, dialect, &changes),
+        &|out| output::changed(out, json, survey, &changes),
+    )? {
+        return Ok(exit);
     }
     let auditor = runtime_auditor(survey, config)?;
     for change in &mut changes {
         if change.action != Action::Nothing {
-            change.outcome = run(survey, &auditor, change).await?;
+            change.outcome = run_one(survey, &auditor, change).await?;
         }
     }
     output::changed(out, json, survey, &changes)?;
@@ -253,7 +240,7 @@ fn runtime_auditor(survey: &Survey, config: &AuditConfig) -> Result<Auditor, Err
 }
 
 /// Runs one change and reads the catalog again.
-async fn run(
+async fn run_one(
     survey: &Survey,
     auditor: &Auditor,
     change: &Change<'_, '_>,

@@ -23,6 +23,7 @@ use awesome_audit_log_codegen::ident::LOG_SUFFIX;
 use awesome_audit_log_codegen::trigger::{TriggerModel, TriggerOptions};
 use clap::{Args, Subcommand};
 
+use self::change::Command;
 use self::expected::{Expected, Installed, State, Wanted, assess, by_name, generated};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -106,10 +107,10 @@ pub(crate) async fn run(
                     standalone: models.is_empty(),
                 });
             }
-            change::install(survey, &items, config, args, json, out).await
+            change::run(survey, &items, config, Command::Install, args, json, out).await
         }
         TriggersCommand::Uninstall(args) => {
-            change::uninstall(survey, &items, config, args, json, out).await
+            change::run(survey, &items, config, Command::Uninstall, args, json, out).await
         }
     }
 }

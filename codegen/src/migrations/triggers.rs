@@ -9,7 +9,7 @@ pub(super) const TRIGGERS: &str = "_audit_triggers_";
 
 /// The name of the migration file that installs the audit triggers of
 /// `table`: `<version>_audit_triggers_<table>.sql` (sqlx describes it as
-/// "audit triggers <table>").
+/// "audit triggers `<table>`").
 ///
 /// ```
 /// use awesome_audit_log_codegen::migrations::triggers_file_name;
