@@ -59,6 +59,30 @@
 //! daily. It creates the current and coming intervals' partitions and moves
 //! into them any row logged before it ran, which waited in the DEFAULT
 //! partition. MySQL/MariaDB and SQLite files hold the usual table.
+//!
+//! # Database triggers
+//!
+//! A model declared `#[audited(triggers)]` also gets the file that installs
+//! its triggers, `<version>_audit_triggers_<table>.sql`: the statements its
+//! `trigger_ddl(dialect)` returns (with the log table and the PostgreSQL
+//! function in `pg_schema`), read from the field types with the macro's own
+//! code, so the file is the one `awesome_audit_log::schema::export`
+//! writes. It is one script every database's migrator runs as it is
+//! (`sqlx::migrate!`, `sqlx migrate run`), its version later than the log
+//! table's file. The model's own table must be created by an earlier
+//! migration of the directory.
+//!
+//! Triggers are not tables: installing them again replaces them, and a
+//! later version of the library may generate other ones. When the table's
+//! newest triggers file holds what this version generates, it is left
+//! alone; when it holds something else, a new file is written with a new
+//! version ([`Status::Superseded`], and [`export_schema`] prints a
+//! `cargo:warning` naming it): applying it replaces the triggers, and the
+//! older file stays, as it was applied. The triggers write the columns of
+//! the log table the export creates (`event_id` and `correlation_id`
+//! included): a log table the Django original or an earlier version
+//! created needs `awesome-audit-log schema apply` first. They leave
+//! unchanged updates unlogged, the default of LOG_UNCHANGED_UPDATES.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -67,7 +91,7 @@ use awesome_audit_log_codegen::migrations::LogTable;
 use awesome_audit_log_codegen::scan::{self, ScanError};
 
 pub use awesome_audit_log_codegen::ddl::Dialect;
-pub use awesome_audit_log_codegen::migrations::{Migration, MigrationError, Status};
+pub use awesome_audit_log_codegen::migrations::{Migration, MigrationError, MigrationKind, Status};
 
 /// Why the schema could not be exported.
 #[derive(Debug)]
@@ -119,9 +143,12 @@ impl From<MigrationError> for Error {
 /// For build scripts: scans `$CARGO_MANIFEST_DIR/src` and writes one
 /// migration file per log table for `dialect` (in `pg_schema` on
 /// PostgreSQL) into `out_dir`; a relative `out_dir` is taken from the
-/// manifest directory. Prints `cargo:rerun-if-changed=src` and a
-/// `cargo:warning` for each file left outdated ([`Status::Differs`]).
-/// Returns the files, sorted by log table.
+/// manifest directory, and the triggers file of each model declared
+/// `#[audited(triggers)]`. Prints `cargo:rerun-if-changed=src`, a
+/// `cargo:warning` for each file left outdated ([`Status::Differs`]) and
+/// one for each triggers file written to replace older triggers
+/// ([`Status::Superseded`]). Returns the files: the log tables' sorted by
+/// log table, then the triggers' sorted by table.
 ///
 /// ```no_run
 /// use awesome_audit_log_build::{Dialect, export_schema};
@@ -150,16 +177,29 @@ pub fn export_schema(
         &manifest_dir.join(out_dir),
     )?;
     for migration in &migrations {
-        if migration.status == Status::Differs {
-            println!(
-                "cargo:warning={} differs from the {} DDL of `{}` this version of awesome-audit-log writes; it was left as it is (an applied migration must not change)",
-                migration.path.display(),
-                dialect.name(),
-                migration.log_table,
-            );
+        if let Some(warning) = warning(dialect, migration) {
+            println!("cargo:warning={warning}");
         }
     }
     Ok(migrations.into_iter().map(|m| m.path).collect())
+}
+
+/// What [`export_schema`] warns of for a file: one left outdated, or one
+/// written to replace older triggers.
+fn warning(dialect: Dialect, migration: &Migration) -> Option<String> {
+    let path = migration.path.display();
+    match (&migration.status, &migration.kind) {
+        (Status::Differs, _) => Some(format!(
+            "{path} differs from the {} DDL of `{}` this version of awesome-audit-log writes; it was left as it is (an applied migration must not change)",
+            dialect.name(),
+            migration.log_table,
+        )),
+        (Status::Superseded, MigrationKind::Triggers { table }) => Some(format!(
+            "{path} was written: this version of awesome-audit-log generates other {} triggers on `{table}` than its newest triggers file, which was left as it is; applying the new file replaces them (commit it with your migrations)",
+            dialect.name(),
+        )),
+        _ => None,
+    }
 }
 
 /// Like [`export_schema`] for any source directory, without cargo's
@@ -168,7 +208,7 @@ pub fn export_schema(
 /// with each file.
 ///
 /// ```
-/// use awesome_audit_log_build::{Dialect, Status, export_schema_from};
+/// use awesome_audit_log_build::{Dialect, MigrationKind, Status, export_schema_from};
 ///
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(
@@ -180,6 +220,15 @@ pub fn export_schema(
 /// assert_eq!(files[0].log_table, "widget_log");
 /// assert_eq!(files[0].status, Status::Created);
 /// assert!(files[0].file_name().ends_with("_create_widget_log.sql"));
+///
+/// // A model with triggers: its triggers file too, after its log table's.
+/// std::fs::write(
+///     src.path().join("gadget.rs"),
+///     "#[audited(table = \"gadget\", triggers)] pub struct Gadget { id: i64, qty: i32 }",
+/// )?;
+/// let files = export_schema_from(src.path(), "shop", Dialect::Sqlite, None, out.path())?;
+/// let triggers = files.iter().find(|m| m.kind == MigrationKind::Triggers { table: "gadget".into() });
+/// assert!(triggers.unwrap().file_name().ends_with("_audit_triggers_gadget.sql"));
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
 pub fn export_schema_from(
@@ -193,7 +242,67 @@ pub fn export_schema_from(
     let tables = models
         .iter()
         .map(|m| LogTable::new(&m.log_table, m.partition));
-    Ok(awesome_audit_log_codegen::migrations::write_tables(
-        dialect, pg_schema, tables, out_dir,
+    // What the macro hands the runtime for a model with triggers, from the
+    // same model code.
+    let with_triggers: Vec<_> = models
+        .iter()
+        .filter(|m| m.triggers)
+        .map(|m| (m, m.trigger_fields()))
+        .collect();
+    let triggers = with_triggers
+        .iter()
+        .map(|(model, fields)| model.trigger_model(fields));
+    Ok(awesome_audit_log_codegen::migrations::write_schema(
+        dialect, pg_schema, tables, triggers, out_dir,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(kind: MigrationKind, status: Status) -> Migration {
+        Migration {
+            log_table: "gadget_log".to_owned(),
+            kind,
+            version: 20260101000000,
+            path: PathBuf::from("migrations/20260101000000_x.sql"),
+            status,
+        }
+    }
+
+    #[test]
+    fn outdated_and_superseding_files_are_warned_of() {
+        let triggers = || MigrationKind::Triggers {
+            table: "gadget".to_owned(),
+        };
+        let superseded = warning(Dialect::MySql, &migration(triggers(), Status::Superseded));
+        let superseded = superseded.expect("a warning");
+        assert!(
+            superseded.starts_with("migrations/20260101000000_x.sql was written"),
+            "{superseded}"
+        );
+        assert!(
+            superseded.contains("other mysql triggers on `gadget`"),
+            "{superseded}"
+        );
+        let differs = warning(
+            Dialect::Sqlite,
+            &migration(MigrationKind::LogTable, Status::Differs),
+        );
+        assert!(differs.is_some_and(|w| w.contains("the sqlite DDL of `gadget_log`")));
+        for status in [Status::Created, Status::Unchanged] {
+            assert_eq!(
+                warning(Dialect::Postgres, &migration(triggers(), status)),
+                None
+            );
+            assert_eq!(
+                warning(
+                    Dialect::Postgres,
+                    &migration(MigrationKind::LogTable, status)
+                ),
+                None
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The exported log-table migrations run with sqlx's migrator after the
 //! application's own dated migrations of the same directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use awesome_audit_log_build::{Dialect, Status, export_schema_from};
 use sqlx::migrate::Migrator;
@@ -23,19 +23,20 @@ async fn log_tables_are_created_after_the_applications_migrations() {
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("lib.rs"), MODELS).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
     // The application's own migrations, dated in the past.
-    std::fs::write(
-        migrations.join("20250101000000_create_widget.sql"),
-        "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-    )
-    .unwrap();
-    std::fs::write(
-        migrations.join("20250102000000_create_invoice.sql"),
-        "CREATE TABLE invoice (id INTEGER PRIMARY KEY, cents INTEGER NOT NULL);",
-    )
-    .unwrap();
+    let migrations = app_migrations(
+        dir.path(),
+        &[
+            (
+                "20250101000000_create_widget.sql",
+                "CREATE TABLE widget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+            ),
+            (
+                "20250102000000_create_invoice.sql",
+                "CREATE TABLE invoice (id INTEGER PRIMARY KEY, cents INTEGER NOT NULL);",
+            ),
+        ],
+    );
 
     let exported =
         export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations).unwrap();
@@ -44,19 +45,8 @@ async fn log_tables_are_created_after_the_applications_migrations() {
     assert!(exported.iter().all(|m| m.status == Status::Created));
     assert_ne!(exported[0].version, exported[1].version);
 
-    let pool = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(dir.path().join("app.db"))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    Migrator::new(migrations.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let pool = open(dir.path()).await;
+    migrate(&migrations, &pool).await;
 
     let applied: Vec<(i64, String)> = sqlx::query(
         "SELECT version, description FROM _sqlx_migrations ORDER BY installed_on, version",
@@ -101,18 +91,44 @@ async fn log_tables_are_created_after_the_applications_migrations() {
         again.iter().map(|m| &m.path).collect::<Vec<_>>(),
         exported.iter().map(|m| &m.path).collect::<Vec<_>>()
     );
-    Migrator::new(migrations.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    migrate(&migrations, &pool).await;
     pool.close().await;
     assert_eq!(file_count(&migrations), 4);
 }
 
 fn file_count(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
+}
+
+/// `dir/migrations`, holding the application's own `files` (name, SQL).
+fn app_migrations(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let migrations = dir.join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    for (name, sql) in files {
+        std::fs::write(migrations.join(name), sql).unwrap();
+    }
+    migrations
+}
+
+/// The application's database, `dir/app.db`.
+async fn open(dir: &Path) -> SqlitePool {
+    SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(dir.join("app.db"))
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs sqlx's migrator on `migrations`.
+async fn migrate(migrations: &Path, pool: &SqlitePool) {
+    Migrator::new(migrations)
+        .await
+        .unwrap()
+        .run(pool)
+        .await
+        .unwrap();
 }
 
 /// The scan reads `partition(...)` from the attribute: the PostgreSQL file
@@ -161,4 +177,125 @@ fn a_partitioned_model_is_partitioned_in_the_postgres_file_only() {
             file_content(dialect, None, "widget_log")
         );
     }
+}
+
+/// A model with triggers: its triggers file holds the install statements
+/// the macro's model code generates, runs after the log table's file, and
+/// its triggers log a plain SQL write once the migrator applied it. When
+/// the model changes (a field added, with the application's migration that
+/// adds its column), the next export writes a new triggers file beside the
+/// applied one, and the migrator's run of it replaces the triggers.
+#[tokio::test]
+async fn triggers_files_are_applied_and_replaced_by_new_ones() {
+    use awesome_audit_log_build::MigrationKind;
+    use awesome_audit_log_codegen::migrations::version_at;
+    use awesome_audit_log_codegen::scan::models_in_dir;
+    use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
+
+    let src = tempfile::tempdir().unwrap();
+    let model = |fields: &str| {
+        format!(
+            "#[audited(table = \"gadget\", triggers)] pub struct Gadget {{ id: i64, name: String, {fields} }}"
+        )
+    };
+    std::fs::write(src.path().join("lib.rs"), model("")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = app_migrations(
+        dir.path(),
+        &[(
+            "20250101000000_create_gadget.sql",
+            "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+        )],
+    );
+    let export = || export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations);
+    // The statements the macro's model code generates for the model as
+    // the sources now declare it.
+    let expected = || {
+        let models = models_in_dir(src.path(), "shop").unwrap();
+        let fields = models[0].trigger_fields();
+        let statements = install_statements(
+            Dialect::Sqlite,
+            &models[0].trigger_model(&fields),
+            &TriggerOptions::new(),
+        );
+        format!("\n{};\n", statements.join(";\n"))
+    };
+
+    let first = export().unwrap();
+    assert_eq!(first.len(), 2);
+    let (table, triggers) = (&first[0], &first[1]);
+    assert_eq!(table.kind, MigrationKind::LogTable);
+    assert_eq!(
+        triggers.kind,
+        MigrationKind::Triggers {
+            table: "gadget".to_owned()
+        }
+    );
+    assert_eq!(triggers.status, Status::Created);
+    assert!(triggers.version > table.version);
+    let content = std::fs::read_to_string(&triggers.path).unwrap();
+    assert!(content.ends_with(&expected()), "{content}");
+
+    let pool = open(dir.path()).await;
+    migrate(&migrations, &pool).await;
+    sqlx::query("INSERT INTO gadget (id, name) VALUES (1, 'a')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let after: String = sqlx::query_scalar("SELECT after FROM gadget_log WHERE action = 'insert'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, r#"{"id":1,"name":"a"}"#);
+
+    // A later build: nothing changes.
+    let again = export().unwrap();
+    assert!(again.iter().all(|m| m.status == Status::Unchanged));
+    assert_eq!(again[1].path, triggers.path);
+
+    // The model gains a field, and the application a migration for its
+    // column, dated now (once the clock is past the exported files, as it
+    // is when a migration is written later): the new triggers file comes
+    // after it.
+    std::fs::write(src.path().join("lib.rs"), model("qty: i32")).unwrap();
+    let add_qty = loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let version = version_at(now).unwrap();
+        if version > triggers.version {
+            break version;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::fs::write(
+        migrations.join(format!("{add_qty}_add_qty.sql")),
+        "ALTER TABLE gadget ADD COLUMN qty INTEGER NOT NULL DEFAULT 0;",
+    )
+    .unwrap();
+    let changed = export().unwrap();
+    assert_eq!(changed[0].status, Status::Unchanged);
+    let replacing = &changed[1];
+    assert_eq!(replacing.status, Status::Superseded);
+    assert!(replacing.version > add_qty);
+    assert!(
+        std::fs::read_to_string(&replacing.path)
+            .unwrap()
+            .ends_with(&expected())
+    );
+    assert_eq!(std::fs::read_to_string(&triggers.path).unwrap(), content);
+    migrate(&migrations, &pool).await;
+    sqlx::query("UPDATE gadget SET qty = 3 WHERE id = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let changes: String =
+        sqlx::query_scalar("SELECT changes FROM gadget_log WHERE action = 'update'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(changes, r#"{"qty":{"from":0,"to":3}}"#);
+    pool.close().await;
+    assert_eq!(file_count(&migrations), 5);
 }

@@ -17,7 +17,7 @@ use crate::queues::{BrokerArgs, OutboxCommand};
 #[command(
     name = "awesome-audit-log",
     version,
-    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original), and reads its queues",
+    about = "Checks, repairs and prunes the audit log tables of awesome-audit-log (and of the Django original), reads its queues and manages its database triggers",
     long_about = None,
     after_help = "Exit status: 0 all is well, 1 a check found drift or a command failed (or its question was answered no), 2 bad usage."
 )]
@@ -97,6 +97,10 @@ pub enum Command {
     /// Partitions of log tables partitioned by `created_at` (PostgreSQL).
     #[command(subcommand)]
     Partition(crate::partition::PartitionCommand),
+    /// The database triggers of models declared `#[audited(triggers)]`:
+    /// which are installed, install them (embedded), remove them.
+    #[command(subcommand)]
+    Triggers(crate::triggers::TriggersCommand),
 }
 
 /// `schema …`: the log tables' columns, indexes and registration.

@@ -1,7 +1,7 @@
 //! The commands: each takes the survey of the tables (read and compared),
 //! prints its result and says how the tool exits.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use crate::apply;
 use crate::cli::ApplyArgs;
@@ -95,30 +95,21 @@ pub(crate) async fn apply(
         .iter()
         .filter(|item| item.outcome == Outcome::Planned)
         .count();
-    if !json {
-        output::plan(out, dialect, &items)?;
-    }
-    if args.dry_run {
-        if json {
-            output::applied(out, json, survey, &items)?;
-        } else if to_run > 0 {
-            writeln!(out, "-- dry run: nothing was changed")?;
-        }
-        return Ok(Exit::Success);
-    }
-    if to_run > 0 && !args.yes {
-        prompt::require_terminal("schema apply", "the statements")?;
-        if json {
-            // The statements, for the person who is asked.
-            output::plan(&mut io::stderr(), dialect, &items)?;
-        }
-        if !prompt::confirm(&format!("Apply these changes to {to_run} table(s)?"))? {
-            eprintln!("nothing was changed");
-            if json {
-                output::applied(out, json, survey, &items)?;
-            }
-            return Ok(Exit::Failure);
-        }
+    let plan = prompt::Plan {
+        command: "schema apply",
+        question: format!("Apply these changes to {to_run} table(s)?"),
+        to_run,
+        dry_run: args.dry_run,
+        yes: args.yes,
+        json,
+    };
+    if let Some(exit) = prompt::confirm_plan(
+        &plan,
+        out,
+        &|out| output::plan(out, dialect, &items),
+        &|out| output::applied(out, json, survey, &items),
+    )? {
+        return Ok(exit);
     }
     let mut outcomes = Vec::with_capacity(items.len());
     for (item, planned) in items.iter().zip(&plans) {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use awesome_audit_log::ModelInfo;
+use awesome_audit_log::{AuditConfig, ModelInfo};
+
+use crate::cli::GlobalArgs;
 
 /// The embedding binary's models and database aliases, for
 /// [`run_with`](crate::run_with).
@@ -41,6 +43,7 @@ use awesome_audit_log::ModelInfo;
 pub struct Setup<'a> {
     pub(crate) models: Vec<&'a ModelInfo>,
     pub(crate) databases: BTreeMap<String, String>,
+    pub(crate) config: Option<AuditConfig>,
 }
 
 impl<'a> Setup<'a> {
@@ -60,5 +63,37 @@ impl<'a> Setup<'a> {
     pub fn database(mut self, alias: impl Into<String>, url: impl Into<String>) -> Self {
         self.databases.insert(alias.into(), url.into());
         self
+    }
+
+    /// The application's configuration, for what the tool does as the
+    /// library would: its PG_SCHEMA is the default of `--schema`, and
+    /// `triggers` installs and compares the triggers with its
+    /// LOG_UNCHANGED_UPDATES and follows its ENABLED, AUDIT_MODELS and
+    /// NOT_AUDIT_MODELS. Without it, the defaults.
+    ///
+    /// ```
+    /// use awesome_audit_log::AuditConfig;
+    /// use awesome_audit_log_cli::Setup;
+    ///
+    /// let config = AuditConfig::from_toml_str("LOG_UNCHANGED_UPDATES = true").unwrap();
+    /// let setup = Setup::new().config(config);
+    /// # let _ = setup;
+    /// ```
+    pub fn config(mut self, config: AuditConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// `global` with the configuration's PG_SCHEMA as the default of
+    /// `--schema`.
+    pub(crate) fn defaults(&self, global: &GlobalArgs) -> GlobalArgs {
+        let mut global = global.clone();
+        if global.schema.is_none() {
+            global.schema = self
+                .config
+                .as_ref()
+                .and_then(|config| config.pg_schema.clone());
+        }
+        global
     }
 }

@@ -81,6 +81,13 @@ pub(crate) enum Error {
         /// What the database said.
         source: sqlx::Error,
     },
+    /// `triggers install` with no model declared with triggers: the
+    /// standalone tool links none.
+    #[error("{}", no_trigger_models(*standalone))]
+    NoTriggerModels {
+        /// Whether the tool runs standalone (it knows no model at all).
+        standalone: bool,
+    },
     /// A `partition` command on a database without partitioning.
     #[error("{}", crate::partition::unsupported(*.0))]
     NoPartitioning(awesome_audit_log::Dialect),
@@ -99,6 +106,17 @@ fn unknown_alias(alias: &str, known: &[String]) -> String {
         "--database `{alias}`: no such database alias (known: {known}); standalone, the alias \
          `default` is DATABASE_URL and any other alias X is the variable DATABASE_URL_X"
     )
+}
+
+fn no_trigger_models(standalone: bool) -> &'static str {
+    if standalone {
+        "triggers install: the standalone tool links no model, so it has no triggers to install; \
+         embed the tool in your application (awesome_audit_log_cli::run_with with \
+         awesome_audit_log::registry::models()), or apply the triggers files of the schema export \
+         (<version>_audit_triggers_<table>.sql)"
+    } else {
+        "triggers install: no model of this binary is declared #[audited(triggers)]"
+    }
 }
 
 fn refusals(tables: &[(String, String)]) -> String {
@@ -127,6 +145,7 @@ impl Error {
             | Error::NoRedisUrl
             | Error::NoTerminalToDrop
             | Error::NoPartitioning(_)
+            | Error::NoTriggerModels { .. }
             | Error::Runtime(awesome_audit_log::Error::Config(_)) => Exit::Usage,
             Error::Runtime(_)
             | Error::Connect { .. }

@@ -21,6 +21,12 @@
 //!                                log tables, drop (or archive) those past retention
 //!   --table NAME partition convert --by day|week|month [--ahead 3] [--dry-run] [--lock-timeout 5s]
 //!                                PostgreSQL: convert an unpartitioned log table without losing a row
+//!   triggers status              each table's audit triggers: installed, and (embedded) this version's;
+//!                                exit 1 when missing, partial, outdated or unexpected
+//!   triggers install [--dry-run] [--yes]
+//!                                embedded: install the models' triggers where not current, asked y/N
+//!   triggers uninstall [--dry-run] [--yes]
+//!                                remove them (by name when standalone), asked y/N
 //!   outbox status                the outbox's rows waiting and the dead-letter table's, per log table
 //!   outbox dead-letters list [--limit N] [--after ID]
 //!                                the dead-letter table's rows, oldest first
@@ -44,9 +50,10 @@
 //! answered no), `2` bad usage (no database or Redis URL or an unknown
 //! alias, a `--table` that is not a log table, a dead letter id that is
 //! not one, `prune` with no rule for any table, `schema apply`, `prune`,
-//! `dedupe` or `dead-letters drop` without `--yes` and without a terminal
-//! to ask on, a `partition` command on SQLite or MySQL/MariaDB, which have
-//! no partitioned log tables).
+//! `dedupe`, `triggers install` / `uninstall` or `dead-letters drop`
+//! without `--yes` and without a terminal to ask on, a `partition` command
+//! on SQLite or MySQL/MariaDB, which have no partitioned log tables,
+//! `triggers install` with no model declared with triggers, as standalone).
 //! The status commands exit 0 whenever they could read the queues, however
 //! long: a monitor reads the numbers from `--json`.
 //!
@@ -78,6 +85,41 @@
 //! same id sequence and attaches the old table as the partition of every
 //! row before the boundary. `--dry-run` prints the statements. See the guide's
 //! operations chapter of `awesome-audit-log` for the locks of each step.
+//!
+//! # Triggers
+//!
+//! `triggers status`, `install` and `uninstall` work on the database
+//! triggers of the models declared `#[audited(triggers)]`: on the table
+//! `<table>` of each log table `<table>_log` the tool takes, the objects
+//! named as the library names them (`<table>_audit` and the function
+//! `<table>_audit_fn` on PostgreSQL, `<table>_audit_insert`, `_update`,
+//! `_delete` elsewhere), nothing else.
+//!
+//! - `status` says which are installed. Embedded, it compares them with
+//!   what this version installs for the table (the log table's columns,
+//!   the schema, LOG_UNCHANGED_UPDATES of the configuration handed with
+//!   [`Setup::config`]) where the database keeps the definition verbatim:
+//!   PostgreSQL the function's body (`pg_proc.prosrc`) and which function
+//!   the trigger executes (the trigger's own definition is kept only
+//!   normalised), MySQL/MariaDB each trigger's body
+//!   (`information_schema.TRIGGERS`), SQLite each `CREATE TRIGGER`
+//!   statement (`sqlite_master`). A table is `current`, `installed` (not
+//!   compared: standalone), `outdated`, `partial`, `missing` (declared,
+//!   none installed), `unexpected` (installed on a model not declared with
+//!   triggers or left unaudited) or `none`; exit 1 on `outdated`,
+//!   `partial`, `missing` and `unexpected`.
+//! - `install` (embedded only) installs, through the runtime's
+//!   [`triggers::install`](awesome_audit_log::triggers::install), the
+//!   triggers of each model declared with them that is not `current`:
+//!   what `Widget::install_triggers` does, the configuration followed.
+//!   Standalone, the tool knows no model and exits 2: embed it, or apply the
+//!   triggers files of the schema export.
+//! - `uninstall` removes them from every table that has any: through the
+//!   runtime for an embedded model, by name otherwise (standalone too).
+//!
+//! Both print the statements and ask y/N as `schema apply` does (`--yes`
+//! without a terminal, `--dry-run` to only print them), run one table at a
+//! time, and read the catalog again afterwards.
 //!
 //! # Which tables
 //!
@@ -247,6 +289,7 @@ mod queues;
 mod repair;
 mod survey;
 mod tables;
+mod triggers;
 mod types;
 
 use std::io::Write;
@@ -263,6 +306,7 @@ pub use crate::queues::{
     RetryArgs, TableDeadLettersCommand, TableDropArgs, TableListArgs, TableRetryArgs,
 };
 use crate::survey::Survey;
+pub use crate::triggers::{TriggerArgs, TriggersCommand};
 
 /// Runs `command` with the `global` options on the log tables of the
 /// managed tables, of `models` (pass [`awesome_audit_log::registry::models`]
@@ -309,6 +353,7 @@ async fn execute(
         return queues::outbox(&url, global, outbox, out).await;
     }
     let models = &setup.models;
+    let global = &setup.defaults(global);
     let survey = Survey::open(&url, global, models).await?;
     let result = match command {
         Command::Schema(SchemaCommand::Check) => commands::check(&survey, global.json, out),
@@ -328,6 +373,10 @@ async fn execute(
         Command::Outbox(_) | Command::Broker(_) => Ok(Exit::Success),
         Command::Partition(command) => {
             partition::run(&survey, command, models, global.json, out).await
+        }
+        Command::Triggers(command) => {
+            let config = setup.config.clone().unwrap_or_default();
+            triggers::run(&survey, command, models, &config, global.json, out).await
         }
     };
     survey.db.close().await;

@@ -1,10 +1,68 @@
 //! Asking before a change: commands that change tables (`schema apply`,
-//! `prune`, `dedupe`) ask on the terminal unless given `--yes`, and
-//! refuse to go on without a terminal to ask on.
+//! `prune`, `dedupe`, `triggers install` / `uninstall`) ask on the
+//! terminal unless given `--yes`, and refuse to go on without a terminal
+//! to ask on.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use crate::error::Error;
+use crate::exit::Exit;
+
+/// Statements a command prints, then runs once confirmed (`schema apply`,
+/// `triggers install`, `triggers uninstall`).
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The command, named when there is no terminal to ask on.
+    pub command: &'static str,
+    /// What is asked, when something is to run.
+    pub question: String,
+    /// How many tables have something to run.
+    pub to_run: usize,
+    /// `--dry-run`: print, change nothing.
+    pub dry_run: bool,
+    /// `--yes`: do not ask.
+    pub yes: bool,
+    /// `--json`: stdout holds only the result; the plan goes to stderr
+    /// when it is asked about.
+    pub json: bool,
+}
+
+/// Prints the plan with `print_plan`, stops after a dry run, and asks
+/// unless `--yes`. `Some(exit)` when the command ends here (with `--json`,
+/// its result printed with `print_result`); `None` to go ahead.
+pub(crate) fn confirm_plan(
+    plan: &Plan,
+    out: &mut dyn Write,
+    print_plan: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+    print_result: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+) -> Result<Option<Exit>, Error> {
+    if !plan.json {
+        print_plan(out)?;
+    }
+    if plan.dry_run {
+        if plan.json {
+            print_result(out)?;
+        } else if plan.to_run > 0 {
+            writeln!(out, "-- dry run: nothing was changed")?;
+        }
+        return Ok(Some(Exit::Success));
+    }
+    if plan.to_run > 0 && !plan.yes {
+        require_terminal(plan.command, "the statements")?;
+        if plan.json {
+            // The statements, for the person who is asked.
+            print_plan(&mut io::stderr())?;
+        }
+        if !confirm(&plan.question)? {
+            eprintln!("nothing was changed");
+            if plan.json {
+                print_result(out)?;
+            }
+            return Ok(Some(Exit::Failure));
+        }
+    }
+    Ok(None)
+}
 
 /// Whether `command` may ask: stdin is a terminal. Without one it is
 /// [`Error::NoTerminal`] (exit 2): no one could answer, and going ahead

@@ -27,6 +27,18 @@
 //! MySQL/MariaDB and SQLite have no such partitioning: their files are the
 //! usual table's.
 //!
+//! A model declared `#[audited(triggers)]` also gets the file that installs
+//! its triggers, `<version>_audit_triggers_<table>.sql`, written with
+//! [`write_schema()`] ([`triggers_file_content`]). Its version is taken
+//! after its log table's, so it runs after the log table is created; the
+//! model's own table must be created by an earlier migration. Triggers are
+//! not tables: installing them again replaces them, and a later version of
+//! the library may generate other ones. So when the newest triggers file of
+//! a table holds what this version writes, it is left alone
+//! ([`Status::Unchanged`]); when it holds something else, a new file is
+//! written with a new version ([`Status::Superseded`]) that replaces the
+//! triggers when applied, and the older file stays as it was applied.
+//!
 //! ```
 //! use awesome_audit_log_codegen::ddl::Dialect;
 //! use awesome_audit_log_codegen::migrations::{self, Status};
@@ -53,12 +65,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::ddl::Dialect;
 use crate::ident::{MAX_IDENTIFIER_LEN, is_plain_identifier};
 use crate::partition::{PartitionBy, log_table_statements};
+use crate::trigger::TriggerModel;
+
+mod triggers;
+mod version;
+
+use self::triggers::TRIGGERS;
+pub use self::triggers::{triggers_file_content, triggers_file_name};
+use self::version::seconds_of;
+pub use self::version::version_at;
 
 /// What a migration file's name holds between its version and its table.
 const CREATE: &str = "_create_";
-
-/// The latest second a 14-digit version can hold: 9999-12-31 23:59:59 UTC.
-const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 
 /// A log table whose migration file [`write_tables()`] writes: its name and
 /// the partitioning of its model.
@@ -92,11 +110,14 @@ impl<'a> From<&'a str> for LogTable<'a> {
     }
 }
 
-/// A log table's migration file, as [`write()`] left it.
+/// A migration file, as [`write()`] or [`write_schema()`] left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
-    /// The log table it creates.
+    /// The log table it creates, or that the triggers it installs write
+    /// into.
     pub log_table: String,
+    /// What it does.
+    pub kind: MigrationKind,
     /// Its version, the number its name starts with.
     pub version: u64,
     /// The file.
@@ -105,8 +126,23 @@ pub struct Migration {
     pub status: Status,
 }
 
+/// What a migration file does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationKind {
+    /// Creates a log table (`<version>_create_<log table>.sql`).
+    LogTable,
+    /// Installs the audit triggers of a model's table
+    /// (`<version>_audit_triggers_<table>.sql`).
+    Triggers {
+        /// The model's table, which the triggers are on.
+        table: String,
+    },
+}
+
 impl Migration {
-    /// The file's name, `<version>_create_<log table>.sql`.
+    /// The file's name: `<version>_create_<log table>.sql`, or
+    /// `<version>_audit_triggers_<table>.sql`.
     pub fn file_name(&self) -> String {
         self.path
             .file_name()
@@ -127,6 +163,11 @@ pub enum Status {
     /// applied must not change. A change to the table needs a migration of
     /// its own.
     Differs,
+    /// Triggers only: the table's newest triggers file held other triggers
+    /// (written by another version of the library, for another schema, or
+    /// edited). It was left alone and a new file was written, with a new
+    /// version, whose triggers replace the older ones when it is applied.
+    Superseded,
 }
 
 /// Why the migration files could not be written.
@@ -147,8 +188,12 @@ pub enum MigrationError {
         /// Why it is refused.
         reason: &'static str,
     },
-    /// A log table name is not a plain SQL identifier.
+    /// A log table name (or the table of a model with triggers) is not a
+    /// plain SQL identifier.
     InvalidTable(String),
+    /// Two models with triggers on the same table generate different
+    /// triggers: the second would replace the first's.
+    ConflictingTriggers(String),
     /// The system clock is before 1970 or after 9999, so no version can be
     /// taken from it.
     Clock,
@@ -164,6 +209,10 @@ impl fmt::Display for MigrationError {
             MigrationError::InvalidTable(table) => write!(
                 f,
                 "invalid log table name `{table}`: expected a plain SQL identifier"
+            ),
+            MigrationError::ConflictingTriggers(table) => write!(
+                f,
+                "two models with triggers on table `{table}` generate different triggers (their names are the table's): keep `triggers` on one of them"
             ),
             MigrationError::Clock => write!(
                 f,
@@ -264,46 +313,6 @@ pub fn file_content_partitioned(
     )
 }
 
-/// The version of the UTC second `unix_seconds`: `YYYYMMDDHHMMSS` as a number,
-/// or `None` after the year 9999.
-///
-/// ```
-/// use awesome_audit_log_codegen::migrations::version_at;
-///
-/// assert_eq!(version_at(0), Some(19700101000000));
-/// assert_eq!(version_at(1_735_689_599), Some(20241231235959));
-/// ```
-pub fn version_at(unix_seconds: u64) -> Option<u64> {
-    if unix_seconds > MAX_UNIX_SECONDS {
-        return None;
-    }
-    let (days, second_of_day) = (unix_seconds / 86_400, unix_seconds % 86_400);
-    // Days since 1970-01-01 to a civil date (H. Hinnant's `civil_from_days`),
-    // in unsigned arithmetic: eras start on 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    let (hour, minute, second) = (
-        second_of_day / 3_600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-    );
-    Some(
-        year * 10_000_000_000
-            + month * 100_000_000
-            + day * 1_000_000
-            + hour * 10_000
-            + minute * 100
-            + second,
-    )
-}
-
 /// Checks a PostgreSQL schema name: a plain identifier of at most 63
 /// characters that does not start with `pg_` (PostgreSQL reserves those).
 pub fn check_pg_schema(schema: &str) -> Result<(), MigrationError> {
@@ -373,11 +382,56 @@ pub fn write_tables<'a>(
     log_tables: impl IntoIterator<Item = LogTable<'a>>,
     dir: &Path,
 ) -> Result<Vec<Migration>, MigrationError> {
+    write_schema(dialect, pg_schema, log_tables, [], dir)
+}
+
+/// [`write_tables()`] and, for each model in `triggers` (those declared
+/// `#[audited(triggers)]`), the file that installs its triggers
+/// ([`triggers_file_content`]), named `<version>_audit_triggers_<table>.sql`.
+/// Returns the log tables' files sorted by log table, then the triggers'
+/// files sorted by table.
+///
+/// A triggers file is never rewritten either, but triggers are replaced by
+/// installing them again: when the table's newest triggers file holds
+/// other triggers than this version's, a new file is written
+/// ([`Status::Superseded`]). A new triggers file's version is later than
+/// its log table's file, so it runs after the table is created.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::Dialect;
+/// use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationKind, Status};
+/// use awesome_audit_log_codegen::trigger::{Render, Stored, TriggerField, TriggerModel};
+///
+/// let fields = [TriggerField { column: "qty", key: "qty", stored: Stored::Plain(Render::Int) }];
+/// let widget = TriggerModel {
+///     table: "widget", log_table: "widget_log", pk_column: "id", pk_render: Render::Int, fields: &fields,
+/// };
+/// let dir = tempfile::tempdir().unwrap();
+/// let written =
+///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], dir.path())?;
+/// assert_eq!(written[1].kind, MigrationKind::Triggers { table: "widget".into() });
+/// assert!(written[1].file_name().ends_with("_audit_triggers_widget.sql"));
+/// assert!(written[1].version > written[0].version);
+///
+/// // The same triggers again: nothing written.
+/// let again =
+///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], dir.path())?;
+/// assert_eq!(again[1].status, Status::Unchanged);
+/// assert_eq!(again[1].path, written[1].path);
+/// # Ok::<_, migrations::MigrationError>(())
+/// ```
+pub fn write_schema<'a, 'b>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = LogTable<'a>>,
+    triggers: impl IntoIterator<Item = TriggerModel<'b>>,
+    dir: &Path,
+) -> Result<Vec<Migration>, MigrationError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| MigrationError::Clock)?
         .as_secs();
-    write_tables_at(dialect, pg_schema, log_tables, dir, now)
+    write_schema_at(dialect, pg_schema, log_tables, triggers, dir, now)
 }
 
 /// [`write()`] with the clock given: a table without a file gets the version
@@ -407,63 +461,195 @@ pub fn write_tables_at<'a>(
     dir: &Path,
     unix_seconds: u64,
 ) -> Result<Vec<Migration>, MigrationError> {
+    write_schema_at(dialect, pg_schema, log_tables, [], dir, unix_seconds)
+}
+
+/// [`write_schema()`] with the clock given, as [`write_at`].
+pub fn write_schema_at<'a, 'b>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    log_tables: impl IntoIterator<Item = LogTable<'a>>,
+    triggers: impl IntoIterator<Item = TriggerModel<'b>>,
+    dir: &Path,
+    unix_seconds: u64,
+) -> Result<Vec<Migration>, MigrationError> {
     if let Some(schema) = pg_schema {
         check_pg_schema(schema)?;
     }
-    // Each table once. Given more than once (models sharing a log table),
-    // it is partitioned when any of them is: a partitioned table takes the
-    // rows of every model, and the interval does not change the file.
-    let mut tables: BTreeMap<&str, Option<PartitionBy>> = BTreeMap::new();
-    for table in log_tables {
-        if !is_plain_identifier(table.name) || table.name.len() > MAX_IDENTIFIER_LEN {
-            return Err(MigrationError::InvalidTable(table.name.to_owned()));
-        }
-        let partition = tables.entry(table.name).or_insert(table.partition);
-        *partition = partition.or(table.partition);
-    }
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| MigrationError::Io { path, source }
-    };
+    let tables = distinct_tables(log_tables)?;
+    let triggers = distinct_triggers(dialect, pg_schema, triggers)?;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let existing = Existing::read(dir)?;
-    let mut taken = existing.versions;
-    let mut next = unix_seconds;
-    let mut migrations = Vec::with_capacity(tables.len());
+    let mut existing = Existing::read(dir)?;
+    let mut versions = Versions {
+        taken: std::mem::take(&mut existing.versions),
+        next: unix_seconds,
+    };
+    let mut migrations = Vec::with_capacity(tables.len() + triggers.len());
     for (table, partition) in tables {
         let content = file_content_partitioned(dialect, pg_schema, table, partition);
+        let kind = MigrationKind::LogTable;
         if let Some((version, path)) = existing.creates.get(table) {
-            let current = std::fs::read(path).map_err(io(path))?;
-            let status = if current == content.as_bytes() {
+            let status = if holds(path, &content)? {
                 Status::Unchanged
             } else {
                 Status::Differs
             };
             migrations.push(Migration {
                 log_table: table.to_owned(),
+                kind,
                 version: *version,
                 path: path.clone(),
                 status,
             });
             continue;
         }
-        let version = loop {
-            let version = version_at(next).ok_or(MigrationError::Clock)?;
-            next += 1;
-            if taken.insert(version) {
-                break version;
-            }
-        };
-        let path = dir.join(file_name(version, table));
-        std::fs::write(&path, content).map_err(io(&path))?;
+        let version = versions.take_after(0)?;
+        let path = write_file(dir, file_name(version, table), &content)?;
         migrations.push(Migration {
             log_table: table.to_owned(),
+            kind,
             version,
             path,
             status: Status::Created,
         });
     }
+    for (table, (log_table, content)) in triggers {
+        let kind = MigrationKind::Triggers {
+            table: table.to_owned(),
+        };
+        let newest = existing.triggers.get(table);
+        if let Some((version, path)) = newest
+            && holds(path, &content)?
+        {
+            migrations.push(Migration {
+                log_table: log_table.to_owned(),
+                kind,
+                version: *version,
+                path: path.clone(),
+                status: Status::Unchanged,
+            });
+            continue;
+        }
+        // After the log table's file, and after the triggers it replaces.
+        let log_table_version = migrations
+            .iter()
+            .find(|m| m.kind == MigrationKind::LogTable && m.log_table == log_table)
+            .map(|m| m.version)
+            .or_else(|| existing.creates.get(log_table).map(|(version, _)| *version));
+        let after = log_table_version
+            .into_iter()
+            .chain(newest.map(|(version, _)| *version))
+            .max()
+            .unwrap_or(0);
+        let version = versions.take_after(after)?;
+        let path = write_file(dir, triggers_file_name(version, table), &content)?;
+        migrations.push(Migration {
+            log_table: log_table.to_owned(),
+            kind,
+            version,
+            path,
+            status: if newest.is_some() {
+                Status::Superseded
+            } else {
+                Status::Created
+            },
+        });
+    }
     Ok(migrations)
+}
+
+/// Each log table once, checked. Given more than once (models sharing a
+/// log table), it is partitioned when any of them is: a partitioned table
+/// takes the rows of every model, and the interval does not change the
+/// file.
+fn distinct_tables<'a>(
+    log_tables: impl IntoIterator<Item = LogTable<'a>>,
+) -> Result<BTreeMap<&'a str, Option<PartitionBy>>, MigrationError> {
+    let mut tables: BTreeMap<&str, Option<PartitionBy>> = BTreeMap::new();
+    for table in log_tables {
+        check_name(table.name)?;
+        let partition = tables.entry(table.name).or_insert(table.partition);
+        *partition = partition.or(table.partition);
+    }
+    Ok(tables)
+}
+
+/// Each model table with triggers once, with its log table and its file's
+/// content; two models on one table must generate the same triggers.
+fn distinct_triggers<'b>(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    models: impl IntoIterator<Item = TriggerModel<'b>>,
+) -> Result<BTreeMap<&'b str, (&'b str, String)>, MigrationError> {
+    let mut triggers: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    for model in models {
+        check_name(model.table)?;
+        check_name(model.log_table)?;
+        let content = triggers_file_content(dialect, pg_schema, &model);
+        match triggers.get(model.table) {
+            Some((_, other)) if *other != content => {
+                return Err(MigrationError::ConflictingTriggers(model.table.to_owned()));
+            }
+            Some(_) => {}
+            None => {
+                triggers.insert(model.table, (model.log_table, content));
+            }
+        }
+    }
+    Ok(triggers)
+}
+
+/// A table's name must be a plain identifier that PostgreSQL keeps whole:
+/// it goes into a file name and into SQL.
+fn check_name(name: &str) -> Result<(), MigrationError> {
+    if is_plain_identifier(name) && name.len() <= MAX_IDENTIFIER_LEN {
+        Ok(())
+    } else {
+        Err(MigrationError::InvalidTable(name.to_owned()))
+    }
+}
+
+/// The I/O error about `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MigrationError {
+    let path = path.to_owned();
+    move |source| MigrationError::Io { path, source }
+}
+
+/// Whether the file at `path` holds exactly `content`.
+fn holds(path: &Path, content: &str) -> Result<bool, MigrationError> {
+    let current = std::fs::read(path).map_err(io(path))?;
+    Ok(current == content.as_bytes())
+}
+
+/// Writes `content` into the file `name` of `dir`.
+fn write_file(dir: &Path, name: String, content: &str) -> Result<PathBuf, MigrationError> {
+    let path = dir.join(name);
+    std::fs::write(&path, content).map_err(io(&path))?;
+    Ok(path)
+}
+
+/// The versions of a directory: those taken, and the second to try next.
+struct Versions {
+    taken: BTreeSet<u64>,
+    next: u64,
+}
+
+impl Versions {
+    /// A version no file holds yet, later than `after` when `after` is a
+    /// version [`version_at`] gives (another tool's numbering is not a
+    /// time to go after).
+    fn take_after(&mut self, after: u64) -> Result<u64, MigrationError> {
+        if let Some(seconds) = seconds_of(after) {
+            self.next = self.next.max(seconds + 1);
+        }
+        loop {
+            let version = version_at(self.next).ok_or(MigrationError::Clock)?;
+            self.next += 1;
+            if self.taken.insert(version) {
+                return Ok(version);
+            }
+        }
+    }
 }
 
 /// The migrations already in a directory.
@@ -472,20 +658,19 @@ struct Existing {
     versions: BTreeSet<u64>,
     /// The earliest `<version>_create_<table>.sql` of each table.
     creates: BTreeMap<String, (u64, PathBuf)>,
+    /// The newest `<version>_audit_triggers_<table>.sql` of each table.
+    triggers: BTreeMap<String, (u64, PathBuf)>,
 }
 
 impl Existing {
     fn read(dir: &Path) -> Result<Existing, MigrationError> {
-        let io = |source| MigrationError::Io {
-            path: dir.to_owned(),
-            source,
-        };
         let mut existing = Existing {
             versions: BTreeSet::new(),
             creates: BTreeMap::new(),
+            triggers: BTreeMap::new(),
         };
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let path = entry.map_err(io)?.path();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
             let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
                 continue;
             };
@@ -493,16 +678,26 @@ impl Existing {
                 continue;
             };
             existing.versions.insert(version);
-            if let Some(table) = rest
-                .strip_prefix(&CREATE[1..])
-                .and_then(|rest| rest.strip_suffix(".sql"))
-            {
+            let table_of = |prefix: &str| {
+                rest.strip_prefix(&prefix[1..])
+                    .and_then(|rest| rest.strip_suffix(".sql"))
+                    .map(str::to_owned)
+            };
+            if let Some(table) = table_of(CREATE) {
                 let earliest = existing
                     .creates
-                    .entry(table.to_owned())
+                    .entry(table)
                     .or_insert_with(|| (version, path.clone()));
                 if version < earliest.0 {
                     *earliest = (version, path);
+                }
+            } else if let Some(table) = table_of(TRIGGERS) {
+                let newest = existing
+                    .triggers
+                    .entry(table)
+                    .or_insert_with(|| (version, path.clone()));
+                if version > newest.0 {
+                    *newest = (version, path);
                 }
             }
         }
@@ -531,14 +726,6 @@ mod tests {
 
     fn names(migrations: &[Migration]) -> Vec<String> {
         migrations.iter().map(Migration::file_name).collect()
-    }
-
-    #[test]
-    fn versions_are_utc_times() {
-        assert_eq!(version_at(NOW), Some(20261128233000));
-        assert_eq!(version_at(951_782_400), Some(20000229000000));
-        assert_eq!(version_at(MAX_UNIX_SECONDS), Some(99991231235959));
-        assert_eq!(version_at(MAX_UNIX_SECONDS + 1), None);
     }
 
     #[test]
@@ -769,6 +956,192 @@ mod tests {
                 Some(PartitionBy::Day)
             )
         );
+    }
+
+    const FIELDS: [crate::trigger::TriggerField<'static>; 1] = [crate::trigger::TriggerField {
+        column: "qty_col",
+        key: "qty",
+        stored: crate::trigger::Stored::Plain(crate::trigger::Render::Int),
+    }];
+
+    fn widget() -> TriggerModel<'static> {
+        TriggerModel {
+            table: "widget",
+            log_table: "widget_log",
+            pk_column: "id",
+            pk_render: crate::trigger::Render::Int,
+            fields: &FIELDS,
+        }
+    }
+
+    fn triggers_of(migrations: &[Migration]) -> &Migration {
+        migrations
+            .iter()
+            .find(|m| matches!(m.kind, MigrationKind::Triggers { .. }))
+            .expect("a triggers file")
+    }
+
+    #[test]
+    fn a_triggers_file_follows_its_log_table_and_is_replaced_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables = || [LogTable::from("widget_log"), LogTable::from("gizmo_log")];
+        let write = |schema, at| {
+            write_schema_at(
+                Dialect::Postgres,
+                schema,
+                tables(),
+                [widget()],
+                dir.path(),
+                at,
+            )
+        };
+        let first = write(None, NOW).unwrap();
+        assert_eq!(
+            names(&first),
+            [
+                "20261128233000_create_gizmo_log.sql",
+                "20261128233001_create_widget_log.sql",
+                "20261128233002_audit_triggers_widget.sql",
+            ]
+        );
+        let created = triggers_of(&first);
+        assert_eq!(created.status, Status::Created);
+        assert_eq!(created.log_table, "widget_log");
+        assert_eq!(
+            created.kind,
+            MigrationKind::Triggers {
+                table: "widget".to_owned()
+            }
+        );
+        let content = std::fs::read_to_string(&created.path).unwrap();
+        assert_eq!(
+            content,
+            triggers_file_content(Dialect::Postgres, None, &widget())
+        );
+
+        // The same triggers: the file stays, nothing is written.
+        let again = write(None, NOW + 60).unwrap();
+        assert_eq!(
+            again,
+            first
+                .iter()
+                .map(|m| Migration {
+                    status: Status::Unchanged,
+                    ..m.clone()
+                })
+                .collect::<Vec<_>>()
+        );
+
+        // Other triggers (here: another schema): a new file replaces them,
+        // the applied one stays as it was.
+        let other = write(Some("audit"), NOW + 120).unwrap();
+        let superseding = triggers_of(&other);
+        assert_eq!(superseding.status, Status::Superseded);
+        assert_eq!(
+            superseding.file_name(),
+            "20261128233200_audit_triggers_widget.sql"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&superseding.path).unwrap(),
+            triggers_file_content(Dialect::Postgres, Some("audit"), &widget())
+        );
+        assert_eq!(std::fs::read_to_string(&created.path).unwrap(), content);
+        // The log tables' files differ in that schema: left alone.
+        assert!(
+            other
+                .iter()
+                .filter(|m| m.kind == MigrationKind::LogTable)
+                .all(|m| m.status == Status::Differs)
+        );
+
+        // The newest file is what counts: the same again is unchanged, the
+        // first triggers again are a third file.
+        let same = write(Some("audit"), NOW + 180).unwrap();
+        assert_eq!(triggers_of(&same).status, Status::Unchanged);
+        assert_eq!(triggers_of(&same).path, superseding.path);
+        let back = write(None, NOW + 240).unwrap();
+        assert_eq!(triggers_of(&back).status, Status::Superseded);
+        assert_eq!(
+            std::fs::read_to_string(&triggers_of(&back).path).unwrap(),
+            content
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
+    }
+
+    #[test]
+    fn a_triggers_file_sorts_after_the_files_it_depends_on_whatever_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        // A log table file written by a clock a day ahead.
+        let ahead = write_at(
+            Dialect::Sqlite,
+            None,
+            ["widget_log"],
+            dir.path(),
+            NOW + 86_400,
+        )
+        .unwrap();
+        let written = write_schema_at(
+            Dialect::Sqlite,
+            None,
+            [LogTable::from("widget_log")],
+            [widget()],
+            dir.path(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            written[0],
+            Migration {
+                status: Status::Unchanged,
+                ..ahead[0].clone()
+            }
+        );
+        assert_eq!(
+            triggers_of(&written).file_name(),
+            "20261129233001_audit_triggers_widget.sql"
+        );
+        // And a file replacing triggers sorts after the file it replaces.
+        std::fs::write(&triggers_of(&written).path, "-- edited").unwrap();
+        let replaced =
+            write_schema_at(Dialect::Sqlite, None, [], [widget()], dir.path(), NOW).unwrap();
+        assert_eq!(replaced[0].status, Status::Superseded);
+        assert_eq!(
+            replaced[0].file_name(),
+            "20261129233002_audit_triggers_widget.sql"
+        );
+    }
+
+    #[test]
+    fn models_with_triggers_on_one_table_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let twice = write_schema_at(
+            Dialect::MySql,
+            None,
+            [],
+            [widget(), widget()],
+            dir.path(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(twice.len(), 1);
+        let other = TriggerModel {
+            fields: &[],
+            ..widget()
+        };
+        let out = dir.path().join("out");
+        let err =
+            write_schema_at(Dialect::MySql, None, [], [widget(), other], &out, NOW).unwrap_err();
+        assert!(
+            matches!(&err, MigrationError::ConflictingTriggers(table) if table == "widget"),
+            "{err}"
+        );
+        let bad = TriggerModel {
+            table: "widget; --",
+            ..widget()
+        };
+        let err = write_schema_at(Dialect::MySql, None, [], [bad], &out, NOW).unwrap_err();
+        assert!(matches!(err, MigrationError::InvalidTable(_)), "{err}");
+        assert!(!out.exists());
     }
 
     #[test]

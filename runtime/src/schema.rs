@@ -14,7 +14,25 @@
 //! or `partition maintain` of the CLI) creates the partitions of the
 //! intervals: run it once after migrating, then daily.
 //!
-//! ```
+//! A model declared `#[audited(triggers)]` also gets the file that installs
+//! its database triggers, `<version>_audit_triggers_<table>.sql`: the
+//! statements of `Widget::trigger_ddl` (with the log table and the
+//! PostgreSQL function in `pg_schema`), as one script each database's
+//! migrator runs. Its version is later than the log table's file; the
+//! model's own table must be created by an earlier migration of the
+//! directory. Triggers, unlike tables, are replaced by installing them
+//! again, and a later version of the library may generate other ones: when
+//! the table's newest triggers file holds other triggers than this
+//! version's, a new file is written with a new version
+//! ([`Status::Superseded`]), and the older one stays as it was applied. The
+//! triggers write the columns of the log table the export creates: a log
+//! table of the Django original or of an earlier version needs `schema
+//! apply` of the CLI first (or install the triggers with
+//! `Widget::install_triggers`, which writes what the table has). They
+//! leave unchanged updates unlogged, as LOG_UNCHANGED_UPDATES does by
+//! default.
+//!
+//! ```standalone_crate
 //! use awesome_audit_log::{Dialect, audited, schema};
 //!
 //! #[audited(table = "widget")]
@@ -32,22 +50,62 @@
 
 use std::path::{Path, PathBuf};
 
-use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationError, Status};
+use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationError};
+pub use awesome_audit_log_codegen::migrations::{Migration, MigrationKind, Status};
 
 use crate::partition::PartitionBy;
 
 use crate::{Dialect, Error};
 
 /// Writes the DDL of every registered model's log table for `dialect`
-/// (in `pg_schema` on PostgreSQL) into `dir`, which is created if needed.
-/// A table whose file is already there keeps it untouched; when its content
-/// differs from this DDL, a `tracing` warning says so. Returns the files,
-/// sorted by log table.
+/// (in `pg_schema` on PostgreSQL) into `dir`, which is created if needed,
+/// and the file that installs the triggers of each model declared
+/// `#[audited(triggers)]`. A table whose file is already there keeps it
+/// untouched; when its content differs from this DDL, a `tracing` warning
+/// says so, as it does for a triggers file written to replace older
+/// triggers. Returns the files: the log tables' sorted by log table, then
+/// the triggers' sorted by table ([`export_migrations`] says what was done
+/// with each).
 pub fn export(
     dialect: Dialect,
     pg_schema: Option<&str>,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
+    Ok(export_migrations(dialect, pg_schema, dir)?
+        .into_iter()
+        .map(|migration| migration.path)
+        .collect())
+}
+
+/// [`export`], returning what was done with each file: created, unchanged,
+/// left differing ([`Status::Differs`], a log table's file written by
+/// another version or for another schema), or written to replace older
+/// triggers ([`Status::Superseded`]).
+///
+/// ```standalone_crate
+/// use awesome_audit_log::schema::{self, MigrationKind, Status};
+/// use awesome_audit_log::{Dialect, audited};
+///
+/// #[audited(table = "widget", triggers)]
+/// struct Widget { id: i64, qty: i32 }
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let written = schema::export_migrations(Dialect::Sqlite, None, dir.path()).unwrap();
+/// let triggers = written
+///     .iter()
+///     .find(|m| m.kind == MigrationKind::Triggers { table: "widget".into() })
+///     .unwrap();
+/// assert_eq!(triggers.status, Status::Created);
+/// assert!(triggers.file_name().ends_with("_audit_triggers_widget.sql"));
+///
+/// let again = schema::export_migrations(Dialect::Sqlite, None, dir.path()).unwrap();
+/// assert!(again.iter().all(|m| m.status == Status::Unchanged));
+/// ```
+pub fn export_migrations(
+    dialect: Dialect,
+    pg_schema: Option<&str>,
+    dir: &Path,
+) -> Result<Vec<Migration>, Error> {
     if let Some(schema) = pg_schema {
         crate::AuditConfig {
             pg_schema: Some(schema.to_owned()),
@@ -56,12 +114,13 @@ pub fn export(
         .validate()?;
     }
     let models = crate::registry::models();
-    let written = migrations::write_tables(
+    let written = migrations::write_schema(
         dialect,
         pg_schema,
         models
             .iter()
             .map(|m| LogTable::new(m.log_table(), m.partition())),
+        models.iter().filter_map(|m| m.triggers().copied()),
         dir,
     )
     .map_err(|e| match e {
@@ -71,19 +130,22 @@ pub fn export(
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
         },
     })?;
-    Ok(written
-        .into_iter()
-        .map(|migration| {
-            if migration.status == Status::Differs {
-                tracing::warn!(
-                    path = %migration.path.display(),
-                    log_table = %migration.log_table,
-                    "the migration file differs from this version's DDL; it was left as it is"
-                );
-            }
-            migration.path
-        })
-        .collect())
+    for migration in &written {
+        match migration.status {
+            Status::Differs => tracing::warn!(
+                path = %migration.path.display(),
+                log_table = %migration.log_table,
+                "the migration file differs from this version's DDL; it was left as it is"
+            ),
+            Status::Superseded => tracing::warn!(
+                path = %migration.path.display(),
+                log_table = %migration.log_table,
+                "this version generates other triggers than the newest triggers file; a new file was written that replaces them when applied"
+            ),
+            Status::Created | Status::Unchanged => {}
+        }
+    }
+    Ok(written)
 }
 
 /// The file name of a log table's DDL for a version:

@@ -2,20 +2,29 @@
 //! (which reads the compiled models) write identical files; a partitioned
 //! model's PostgreSQL file, applied to a real database, gives a
 //! partitioned table that the runtime writes into and partition
-//! maintenance completes.
+//! maintenance completes; the triggers files, applied by sqlx's migrator
+//! on each database, log plain SQL writes, and other triggers are
+//! replaced by a new file.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use awesome_audit_log::partition::Maintain;
-use awesome_audit_log::{AuditConfig, Dialect, LogOutcome, build, registry, schema};
+use awesome_audit_log::schema::{Migration, MigrationKind, Status};
+use awesome_audit_log::{AuditConfig, Audited, Dialect, LogOutcome, build, registry, schema};
 use awesome_audit_log_codegen::migrations::PARTITION_NOTE;
+use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
 use awesome_audit_log_tests::harness::TestPool;
 use awesome_audit_log_tests::models::{
-    Account, Gadget, Gizmo, Ledger, LedgerLog, Widget, WidgetLog,
+    Account, Gadget, GadgetLog, Gizmo, Ledger, LedgerLog, Widget, WidgetLog,
+};
+use awesome_audit_log_tests::suite::{
+    create_gadget_table, gadget, insert_gadget_sql, write_gadget,
 };
 use awesome_audit_log_tests::{Kind, TestDb};
+use serde_json::json;
 use sqlx::AssertSqlSafe;
+use sqlx::migrate::Migrator;
 
 fn files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -70,7 +79,7 @@ fn build_helper_and_registry_write_identical_files() {
             from_sources.path(),
         )
         .unwrap();
-        assert!(scanned.iter().all(|m| m.status == build::Status::Created));
+        assert!(scanned.iter().all(|m| m.status == Status::Created));
 
         // The same tables with the same content; the versions are the
         // times of the two exports, which may be a second apart.
@@ -80,12 +89,13 @@ fn build_helper_and_registry_write_identical_files() {
             without_versions(&files(from_sources.path())),
             "{dialect:?} {pg_schema:?}"
         );
-        assert_eq!(registry_files.len(), 5);
+        // Five log tables, and the triggers of the one model with triggers.
+        assert_eq!(registry_files.len(), 6);
         let versions: BTreeSet<_> = registry_files
             .iter()
             .map(|(name, _)| name.split_once('_').unwrap().0.to_owned())
             .collect();
-        assert_eq!(versions.len(), 5, "unique versions: {registry_files:?}");
+        assert_eq!(versions.len(), 6, "unique versions: {registry_files:?}");
         assert!(versions.iter().all(|v| v.len() == 14), "{versions:?}");
 
         // Into the registry's directory, the helper finds every file it
@@ -98,7 +108,7 @@ fn build_helper_and_registry_write_identical_files() {
             from_registry.path(),
         )
         .unwrap();
-        assert!(again.iter().all(|m| m.status == build::Status::Unchanged));
+        assert!(again.iter().all(|m| m.status == Status::Unchanged));
         assert_eq!(
             again.into_iter().map(|m| m.path).collect::<Vec<_>>(),
             exported
@@ -149,7 +159,169 @@ fn build_helper_and_registry_write_identical_files() {
             partitioned
         );
         assert!(!ledger.contains("FOR VALUES"), "{ledger}");
+
+        // The triggers file: the model's install statements, in the schema.
+        let (name, triggers) = registry_files
+            .iter()
+            .find(|(name, _)| name.ends_with("_audit_triggers_gadget.sql"))
+            .expect("gadget triggers file");
+        let (gadget_log, _) = registry_files
+            .iter()
+            .find(|(name, _)| name.ends_with("_create_gadget_log.sql"))
+            .expect("gadget_log file");
+        assert!(name > gadget_log, "{name} runs after {gadget_log}");
+        let options = TriggerOptions {
+            schema: pg_schema.filter(|_| dialect == Dialect::Postgres),
+            ..TriggerOptions::new()
+        };
+        let statements = install_statements(dialect, gadget_triggers(), &options);
+        assert!(
+            triggers.ends_with(&format!("\n{};\n", statements.join(";\n"))),
+            "{triggers}"
+        );
+        if pg_schema.is_none() {
+            assert_eq!(statements, Gadget::trigger_ddl(dialect));
+        }
     }
+}
+
+/// What the triggers of [`Gadget`] are generated from.
+fn gadget_triggers() -> &'static awesome_audit_log::triggers::TriggerModel<'static> {
+    Gadget::MODEL.triggers().expect("Gadget has triggers")
+}
+
+/// The exported triggers file, applied by sqlx's migrator after the
+/// application's migration that creates the model's table, logs a plain
+/// SQL write. When the applied file holds other triggers (here those of a
+/// configuration that logs unchanged updates, as an older version might
+/// have written), the next export writes a new file and leaves the applied
+/// one; the migrator applies it and its triggers replace the others. A
+/// third export changes nothing and the migrator has nothing left to do.
+async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
+    let Some(db) = TestDb::new(kind).await else {
+        return;
+    };
+    let dialect = kind.dialect();
+    let _ = Gadget::log_change;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("20250101000000_create_gadget.sql"),
+        format!("{};\n", create_gadget_table(kind)),
+    )
+    .unwrap();
+    let first = schema::export_migrations(dialect, None, dir.path()).unwrap();
+    assert!(
+        first.iter().all(|m| m.status == Status::Created),
+        "{first:?}"
+    );
+    let triggers = triggers_file(&first);
+    assert_eq!(triggers.log_table, "gadget_log");
+
+    // Before anything is applied, the file is made to hold the triggers of
+    // another configuration: those that log unchanged updates.
+    let older = install_statements(
+        dialect,
+        gadget_triggers(),
+        &TriggerOptions {
+            log_unchanged_updates: true,
+            ..TriggerOptions::new()
+        },
+    );
+    std::fs::write(&triggers.path, format!("{};\n", older.join(";\n"))).unwrap();
+    migrate(&db, dir.path()).await;
+
+    // Plain SQL, no `log_change`: logged, and so is an unchanged update.
+    write_gadget(&db, &insert_gadget_sql(kind), &gadget(1), true).await;
+    db.exec("UPDATE gadget SET qty_col = qty_col WHERE id = 1")
+        .await;
+    assert_eq!(db.count("gadget_log").await, 2);
+
+    // Exported again: the log tables' files are kept, and a new file
+    // replaces the triggers the applied one installs.
+    let second = schema::export_migrations(dialect, None, dir.path()).unwrap();
+    let replacing = triggers_file(&second);
+    assert_eq!(replacing.status, Status::Superseded);
+    assert!(replacing.version > triggers.version);
+    assert_ne!(replacing.path, triggers.path);
+    assert!(
+        second
+            .iter()
+            .filter(|m| m.kind == MigrationKind::LogTable)
+            .all(|m| m.status == Status::Unchanged),
+        "{second:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&triggers.path).unwrap(),
+        format!("{};\n", older.join(";\n"))
+    );
+    migrate(&db, dir.path()).await;
+
+    // This version's triggers: an unchanged update is not logged, a change is.
+    db.exec("UPDATE gadget SET qty_col = qty_col WHERE id = 1")
+        .await;
+    assert_eq!(db.count("gadget_log").await, 2);
+    db.exec("UPDATE gadget SET qty_col = 5 WHERE id = 1").await;
+    let auditor = db.auditor(AuditConfig::default());
+    let rows = GadgetLog::for_object(&auditor, &1).await.unwrap();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert_eq!(rows[0].action.to_string(), "insert");
+    assert_eq!(rows[0].after.as_ref().unwrap()["qty"], 2);
+    assert_eq!(rows[2].changes, Some(json!({"qty": {"from": 2, "to": 5}})));
+
+    // A third export: nothing new, and nothing left for the migrator (the
+    // checksums of the applied files hold).
+    let third = schema::export_migrations(dialect, None, dir.path()).unwrap();
+    assert!(
+        third.iter().all(|m| m.status == Status::Unchanged),
+        "{third:?}"
+    );
+    assert_eq!(triggers_file(&third).path, replacing.path);
+    migrate(&db, dir.path()).await;
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 8);
+}
+
+fn triggers_file(migrations: &[Migration]) -> &Migration {
+    let gadget = MigrationKind::Triggers {
+        table: "gadget".to_owned(),
+    };
+    migrations
+        .iter()
+        .find(|m| m.kind == gadget)
+        .expect("the gadget triggers file")
+}
+
+/// Runs sqlx's migrator on `dir` against the test's database.
+async fn migrate(db: &TestDb, dir: &Path) {
+    let migrator = Migrator::new(dir).await.expect("read the migrations");
+    let run = match &db.pool {
+        TestPool::Sqlite(pool) => migrator.run(pool).await,
+        TestPool::Postgres(pool) => migrator.run(pool).await,
+        TestPool::MySql(pool) => migrator.run(pool).await,
+    };
+    run.expect("apply the migrations");
+}
+
+#[tokio::test]
+async fn exported_triggers_are_applied_on_sqlite() {
+    exported_triggers_are_applied_by_the_migrator(Kind::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    aal_no_postgres,
+    ignore = "set AUDIT_TEST_POSTGRES_URL to run the PostgreSQL tests"
+)]
+async fn exported_triggers_are_applied_on_postgres() {
+    exported_triggers_are_applied_by_the_migrator(Kind::Postgres).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    aal_no_mysql,
+    ignore = "set AUDIT_TEST_MYSQL_URL to run the MySQL / MariaDB tests"
+)]
+async fn exported_triggers_are_applied_on_mysql() {
+    exported_triggers_are_applied_by_the_migrator(Kind::MySql).await;
 }
 
 /// The exported file of the partitioned model, applied to PostgreSQL: a

@@ -6,9 +6,13 @@
 //! A server whose URL is not set has its cases reported as ignored (and
 //! says so on stderr), never as passed; with `AUDIT_TEST_REQUIRE_ALL=1` a
 //! missing URL fails them instead.
+//!
+//! The binary is also the application that embeds the tool, when run with
+//! [`embedded::VAR`] set ([`tool::embedded`] runs it so).
 
 mod aliases;
 mod cases;
+mod embedded;
 mod partitions;
 mod queues;
 mod retention;
@@ -16,6 +20,7 @@ mod tables;
 #[cfg(unix)]
 mod terminal;
 mod tool;
+mod triggers;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +45,9 @@ macro_rules! cases {
 }
 
 fn main() {
+    if std::env::var_os(embedded::VAR).is_some() {
+        embedded::main();
+    }
     let args = Arguments::from_args();
     let require_all = std::env::var("AUDIT_TEST_REQUIRE_ALL").as_deref() == Ok("1");
     let every_backend = cases![
@@ -66,6 +74,11 @@ fn main() {
         exported_partitioned_tables_check_ok,
         tables_are_converted,
     ];
+    let trigger_cases = cases![in triggers;
+        triggers_are_installed_checked_and_removed,
+        outdated_and_unaudited_triggers_are_found_and_fixed,
+        standalone_lists_and_removes_triggers_by_name,
+    ];
     let mut trials = Vec::new();
     for (kind, backend, var) in [
         (Kind::Sqlite, "sqlite", None),
@@ -85,6 +98,8 @@ fn main() {
                 cases![in terminal; prune_asks_and_draws_a_bar_on_a_terminal][0],
                 #[cfg(unix)]
                 cases![in terminal; schema_apply_asks_on_a_terminal][0],
+                #[cfg(unix)]
+                cases![in terminal; triggers_install_asks_on_a_terminal][0],
             ],
             Kind::Postgres => &cases![postgres_schema_holds_the_tables],
             Kind::MySql => &cases![mysql_on_update_timestamps_are_fixed],
@@ -101,6 +116,7 @@ fn main() {
             .chain(&aliases)
             .chain(&retention)
             .chain(&partition_cases)
+            .chain(&trigger_cases)
             .chain(only_here)
             .chain(&queue_cases)
             .chain(queues_here)

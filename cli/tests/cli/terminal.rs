@@ -19,7 +19,21 @@ const TIMEOUT_MS: u64 = 30_000;
 /// The tool with `args` on a new pseudo-terminal, `DATABASE_URL` set to
 /// `url`.
 fn spawn(url: &str, args: &[&str]) -> PtySession {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_awesome-audit-log"));
+    spawn_program(
+        Command::new(env!("CARGO_BIN_EXE_awesome-audit-log")),
+        url,
+        args,
+    )
+}
+
+/// [`spawn`] of the application that embeds the tool (this test binary).
+fn spawn_embedded(url: &str, args: &[&str]) -> PtySession {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command.env(crate::embedded::VAR, "1");
+    spawn_program(command, url, args)
+}
+
+fn spawn_program(mut command: Command, url: &str, args: &[&str]) -> PtySession {
     command
         .args(args)
         .env("DATABASE_URL", url)
@@ -121,4 +135,28 @@ pub async fn schema_apply_asks_on_a_terminal(db: TestDb) {
     assert!(said.contains("widget_log: repaired"), "{said}");
     let now = db.columns(None, "widget_log").await;
     assert_eq!(now[15..], ["event_id", "correlation_id"]);
+}
+
+/// `triggers install` asks before installing: `n` installs nothing (exit
+/// 1), `y` installs the triggers, and a plain SQL write is logged.
+pub async fn triggers_install_asks_on_a_terminal(db: TestDb) {
+    use awesome_audit_log_tests::suite::{
+        create_gadget_table, gadget, insert_gadget_sql, write_gadget,
+    };
+
+    let url = db.url.as_str();
+    db.exec(create_gadget_table(db.kind)).await;
+    let args = ["triggers", "install"];
+    let question = "Change the triggers of 1 table(s)? [y/N]";
+
+    let (said, code) = answer(spawn_embedded(url, &args), question, "n");
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert!(!db.table_exists(None, "gadget_log").await);
+
+    let (said, code) = answer(spawn_embedded(url, &args), question, "y");
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("gadget: installed"), "{said}");
+    write_gadget(&db, &insert_gadget_sql(db.kind), &gadget(1), true).await;
+    assert_eq!(db.count("gadget_log").await, 1);
 }

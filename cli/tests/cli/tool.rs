@@ -104,7 +104,30 @@ pub fn run(url: Option<&str>, args: &[&str]) -> Run {
 
 /// [`run`] with the variables `env` set too.
 pub fn run_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_awesome-audit-log"));
+    run_program(
+        Command::new(env!("CARGO_BIN_EXE_awesome-audit-log")),
+        url,
+        env,
+        args,
+    )
+}
+
+/// [`run_env`] of an application that embeds the tool (this test binary,
+/// see [`crate::embedded`]): it knows the models it links, `Gadget` with
+/// its triggers among them, and reads its configuration from the
+/// `AWESOME_AUDIT_LOG_*` variables of `env`.
+pub fn embedded(url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command.env(crate::embedded::VAR, "1");
+    run_program(command, Some(url), env, args)
+}
+
+fn run_program(
+    mut command: Command,
+    url: Option<&str>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Run {
     command
         .args(args)
         .env_remove("DATABASE_URL")
@@ -120,7 +143,7 @@ pub fn run_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Run {
     if let Some(url) = url {
         command.env("DATABASE_URL", url);
     }
-    let output = command.output().expect("run awesome-audit-log");
+    let output = command.output().expect("run the tool");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

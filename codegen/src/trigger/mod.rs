@@ -231,6 +231,20 @@ pub fn trigger_names(dialect: Dialect, table: &str) -> Vec<String> {
     }
 }
 
+/// The PostgreSQL function the model's trigger executes:
+/// `<table>_audit_fn`, cut to 63 bytes like the trigger names; it lives in
+/// the log table's schema.
+///
+/// ```
+/// use awesome_audit_log_codegen::trigger::function_name;
+///
+/// assert_eq!(function_name("widget"), "widget_audit_fn");
+/// assert!(function_name(&"w".repeat(63)).len() <= 63);
+/// ```
+pub fn function_name(table: &str) -> String {
+    bounded_name(table, "audit_fn")
+}
+
 /// A change a trigger fires on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {

@@ -16,8 +16,8 @@
 //!    the outbox, the Redis broker; retries, dead letters, counters.
 //! 6. [Context capture](context_capture): who and what caused a change;
 //!    scopes, the HTTP layer, commands, jobs, spawned work.
-//! 7. [Schema export and migrations](schema_export): the log tables' DDL
-//!    as migration files.
+//! 7. [Schema export and migrations](schema_export): the log tables' DDL,
+//!    and the triggers of models declared with them, as migration files.
 //! 8. [Reading history](reading_history): one object's history with
 //!    filters and keyset pages, its state at any moment, every object's
 //!    state, diffs and JSON Patch, restores, what one request did across
@@ -27,14 +27,15 @@
 //!    dedupe, in batches); counters; the outbox, the stream and their dead
 //!    letters, read with the tool's `outbox status` and `broker status`
 //!    (or from code), listed, retried and dropped with `outbox
-//!    dead-letters` and `broker dead-letters`.
+//!    dead-letters` and `broker dead-letters`; the database triggers with
+//!    `triggers status`, `install` and `uninstall`.
 //! 10. [Compatibility with the Django original](compatibility): the shared
 //!     tables, the deliberate departures, the original's bugs we fix.
 //! 11. [Benchmarks](benchmarks): how to run them and how to read the
 //!     ratios.
 //! 12. [Capture by database triggers](triggers): `#[audited(triggers)]`,
-//!     installing, the rows they write, which field types, and what is not
-//!     built yet.
+//!     installing (from code, with your migrations, with the tool), the
+//!     rows they write, which field types, and what is not built yet.
 
 #[doc = include_str!("concepts.md")]
 pub mod concepts {}

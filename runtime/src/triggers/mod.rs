@@ -90,7 +90,7 @@ mod context;
 pub(crate) use self::context::{clear, hand_over};
 pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
-    Render, Stored, TriggerField, TriggerModel, trigger_names,
+    Render, Stored, TriggerField, TriggerModel, function_name, trigger_names,
 };
 use awesome_audit_log_codegen::trigger::{
     TriggerOptions, install_statements, uninstall_statements,
@@ -115,10 +115,7 @@ pub enum TriggerOutcome {
 /// on the audit database; what the generated `Widget::install_triggers`
 /// calls. The model's table must have a column for each stored field
 /// ([`Error::Triggers`] names the missing ones; nothing is installed then).
-pub async fn install(
-    auditor: &Auditor,
-    model: &'static ModelInfo,
-) -> Result<TriggerOutcome, Error> {
+pub async fn install(auditor: &Auditor, model: &ModelInfo) -> Result<TriggerOutcome, Error> {
     let spec = spec_of(model)?;
     let sink = &auditor.sink;
     if !sink.config().is_audited(model.label()) {
@@ -156,7 +153,7 @@ pub async fn install(
 
 /// Removes the triggers of `model` (and on PostgreSQL their function) from
 /// the audit database; nothing to remove is no error.
-pub async fn uninstall(auditor: &Auditor, model: &'static ModelInfo) -> Result<(), Error> {
+pub async fn uninstall(auditor: &Auditor, model: &ModelInfo) -> Result<(), Error> {
     let spec = spec_of(model)?;
     let sink = &auditor.sink;
     let index = sink.read_index()?;
@@ -180,7 +177,7 @@ pub async fn uninstall(auditor: &Auditor, model: &'static ModelInfo) -> Result<(
     Ok(())
 }
 
-fn spec_of(model: &'static ModelInfo) -> Result<&'static TriggerModel<'static>, Error> {
+fn spec_of(model: &ModelInfo) -> Result<&'static TriggerModel<'static>, Error> {
     model.triggers().ok_or_else(|| Error::Triggers {
         model: model.label(),
         reason: "it is not declared with `#[audited(triggers)]`".to_owned(),

@@ -234,6 +234,12 @@ pub use trigger_context::{
     ended_transactions_leave_no_context, no_context_leaks_through_pooled_connections,
     trigger_rows_carry_the_scope_context,
 };
+/// The fixtures of the trigger cases, for the targets that apply exported
+/// triggers: the `gadget` table, a row of it, writes through plain SQL.
+pub use triggers::{
+    create_table as create_gadget_table, gadget, insert_sql as insert_gadget_sql,
+    write as write_gadget,
+};
 pub use triggers::{
     installation_is_idempotent_and_checked, plain_sql_changes_are_logged,
     trigger_rows_equal_log_change_rows, triggers_write_the_original_tables_and_follow_pg_schema,

@@ -16,7 +16,7 @@ use crate::models::{Badge, BadgeLog, Gadget, GadgetLog};
 use crate::{Kind, TestDb};
 
 /// The model's table; `qty` lives in `qty_col`.
-pub(super) fn create_table(kind: Kind) -> &'static str {
+pub fn create_table(kind: Kind) -> &'static str {
     match kind {
         Kind::Postgres => {
             "CREATE TABLE gadget (id BIGINT PRIMARY KEY, name TEXT NOT NULL, qty_col INTEGER NOT NULL, \
@@ -39,7 +39,8 @@ pub(super) fn create_table(kind: Kind) -> &'static str {
 const COLUMNS: &str =
     "id, name, qty_col, active, note, day, seen_at, token, data, count, secret, cache";
 
-pub(super) fn gadget(id: i64) -> Gadget {
+/// A gadget with a value of every rendered type.
+pub fn gadget(id: i64) -> Gadget {
     Gadget {
         id,
         name: format!("Gadget \"{id}\" ünïcode"),
@@ -75,7 +76,7 @@ fn placeholders(kind: Kind, n: usize) -> Vec<String> {
 /// Runs `sql` on the test's pool with `gadget`'s fields bound in
 /// [`COLUMNS`] order (then its id, for an update), in a transaction that
 /// commits or rolls back as `commit` says.
-pub(super) async fn write(db: &TestDb, sql: &str, gadget: &Gadget, commit: bool) {
+pub async fn write(db: &TestDb, sql: &str, gadget: &Gadget, commit: bool) {
     let with_id = sql.starts_with("UPDATE");
     macro_rules! run {
         ($pool:expr) => {{
@@ -114,7 +115,7 @@ pub(super) async fn write(db: &TestDb, sql: &str, gadget: &Gadget, commit: bool)
 }
 
 /// The INSERT of a whole row.
-pub(super) fn insert_sql(kind: Kind) -> String {
+pub fn insert_sql(kind: Kind) -> String {
     let p = placeholders(kind, 12);
     format!("INSERT INTO gadget ({COLUMNS}) VALUES ({})", p.join(", "))
 }
