@@ -89,18 +89,26 @@ impl Auditor {
         let (_, pool) = self.sink.database(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
-        let tx = pool
-            .begin()
-            .await
-            .map_err(|source| Error::from_sqlx(alias, None, source))?;
+        let hand_over = self.sink.trigger_context();
+        let ctx = hand_over.then(crate::context::current).flatten();
+        // PostgreSQL: `BEGIN` and the context in one round trip. Its
+        // settings are transaction-local: a transaction that never commits
+        // takes them with it.
+        let begun = match &ctx {
+            Some(ctx) if DB::Driver::DIALECT == Dialect::Postgres => {
+                pool.begin_with(sqlx::AssertSqlSafe(triggers::postgres_begin(ctx)))
+                    .await
+            }
+            _ => pool.begin().await,
+        };
+        let tx = begun.map_err(|source| Error::from_sqlx(alias, None, source))?;
         let mut tx = AuditTransaction::new(self, index, tx);
-        if self.sink.trigger_context() {
+        if hand_over && DB::Driver::DIALECT != Dialect::Postgres {
             // Armed before the first statement: should handing over fail,
             // or this future be dropped halfway, the variables are cleared.
             if DB::Driver::DIALECT == Dialect::MySql {
                 tx.tx.on_drop = Some(clear_after_drop::<DB>);
             }
-            let ctx = crate::context::current();
             tx.context_handed = triggers::hand_over::<DB::Driver>(tx.tx.get_mut(), ctx.as_deref())
                 .await
                 .map_err(|source| Error::TriggerContext { source })?;

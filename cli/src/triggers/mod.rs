@@ -18,7 +18,7 @@ mod output;
 use std::io::Write;
 
 use awesome_audit_log::{AuditConfig, ModelInfo};
-use awesome_audit_log_codegen::ddl::{CORRELATION_ID, EVENT_ID};
+use awesome_audit_log_codegen::ddl::CORRELATION_ID;
 use awesome_audit_log_codegen::ident::LOG_SUFFIX;
 use awesome_audit_log_codegen::trigger::{TriggerModel, TriggerOptions};
 use clap::{Args, Subcommand};
@@ -175,7 +175,6 @@ fn options<'a>(survey: &'a Survey, checked: &Checked, config: &AuditConfig) -> T
     TriggerOptions {
         schema: survey.place.schema.as_deref(),
         log_unchanged_updates: config.log_unchanged_updates,
-        event_id: has(EVENT_ID),
         correlation_id: has(CORRELATION_ID),
     }
 }

@@ -87,7 +87,7 @@
 
 mod context;
 
-pub(crate) use self::context::{clear, hand_over};
+pub(crate) use self::context::{clear, hand_over, postgres_begin};
 pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, function_name, trigger_names,

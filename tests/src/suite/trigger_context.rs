@@ -70,6 +70,47 @@ async fn rows(auditor: &Auditor, id: i64) -> Vec<GadgetLog> {
     GadgetLog::for_object(auditor, &id).await.unwrap()
 }
 
+/// Context values that a request controls reach the trigger rows exactly,
+/// whatever quotes, backslashes or SQL they hold (on PostgreSQL they travel
+/// as literals with the transaction's `BEGIN`), and run nothing.
+pub async fn hostile_context_values_arrive_intact(db: TestDb) {
+    let auditor = setup(&db, AuditConfig::default()).await;
+    let kind = db.kind;
+    let ctx = AuditContext::new(EntryPoint::Http)
+        .with_route("/a'b\\'c")
+        .with_path("/x?q=');DROP TABLE gadget;--&e=E'\\'")
+        .with_method("GET")
+        .with_ip("::1")
+        .with_user(Some(-3), Some("o'hara \\ \"q\" $1 %s Zoë 🚀".into()))
+        .with_user_agent("agent\\';SELECT pg_sleep(5);--")
+        .with_correlation_id("c'\\");
+    context::scope(ctx.clone(), async {
+        on_pool!(&db.pool, _pool, DB => {
+            let mut tx = auditor.begin::<DB>("default").await.unwrap();
+            sqlx::query(insert(kind, 1)).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        });
+    })
+    .await;
+    Gadget::uninstall_triggers(&auditor).await.unwrap();
+    let by_call = context::scope(ctx, async {
+        let _ = Gadget::log_change(&auditor, None, Some(&gadget(9)))
+            .await
+            .unwrap();
+        rows(&auditor, 9).await.remove(0)
+    })
+    .await;
+    let expected = context_of(&by_call);
+    assert_eq!(expected.1, Some(-3));
+    assert_eq!(
+        expected.0[5].as_deref(),
+        Some("o'hara \\ \"q\" $1 %s Zoë 🚀")
+    );
+    let trigger_rows = rows(&auditor, 1).await;
+    assert_eq!(trigger_rows.len(), 1, "the table is still there");
+    assert_eq!(context_of(&trigger_rows[0]), expected);
+}
+
 /// Inside a scope, the rows the triggers write in an auditor's transaction
 /// and in the application's own (with `set_context`) carry, column by
 /// column, the context `log_change` writes in the same scope; outside a
