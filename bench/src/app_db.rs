@@ -32,6 +32,14 @@ pub(crate) trait AppDb: AuditDatabase {
     /// one line per plan row.
     async fn explain(pool: &sqlx::Pool<Self>, sql: &str, params: &[Param]) -> Result<Vec<String>>;
 
+    /// Runs `statements` in order on one connection, as one script: a
+    /// SQLite connection keeps the schema it last read until a statement
+    /// makes it check, so DDL that follows DDL run on another connection
+    /// may see tables and triggers that are gone.
+    async fn execute_all(pool: &sqlx::Pool<Self>, statements: &[&str]) -> Result<()> {
+        Self::execute(pool, &statements.join(";\n")).await
+    }
+
     /// Drops the benchmark's tables and trigger functions: it leaves
     /// nothing behind in a database it was given.
     async fn clean_up(pool: &sqlx::Pool<Self>) -> Result<()> {

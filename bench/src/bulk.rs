@@ -155,18 +155,14 @@ async fn one_run<DB: AppDb>(
     widgets: &[Widget],
     logger: Logger,
 ) -> Result<Duration> {
-    for sql in reset_sql(DB::DIALECT) {
-        DB::execute(pool, sql).await?;
-    }
+    DB::execute_all(pool, &reset_sql(DB::DIALECT)).await?;
     for chunk in widgets.chunks(FILL_CHUNK) {
         DB::insert_many(pool, chunk).await?;
     }
     match logger {
         Logger::None => {}
         Logger::Reference => {
-            for sql in reference_trigger(DB::DIALECT) {
-                DB::execute(pool, sql).await?;
-            }
+            DB::execute_all(pool, reference_trigger(DB::DIALECT)).await?;
         }
         Logger::Generated => {
             let auditor = Auditor::builder(AuditConfig::from_env()?)

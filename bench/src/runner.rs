@@ -101,15 +101,11 @@ impl<DB: AppDb> Bench<DB> {
     }
 
     async fn reset(&self, mode: Mode) -> Result<()> {
-        for sql in reset_sql(DB::DIALECT) {
-            DB::execute(&self.pool, sql).await?;
-        }
+        let mut statements = reset_sql(DB::DIALECT);
         if mode.hand_written() {
-            for sql in reference_trigger(DB::DIALECT) {
-                DB::execute(&self.pool, sql).await?;
-            }
+            statements.extend(reference_trigger(DB::DIALECT));
         }
-        Ok(())
+        DB::execute_all(&self.pool, &statements).await
     }
 
     /// The context of the audit scope of mode `trigger_capture`: a request

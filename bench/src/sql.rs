@@ -121,7 +121,10 @@ FOR EACH ROW EXECUTE FUNCTION widget_audit();
 "#;
 
 /// MySQL/MariaDB: one `INSERT` per event, the fields listed by hand.
-const MYSQL_TRIGGERS: [&str; 3] = [
+const MYSQL_TRIGGERS: [&str; 6] = [
+    "DROP TRIGGER IF EXISTS widget_ref_insert",
+    "DROP TRIGGER IF EXISTS widget_ref_update",
+    "DROP TRIGGER IF EXISTS widget_ref_delete",
     "CREATE TRIGGER widget_ref_insert AFTER INSERT ON widget FOR EACH ROW \
      INSERT INTO widget_log (action, object_pk, `after`, changes, created_at) VALUES ('insert', NEW.id, \
      JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \
@@ -151,8 +154,12 @@ const MYSQL_TRIGGERS: [&str; 3] = [
 ];
 
 /// SQLite: one `INSERT` per event, the fields listed by hand, an update's
-/// changed fields gathered with `json_group_object`.
-const SQLITE_TRIGGERS: [&str; 3] = [
+/// changed fields gathered with `json_group_object`. Each is dropped first:
+/// a `DROP … IF EXISTS` makes SQLite check the connection's schema.
+const SQLITE_TRIGGERS: [&str; 6] = [
+    "DROP TRIGGER IF EXISTS widget_ref_insert",
+    "DROP TRIGGER IF EXISTS widget_ref_update",
+    "DROP TRIGGER IF EXISTS widget_ref_delete",
     "CREATE TRIGGER widget_ref_insert AFTER INSERT ON widget BEGIN \
      INSERT INTO widget_log (action, object_pk, \"after\", changes, created_at) VALUES ('insert', NEW.id, \
      json_object('id', NEW.id, 'name', NEW.name, 'qty', NEW.qty, 'price', NEW.price, 'active', NEW.active, 'updated_at', NEW.updated_at), \

@@ -229,6 +229,16 @@ pub fn create_table_statement(dialect: Dialect) -> Option<String> {
     }
 }
 
+/// The name SQLite's triggers give [`CONTEXT_TABLE`] in their `SELECT`.
+const SQLITE_CONTEXT_ALIAS: &str = "audit_context";
+
+/// SQLite: what a trigger's `INSERT … SELECT` reads the context from: one
+/// row, the context's, or NULLs when there is none (one lookup for every
+/// column).
+pub(super) fn sqlite_context_join() -> String {
+    format!("FROM (SELECT 1) LEFT JOIN \"{CONTEXT_TABLE}\" AS {SQLITE_CONTEXT_ALIAS}")
+}
+
 /// The expression a trigger reads the context column `column` with (NULL
 /// outside a transaction that was handed a context).
 pub(super) fn read(dialect: Dialect, column: &str) -> String {
@@ -242,11 +252,9 @@ pub(super) fn read(dialect: Dialect, column: &str) -> String {
             }
         }
         Dialect::MySql => variable(column),
-        Dialect::Sqlite => format!(
-            "(SELECT {} FROM {})",
-            dialect.quote(column),
-            dialect.quote(CONTEXT_TABLE)
-        ),
+        // The trigger's `INSERT … SELECT` joins the table once
+        // ([`SQLITE_CONTEXT_JOIN`]).
+        Dialect::Sqlite => format!("{SQLITE_CONTEXT_ALIAS}.{}", dialect.quote(column)),
     }
 }
 
@@ -298,9 +306,10 @@ mod tests {
             "NULLIF(current_setting('awesome_audit_log.route', true), '')"
         );
         assert_eq!(read(Dialect::MySql, "ip"), "@awesome_audit_log_ip");
+        assert_eq!(read(Dialect::Sqlite, "path"), "audit_context.\"path\"");
         assert_eq!(
-            read(Dialect::Sqlite, "path"),
-            "(SELECT \"path\" FROM \"awesome_audit_log_context\")"
+            sqlite_context_join(),
+            "FROM (SELECT 1) LEFT JOIN \"awesome_audit_log_context\" AS audit_context"
         );
         assert_eq!(
             clear_statement(Dialect::Sqlite).as_deref(),

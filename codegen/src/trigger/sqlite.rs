@@ -1,5 +1,6 @@
 //! SQLite: the context table (when missing), then three `AFTER … FOR EACH
-//! ROW` triggers; the update's fires only `WHEN` a stored field changed. The JSON is written in field order, the
+//! ROW` triggers, each one `INSERT … SELECT` that reads the context row
+//! once; the update's fires only `WHEN` a stored field changed. The JSON is written in field order, the
 //! same text serde writes.
 
 use super::{
@@ -91,10 +92,11 @@ pub(super) fn install(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) ->
     let create = |action: Action, when: String, values: RowValues| {
         format!(
             "CREATE TRIGGER {} AFTER {} ON {table} FOR EACH ROW{when} BEGIN \
-             INSERT INTO {log} ({columns}) VALUES ({}); END",
+             INSERT INTO {log} ({columns}) SELECT {} {}; END",
             D.quote(&action_trigger_name(model.table, action)),
             action.event(),
-            values.join(D, options, NOW)
+            values.join(D, options, NOW),
+            super::context::sqlite_context_join()
         )
     };
     let only_changed = only_changed("WHEN", model, options, |field| {

@@ -184,9 +184,12 @@ fn sqlite_three_triggers() {
         "CREATE TRIGGER \"widget_audit_insert\" AFTER INSERT ON \"widget\" FOR EACH ROW BEGIN INSERT INTO \"widget_log\" ("
     ));
     assert!(sql[3].contains("'active', json(CASE WHEN NEW.\"active\" IS NULL THEN NULL WHEN NEW.\"active\" THEN 'true' ELSE 'false' END)"));
-    assert!(
-        sql[3].ends_with("(SELECT \"correlation_id\" FROM \"awesome_audit_log_context\")); END")
-    );
+    // The context row is joined once, each column read from it.
+    assert!(sql[3].ends_with(
+        "audit_context.\"correlation_id\" \
+         FROM (SELECT 1) LEFT JOIN \"awesome_audit_log_context\" AS audit_context; END"
+    ));
+    assert!(sql[3].contains(") SELECT 'insert', CAST(NEW.\"id\" AS TEXT), NULL, json_object("));
     let update = &sql[4];
     assert!(update.contains(
         "FOR EACH ROW WHEN NOT (OLD.\"id\" IS NEW.\"id\" COLLATE BINARY) OR NOT (OLD.\"qty_col\" IS NEW.\"qty_col\" COLLATE BINARY)"

@@ -65,6 +65,20 @@ fn insert(kind: Kind, id: i64) -> AssertSqlSafe<String> {
     ))
 }
 
+/// The context `log_change` writes in a scope of `ctx`, once the triggers
+/// are uninstalled (object 9's row).
+async fn context_logged_by_call(auditor: &Auditor, ctx: AuditContext) -> Context {
+    Gadget::uninstall_triggers(auditor).await.unwrap();
+    let by_call = context::scope(ctx, async {
+        let _ = Gadget::log_change(auditor, None, Some(&gadget(9)))
+            .await
+            .unwrap();
+        rows(auditor, 9).await.remove(0)
+    })
+    .await;
+    context_of(&by_call)
+}
+
 /// The rows of object `id`, in order.
 async fn rows(auditor: &Auditor, id: i64) -> Vec<GadgetLog> {
     GadgetLog::for_object(auditor, &id).await.unwrap()
@@ -92,15 +106,7 @@ pub async fn hostile_context_values_arrive_intact(db: TestDb) {
         });
     })
     .await;
-    Gadget::uninstall_triggers(&auditor).await.unwrap();
-    let by_call = context::scope(ctx, async {
-        let _ = Gadget::log_change(&auditor, None, Some(&gadget(9)))
-            .await
-            .unwrap();
-        rows(&auditor, 9).await.remove(0)
-    })
-    .await;
-    let expected = context_of(&by_call);
+    let expected = context_logged_by_call(&auditor, ctx).await;
     assert_eq!(expected.1, Some(-3));
     assert_eq!(
         expected.0[5].as_deref(),
@@ -143,15 +149,7 @@ pub async fn trigger_rows_carry_the_scope_context(db: TestDb) {
         tx.commit().await.unwrap();
         sqlx::query(insert(kind, 4)).execute(pool).await.unwrap();
     });
-    Gadget::uninstall_triggers(&auditor).await.unwrap();
-    let by_call = context::scope(ctx, async {
-        let _ = Gadget::log_change(&auditor, None, Some(&gadget(9)))
-            .await
-            .unwrap();
-        rows(&auditor, 9).await.remove(0)
-    })
-    .await;
-    let expected = context_of(&by_call);
+    let expected = context_logged_by_call(&auditor, ctx).await;
     assert_eq!(expected.1, Some(7));
     assert_eq!(expected.0[7].as_deref(), Some("corr-7"));
     for id in [1, 2] {
