@@ -1,9 +1,9 @@
 //! This test binary doubles as an application that embeds the tool: run
 //! with [`VAR`] set, it parses the tool's command line and runs it with
 //! [`run_with`], handing it the models it links (those of the integration
-//! tests' crate, `Gadget` declared with triggers among them) and its
-//! configuration from the `AWESOME_AUDIT_LOG_*` variables, as a user's
-//! binary does.
+//! tests' crate, `Gadget` declared with triggers among them, less `Badge`)
+//! and its configuration from the `AWESOME_AUDIT_LOG_*` variables, as a
+//! user's binary does.
 
 use awesome_audit_log::{AuditConfig, registry};
 use awesome_audit_log_cli::{Cli, Setup, run_with};
@@ -29,7 +29,12 @@ pub fn main() -> ! {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let models = registry::models();
+    // `Badge` (the suite's case of a UUID primary key) has triggers too;
+    // the trigger commands are tested on `Gadget` alone.
+    let models: Vec<_> = registry::models()
+        .into_iter()
+        .filter(|model| model.label() != "shop.badge")
+        .collect();
     let setup = Setup::new().models(&models).config(config);
     let exit = runtime.block_on(run_with(&cli.global, &cli.command, &setup));
     std::process::exit(exit.code().into())
