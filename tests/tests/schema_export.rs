@@ -16,10 +16,10 @@ use awesome_audit_log_codegen::migrations::PARTITION_NOTE;
 use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
 use awesome_audit_log_tests::harness::TestPool;
 use awesome_audit_log_tests::models::{
-    Account, Gadget, GadgetLog, Gizmo, Ledger, LedgerLog, Widget, WidgetLog,
+    Account, Badge, Gadget, GadgetLog, Gizmo, Ledger, LedgerLog, Widget, WidgetLog,
 };
 use awesome_audit_log_tests::suite::{
-    create_gadget_table, gadget, insert_gadget_sql, write_gadget,
+    create_badge_table, create_gadget_table, gadget, insert_gadget_sql, write_gadget,
 };
 use awesome_audit_log_tests::{Kind, TestDb};
 use serde_json::json;
@@ -47,6 +47,7 @@ fn build_helper_and_registry_write_identical_files() {
         Gizmo::log_change,
         Account::log_change,
         Gadget::log_change,
+        Badge::log_change,
         Ledger::log_change,
     );
     let labels: Vec<_> = registry::models().iter().map(|m| m.label()).collect();
@@ -54,6 +55,7 @@ fn build_helper_and_registry_write_identical_files() {
         labels,
         [
             "bank.account",
+            "shop.badge",
             "shop.gadget",
             "shop.gizmo",
             "bank.ledger",
@@ -89,13 +91,13 @@ fn build_helper_and_registry_write_identical_files() {
             without_versions(&files(from_sources.path())),
             "{dialect:?} {pg_schema:?}"
         );
-        // Five log tables, and the triggers of the one model with triggers.
-        assert_eq!(registry_files.len(), 6);
+        // Six log tables, and the triggers of the two models with triggers.
+        assert_eq!(registry_files.len(), 8);
         let versions: BTreeSet<_> = registry_files
             .iter()
             .map(|(name, _)| name.split_once('_').unwrap().0.to_owned())
             .collect();
-        assert_eq!(versions.len(), 6, "unique versions: {registry_files:?}");
+        assert_eq!(versions.len(), 8, "unique versions: {registry_files:?}");
         assert!(versions.iter().all(|v| v.len() == 14), "{versions:?}");
 
         // Into the registry's directory, the helper finds every file it
@@ -204,9 +206,14 @@ async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
     let dialect = kind.dialect();
     let _ = Gadget::log_change;
     let dir = tempfile::tempdir().unwrap();
+    // The tables of the models with triggers (`Badge` has them too).
     std::fs::write(
         dir.path().join("20250101000000_create_gadget.sql"),
-        format!("{};\n", create_gadget_table(kind)),
+        format!(
+            "{};\n{};\n",
+            create_gadget_table(kind),
+            create_badge_table(kind)
+        ),
     )
     .unwrap();
     let first = schema::export_migrations(dialect, None, dir.path()).unwrap();
@@ -277,7 +284,7 @@ async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
     );
     assert_eq!(triggers_file(&third).path, replacing.path);
     migrate(&db, dir.path()).await;
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 8);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 10);
 }
 
 fn triggers_file(migrations: &[Migration]) -> &Migration {

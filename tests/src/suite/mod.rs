@@ -236,10 +236,11 @@ pub use trigger_context::{
     no_context_leaks_through_pooled_connections, trigger_rows_carry_the_scope_context,
 };
 /// The fixtures of the trigger cases, for the targets that apply exported
-/// triggers: the `gadget` table, a row of it, writes through plain SQL.
+/// triggers: the `gadget` table, a row of it, writes through plain SQL, and
+/// the `badge` table.
 pub use triggers::{
-    create_table as create_gadget_table, gadget, insert_sql as insert_gadget_sql,
-    write as write_gadget,
+    create_badge_table, create_table as create_gadget_table, gadget,
+    insert_sql as insert_gadget_sql, write as write_gadget,
 };
 pub use triggers::{
     installation_is_idempotent_and_checked, plain_sql_changes_are_logged,

@@ -267,16 +267,20 @@ pub async fn trigger_rows_equal_log_change_rows(db: TestDb) {
     assert!(ids.iter().all(Option::is_none), "{ids:?}");
 }
 
+/// The table of `Badge`: its UUID key as sqlx stores a `Uuid`.
+pub fn create_badge_table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Postgres => "CREATE TABLE badge (id UUID PRIMARY KEY, label TEXT NOT NULL)",
+        Kind::MySql => "CREATE TABLE badge (id BINARY(16) PRIMARY KEY, label TEXT NOT NULL)",
+        Kind::Sqlite => "CREATE TABLE badge (id BLOB PRIMARY KEY, label TEXT NOT NULL)",
+    }
+}
+
 /// A UUID primary key is logged as its hyphenated text, as `log_change`
 /// writes it, whether the database stores it natively or as 16 bytes; the
 /// rows equal those of `log_change`.
 pub async fn uuid_keys_are_logged_as_text(db: TestDb) {
-    let create = match db.kind {
-        Kind::Postgres => "CREATE TABLE badge (id UUID PRIMARY KEY, label TEXT NOT NULL)",
-        Kind::MySql => "CREATE TABLE badge (id BINARY(16) PRIMARY KEY, label TEXT NOT NULL)",
-        Kind::Sqlite => "CREATE TABLE badge (id BLOB PRIMARY KEY, label TEXT NOT NULL)",
-    };
-    db.exec(create).await;
+    db.exec(create_badge_table(db.kind)).await;
     let auditor = db.auditor(AuditConfig::default());
     assert_eq!(
         Badge::install_triggers(&auditor).await.unwrap(),
