@@ -43,9 +43,11 @@ pub(crate) trait AppDb: AuditDatabase {
     /// Drops the benchmark's tables and trigger functions: it leaves
     /// nothing behind in a database it was given.
     async fn clean_up(pool: &sqlx::Pool<Self>) -> Result<()> {
+        // SQLite's triggers made the context table: it goes too.
         for sql in [
             "DROP TABLE IF EXISTS widget_log",
             "DROP TABLE IF EXISTS widget",
+            "DROP TABLE IF EXISTS awesome_audit_log_context",
         ] {
             Self::execute(pool, sql).await?;
         }

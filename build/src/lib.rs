@@ -79,9 +79,9 @@
 //! version ([`Status::Superseded`], and [`export_schema`] prints a
 //! `cargo:warning` naming it): applying it replaces the triggers, and the
 //! older file stays, as it was applied. The triggers write the columns of
-//! the log table the export creates (`event_id` and `correlation_id`
-//! included): a log table the Django original or an earlier version
-//! created needs `awesome-audit-log schema apply` first. They leave
+//! the log table the export creates (`correlation_id` included): a log
+//! table the Django original or an earlier version created needs
+//! `awesome-audit-log schema apply` first. They leave
 //! unchanged updates unlogged, the default of LOG_UNCHANGED_UPDATES.
 
 use std::fmt;

@@ -86,26 +86,57 @@ impl Auditor {
         alias: &str,
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let index = self.transaction_index::<DB>(alias)?;
+        let ctx = crate::context::current();
+        if !self.sink.trigger_context() || DB::Driver::DIALECT == Dialect::Sqlite {
+            return self.begin_on::<DB>(index, alias, ctx).await;
+        }
+        // With a context to hand over to a server, the transaction is begun
+        // on a task of its own, which the caller awaits. A sqlx statement
+        // dropped before its answer was read can leave the connection with
+        // the context set (or out of step with the server) when the pool
+        // takes it back; a caller dropped halfway (a request that timed out)
+        // leaves the task to finish, and the transaction it began is then
+        // dropped whole: rolled back, MySQL's variables cleared. (SQLite's
+        // statements run to the end on sqlx's worker thread, dropped or not:
+        // a dropped transaction is rolled back with its context row.)
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.begin_on::<DB>(index, alias, ctx).await;
+        };
+        let auditor = self.clone();
+        let owned = alias.to_owned();
+        let task = runtime.spawn(async move { auditor.begin_on::<DB>(index, &owned, ctx).await });
+        match task.await {
+            Ok(begun) => begun,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // The runtime is shutting down.
+            Err(_) => Err(Error::from_sqlx(alias, None, sqlx::Error::WorkerCrashed)),
+        }
+    }
+
+    /// Begins the transaction on the database at `index` and, when the
+    /// auditor hands contexts over, hands it `ctx` (none: clears what an
+    /// earlier transaction left, on MySQL).
+    async fn begin_on<DB: AuditDatabase>(
+        &self,
+        index: usize,
+        alias: &str,
+        ctx: Option<Arc<crate::context::AuditContext>>,
+    ) -> Result<AuditTransaction<'static, DB>, Error> {
         let (_, pool) = self.sink.database(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
-        let hand_over = self.sink.trigger_context();
-        let ctx = hand_over.then(crate::context::current).flatten();
-        // PostgreSQL: `BEGIN` and the context in one round trip. Its
-        // settings are transaction-local: a transaction that never commits
-        // takes them with it.
-        let begun = match &ctx {
-            Some(ctx) if DB::Driver::DIALECT == Dialect::Postgres => {
-                pool.begin_with(sqlx::AssertSqlSafe(triggers::postgres_begin(ctx)))
-                    .await
-            }
-            _ => pool.begin().await,
-        };
-        let tx = begun.map_err(|source| Error::from_sqlx(alias, None, source))?;
+        let tx = pool
+            .begin()
+            .await
+            .map_err(|source| Error::from_sqlx(alias, None, source))?;
         let mut tx = AuditTransaction::new(self, index, tx);
-        if hand_over && DB::Driver::DIALECT != Dialect::Postgres {
+        // The context follows `BEGIN` as a statement of its own, once sqlx
+        // holds the transaction, so that a transaction dropped from here on
+        // is rolled back (taking PostgreSQL's transaction-local settings and
+        // SQLite's row with it) and MySQL's variables are cleared.
+        if self.sink.trigger_context() {
             // Armed before the first statement: should handing over fail,
-            // or this future be dropped halfway, the variables are cleared.
+            // the variables are cleared.
             if DB::Driver::DIALECT == Dialect::MySql {
                 tx.tx.on_drop = Some(clear_after_drop::<DB>);
             }

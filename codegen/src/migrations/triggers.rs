@@ -33,8 +33,8 @@ pub fn triggers_file_name(version: u64, table: &str) -> String {
 /// TRIGGER … BEGIN …; END` whole.
 ///
 /// The triggers write the columns of the log table the export creates
-/// (`event_id` and `correlation_id` included), and leave unchanged
-/// updates unlogged (the default of LOG_UNCHANGED_UPDATES).
+/// (`correlation_id` included), and leave unchanged updates unlogged (the
+/// default of LOG_UNCHANGED_UPDATES).
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;

@@ -102,68 +102,6 @@ pub fn set_statement(dialect: Dialect) -> String {
     }
 }
 
-/// PostgreSQL: the statement that begins a transaction and hands it the
-/// context at once, one simple query in place of `BEGIN` then
-/// [`set_statement`], so the context costs no round trip of its own.
-/// `values` are those of [`set_statement`]'s parameters, in
-/// [`CONTEXT_COLUMNS`] order (an empty string for a missing value), written
-/// as string literals by [`postgres_literal`]. The settings are
-/// transaction-local: should the transaction not commit, they are gone
-/// with it.
-///
-/// ```
-/// use awesome_audit_log_codegen::trigger::context::postgres_begin_statement;
-///
-/// let sql = postgres_begin_statement(&["http", "", "", "", "", "7", "o'hara", "", ""]);
-/// assert!(sql.starts_with(
-///     "BEGIN; SELECT set_config('awesome_audit_log.entry_point', E'http', true), "
-/// ));
-/// assert!(sql.contains("set_config('awesome_audit_log.user_name', E'o\\'hara', true)"));
-/// ```
-pub fn postgres_begin_statement(values: &[&str]) -> String {
-    let calls: Vec<String> = CONTEXT_COLUMNS
-        .iter()
-        .zip(values.iter().chain(std::iter::repeat(&"")))
-        .map(|(column, value)| {
-            format!(
-                "set_config('{}', {}, true)",
-                setting(column),
-                postgres_literal(value)
-            )
-        })
-        .collect();
-    format!("BEGIN; SELECT {}", calls.join(", "))
-}
-
-/// `text` as a PostgreSQL escape string literal (`E'…'`), whose meaning
-/// does not depend on `standard_conforming_strings`: backslashes and
-/// quotes escaped with a backslash, NUL characters (which no PostgreSQL
-/// text can hold) removed.
-///
-/// ```
-/// use awesome_audit_log_codegen::trigger::context::postgres_literal;
-///
-/// assert_eq!(postgres_literal("it's"), "E'it\\'s'");
-/// assert_eq!(postgres_literal("a\\b"), "E'a\\\\b'");
-/// assert_eq!(postgres_literal("nul\0here"), "E'nulhere'");
-/// ```
-pub fn postgres_literal(text: &str) -> String {
-    let mut literal = String::with_capacity(text.len() + 3);
-    literal.push_str("E'");
-    for c in text.chars() {
-        match c {
-            '\\' | '\'' => {
-                literal.push('\\');
-                literal.push(c);
-            }
-            '\0' => {}
-            c => literal.push(c),
-        }
-    }
-    literal.push('\'');
-    literal
-}
-
 /// A parameter of [`set_statement`] on MySQL and SQLite: NULL for an
 /// empty string, `user_id` an integer.
 fn parameter(dialect: Dialect, column: &str) -> String {

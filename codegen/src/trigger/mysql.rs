@@ -4,7 +4,7 @@
 
 use super::{
     Action, Json, Render, Row, Stored, TriggerField, TriggerModel, TriggerOptions,
-    action_trigger_name, drop_then_create, insert_columns, old_and_new, only_changed,
+    action_trigger_name, drop_then_create, insert_columns, literal, old_and_new, only_changed,
 };
 use crate::ddl::Dialect;
 
@@ -81,9 +81,9 @@ fn update_changes(model: &TriggerModel<'_>) -> String {
         .map(|field| {
             let change = My::change(&My::field(field, Row::Old), &My::field(field, Row::New));
             format!(
-                "IF({}, CONCAT('\"{}\": ', {change}), NULL)",
+                "IF({}, CONCAT({}, {change}), NULL)",
                 differs(field),
-                field.key
+                literal(&format!("\"{}\": ", field.key))
             )
         })
         .collect();

@@ -54,7 +54,7 @@ impl Json for Pg {
 }
 
 fn function_name(model: &TriggerModel<'_>, options: &TriggerOptions<'_>) -> String {
-    D.qualified(options.schema, &bounded_name(model.table, "audit_fn"))
+    D.qualified(options.schema, &super::function_name(model.table))
 }
 
 fn trigger_name(model: &TriggerModel<'_>) -> String {

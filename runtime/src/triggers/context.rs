@@ -4,8 +4,7 @@
 
 use awesome_audit_log_codegen::ddl::{COLUMNS, Column};
 use awesome_audit_log_codegen::trigger::context::{
-    CONTEXT_COLUMNS, USER_ID, clear_statement, create_table_statement, postgres_begin_statement,
-    set_statement,
+    CONTEXT_COLUMNS, USER_ID, clear_statement, create_table_statement, set_statement,
 };
 
 use crate::backend::{AuditDatabase, Backend, Conn, Param, fit_column};
@@ -115,21 +114,6 @@ pub(crate) async fn hand_over<D: Backend>(
         }
     }
     Ok(D::DIALECT != Dialect::Postgres)
-}
-
-/// PostgreSQL: the statement that begins a transaction handed `ctx`, in
-/// one round trip (the values written as literals, the same values
-/// [`hand_over`] binds).
-pub(crate) fn postgres_begin(ctx: &AuditContext) -> String {
-    let params = params(ctx, Dialect::Postgres);
-    let values: Vec<&str> = params
-        .iter()
-        .map(|param| match param {
-            Param::Text(text) => text.as_str(),
-            _ => "",
-        })
-        .collect();
-    postgres_begin_statement(&values)
 }
 
 /// Removes the context handed to the transaction open on `conn`, when

@@ -70,9 +70,8 @@
 //! transaction the application began itself, call [`set_context`] and,
 //! before committing, [`clear_context`].
 //!
-//! - PostgreSQL: transaction-local settings (`set_config(…, true)`), sent
-//!   with the transaction's `BEGIN` in one round trip, and gone with the
-//!   transaction whatever ends it.
+//! - PostgreSQL: transaction-local settings (`set_config(…, true)`), gone
+//!   with the transaction whatever ends it.
 //! - MySQL/MariaDB: session variables, which outlive the transaction: an
 //!   auditor's transaction sets them all (to NULL outside a scope) when it
 //!   begins and clears them before its commit and its rollback; one dropped
@@ -88,7 +87,7 @@
 
 mod context;
 
-pub(crate) use self::context::{clear, hand_over, postgres_begin};
+pub(crate) use self::context::{clear, hand_over};
 pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, function_name, trigger_names,

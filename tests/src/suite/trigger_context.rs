@@ -79,6 +79,93 @@ async fn context_logged_by_call(auditor: &Auditor, ctx: AuditContext) -> Context
     context_of(&by_call)
 }
 
+/// A pool of `size` connections to the test's database.
+async fn small_pool(db: &TestDb, size: u32) -> TestPool {
+    macro_rules! connect {
+        () => {
+            sqlx::pool::PoolOptions::new()
+                .max_connections(size)
+                .connect(&db.url)
+                .await
+                .unwrap()
+        };
+    }
+    match &db.pool {
+        TestPool::Sqlite(_) => TestPool::Sqlite(connect!()),
+        TestPool::Postgres(_) => TestPool::Postgres(connect!()),
+        TestPool::MySql(_) => TestPool::MySql(connect!()),
+    }
+}
+
+/// Another process's auditor on `pool`: the triggers were installed by
+/// another, so it is told to hand the context over.
+fn context_auditor(pool: &TestPool) -> Auditor {
+    let database = match pool {
+        TestPool::Sqlite(pool) => awesome_audit_log::Database::from(pool.clone()),
+        TestPool::Postgres(pool) => pool.clone().into(),
+        TestPool::MySql(pool) => pool.clone().into(),
+    };
+    Auditor::builder(AuditConfig::default())
+        .database("default", database)
+        .trigger_context()
+        .build()
+        .unwrap()
+}
+
+/// An auditor's `begin` cancelled at any point (a request that times out
+/// while its transaction begins: before `BEGIN`, during it, during the
+/// hand-over, after it) leaves no context on the connection: on a pool of
+/// one connection, the next user of the connection reads none.
+///
+/// (On PostgreSQL, sqlx's `begin` cancelled after sending `BEGIN` but before
+/// its answer leaves that transaction open on the connection, whoever began
+/// it; the context is handed over only once sqlx holds the transaction, so
+/// none is in it.)
+pub async fn cancelled_begins_leave_no_context(db: TestDb) {
+    let _installer = setup(&db, AuditConfig::default()).await;
+    let one = small_pool(&db, 1).await;
+    let auditor = context_auditor(&one);
+    let seen = match db.kind {
+        Kind::Postgres => {
+            "SELECT COALESCE(current_setting('awesome_audit_log.user_name', true), '')"
+        }
+        Kind::MySql => "SELECT CAST(COALESCE(@awesome_audit_log_user_name, '') AS CHAR)",
+        Kind::Sqlite => "SELECT COALESCE((SELECT user_name FROM awesome_audit_log_context), '')",
+    };
+    for polls in 1..=40 {
+        context::scope(request(7), async {
+            on_pool!(&one, _pool, DB => {
+                // Begun or not, the transaction is dropped unfinished.
+                let _ = poll_at_most(polls, auditor.begin::<DB>("default")).await;
+            });
+        })
+        .await;
+        let user: String = on_pool!(&one, pool, DB => {
+            sqlx::query_scalar(seen).fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(
+            user, "",
+            "cancelled after {polls} polls: the next user of the connection sees a context"
+        );
+    }
+}
+
+/// Polls `work` at most `polls` times, letting other tasks (and the
+/// sockets) run between polls, then drops it: a cancellation at a point
+/// that moves through the work as `polls` grows, whatever the timers'
+/// resolution.
+async fn poll_at_most<F: Future>(polls: usize, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    for _ in 0..polls {
+        let poll = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(output) = poll {
+            return Some(output);
+        }
+        tokio::task::yield_now().await;
+    }
+    None
+}
+
 /// The rows of object `id`, in order.
 async fn rows(auditor: &Auditor, id: i64) -> Vec<GadgetLog> {
     GadgetLog::for_object(auditor, &id).await.unwrap()
@@ -175,40 +262,8 @@ pub async fn trigger_rows_carry_the_scope_context(db: TestDb) {
 pub async fn no_context_leaks_through_pooled_connections(db: TestDb) {
     let installer = setup(&db, AuditConfig::default()).await;
     let kind = db.kind;
-    let small = match &db.pool {
-        TestPool::Sqlite(_) => TestPool::Sqlite(
-            sqlx::pool::PoolOptions::new()
-                .max_connections(2)
-                .connect(&db.url)
-                .await
-                .unwrap(),
-        ),
-        TestPool::Postgres(_) => TestPool::Postgres(
-            sqlx::pool::PoolOptions::new()
-                .max_connections(2)
-                .connect(&db.url)
-                .await
-                .unwrap(),
-        ),
-        TestPool::MySql(_) => TestPool::MySql(
-            sqlx::pool::PoolOptions::new()
-                .max_connections(2)
-                .connect(&db.url)
-                .await
-                .unwrap(),
-        ),
-    };
-    // Another process's auditor: the triggers were installed by another.
-    let database = match &small {
-        TestPool::Sqlite(pool) => awesome_audit_log::Database::from(pool.clone()),
-        TestPool::Postgres(pool) => pool.clone().into(),
-        TestPool::MySql(pool) => pool.clone().into(),
-    };
-    let auditor = Auditor::builder(AuditConfig::default())
-        .database("default", database)
-        .trigger_context()
-        .build()
-        .unwrap();
+    let small = small_pool(&db, 2).await;
+    let auditor = context_auditor(&small);
     let mut tasks = Vec::new();
     for user in 1..=50_i64 {
         let auditor = auditor.clone();
