@@ -86,8 +86,14 @@ impl Auditor {
         alias: &str,
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let index = self.transaction_index::<DB>(alias)?;
+        if !self.sink.trigger_context() {
+            return self.begin_on::<DB>(index, alias, None).await;
+        }
         let ctx = crate::context::current();
-        if !self.sink.trigger_context() || DB::Driver::DIALECT == Dialect::Sqlite {
+        // SQLite's statements run to their end on sqlx's worker thread,
+        // dropped or not: a dropped transaction is rolled back with its
+        // context row.
+        if DB::Driver::DIALECT == Dialect::Sqlite {
             return self.begin_on::<DB>(index, alias, ctx).await;
         }
         // With a context to hand over to a server, the transaction is begun
@@ -96,9 +102,7 @@ impl Auditor {
         // the context set (or out of step with the server) when the pool
         // takes it back; a caller dropped halfway (a request that timed out)
         // leaves the task to finish, and the transaction it began is then
-        // dropped whole: rolled back, MySQL's variables cleared. (SQLite's
-        // statements run to the end on sqlx's worker thread, dropped or not:
-        // a dropped transaction is rolled back with its context row.)
+        // dropped whole: rolled back, MySQL's variables cleared.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return self.begin_on::<DB>(index, alias, ctx).await;
         };
