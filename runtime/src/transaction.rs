@@ -129,16 +129,39 @@ impl Auditor {
         let (_, pool) = self.sink.database(index);
         let pool =
             DB::Driver::pool_of(pool).ok_or_else(|| wrong_backend::<DB>(alias, pool.dialect()))?;
-        let tx = pool
-            .begin()
-            .await
-            .map_err(|source| Error::from_sqlx(alias, None, source))?;
-        let mut tx = AuditTransaction::new(self, index, tx);
-        // The context follows `BEGIN` as a statement of its own, once sqlx
-        // holds the transaction, so that a transaction dropped from here on
-        // is rolled back (taking PostgreSQL's transaction-local settings and
-        // SQLite's row with it) and MySQL's variables are cleared.
-        if self.sink.trigger_context() {
+        // PostgreSQL takes the context with `BEGIN`, in one round trip: the
+        // settings, then `BEGIN`, which makes them the transaction's. Should
+        // the settings fail, no transaction is left open.
+        let folded = match &ctx {
+            Some(ctx) if self.sink.trigger_context() => {
+                triggers::begin_with_context::<DB::Driver>(ctx)
+            }
+            _ => None,
+        };
+        let folded_begin = folded.is_some();
+        let begun = match folded {
+            Some(sql) => pool
+                .begin_with(sqlx::AssertSqlSafe(sql))
+                .await
+                .map_err(|source| match source {
+                    // What the server refuses in it is the settings' (a bare
+                    // `BEGIN` is not refused).
+                    source @ (sqlx::Error::BeginFailed | sqlx::Error::Database(_)) => {
+                        Error::TriggerContext { source }
+                    }
+                    source => Error::from_sqlx(alias, None, source),
+                }),
+            None => pool
+                .begin()
+                .await
+                .map_err(|source| Error::from_sqlx(alias, None, source)),
+        };
+        let mut tx = AuditTransaction::new(self, index, begun?);
+        // Elsewhere the context follows `BEGIN` as a statement of its own,
+        // once sqlx holds the transaction, so that a transaction dropped
+        // from here on is rolled back (taking SQLite's row with it) and
+        // MySQL's variables are cleared.
+        if self.sink.trigger_context() && !folded_begin {
             // Armed before the first statement: should handing over fail,
             // the variables are cleared.
             if DB::Driver::DIALECT == Dialect::MySql {

@@ -4,7 +4,8 @@
 //!
 //! - PostgreSQL: transaction-local settings (`set_config(name, value,
 //!   true)`), named `awesome_audit_log.<column>`; they end with the
-//!   transaction, whatever ends it. The triggers read them with
+//!   transaction, whatever ends it. [`begin_statement`] sends them with
+//!   `BEGIN`, [`set_statement`] in a transaction already begun. The triggers read them with
 //!   `current_setting(name, true)`, an empty string meaning NULL.
 //! - MySQL/MariaDB: session user variables `@awesome_audit_log_<column>`,
 //!   which outlive the transaction: they are set (or set to NULL) at the
@@ -100,6 +101,96 @@ pub fn set_statement(dialect: Dialect) -> String {
             )
         }
     }
+}
+
+/// PostgreSQL: the statement that hands the context over and begins the
+/// transaction in one round trip, `values` being those of
+/// [`CONTEXT_COLUMNS`] in order (an empty string for a missing value).
+///
+/// The settings come first, then `BEGIN`: the statements of one query
+/// string run in one implicit transaction, which `BEGIN` turns into the
+/// explicit one, settings included. Should the settings fail, nothing
+/// after them runs and the connection is left with no transaction open.
+///
+/// Each value is a dollar-quoted literal whose tag does not occur in it
+/// ([`dollar_quote`]): PostgreSQL reads its text as it is, whatever quotes,
+/// backslashes or `$` it holds and whatever the server's quoting settings.
+/// A value with a NUL character, which PostgreSQL's text cannot hold (nor
+/// the query string carry), is sent as its UTF-8 bytes in hexadecimal for
+/// the server to decode, which fails the statement with PostgreSQL's own
+/// error, as a bound value does. `None` on the other databases.
+///
+/// ```
+/// use awesome_audit_log_codegen::ddl::Dialect;
+/// use awesome_audit_log_codegen::trigger::context::begin_statement;
+///
+/// let values = ["http", "", "", "", "", "7", "", "x$aal", "r'1"];
+/// let sql = begin_statement(Dialect::Postgres, &values).unwrap();
+/// assert!(sql.starts_with(
+///     "SELECT set_config('awesome_audit_log.entry_point', $aal$http$aal$, true), \
+///      set_config('awesome_audit_log.route', '', true)"
+/// ));
+/// assert!(sql.contains("set_config('awesome_audit_log.user_agent', $aal1$x$aal$aal1$, true)"));
+/// assert!(sql.ends_with("set_config('awesome_audit_log.correlation_id', $aal$r'1$aal$, true); BEGIN"));
+/// assert_eq!(begin_statement(Dialect::MySql, &values), None);
+/// ```
+pub fn begin_statement(dialect: Dialect, values: &[&str]) -> Option<String> {
+    if dialect != Dialect::Postgres {
+        return None;
+    }
+    let mut sql = String::with_capacity(512 + 2 * values.iter().map(|v| v.len()).sum::<usize>());
+    sql.push_str("SELECT ");
+    for (i, (column, value)) in CONTEXT_COLUMNS.iter().zip(values).enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("set_config('");
+        sql.push_str(&setting(column));
+        sql.push_str("', ");
+        if value.is_empty() {
+            sql.push_str("''");
+        } else if value.contains('\0') {
+            hex_decoded(&mut sql, value);
+        } else {
+            dollar_quote(&mut sql, value);
+        }
+        sql.push_str(", true)");
+    }
+    sql.push_str("; BEGIN");
+    Some(sql)
+}
+
+/// Appends `value` as a PostgreSQL dollar-quoted literal: `$aal$…$aal$`,
+/// or `$aal1$`, `$aal2$`, … when the tag would end the literal early (the
+/// first place the tag occurs in the value followed by it must be its end).
+fn dollar_quote(sql: &mut String, value: &str) {
+    let mut tag = String::from("$aal$");
+    if !value.contains('$') {
+        sql.push_str(&tag);
+        sql.push_str(value);
+        sql.push_str(&tag);
+        return;
+    }
+    let mut n = 0u32;
+    while format!("{value}{tag}").find(&tag) != Some(value.len()) {
+        n += 1;
+        tag = format!("$aal{n}$");
+    }
+    sql.push_str(&tag);
+    sql.push_str(value);
+    sql.push_str(&tag);
+}
+
+/// Appends `value` as its UTF-8 bytes in hexadecimal, decoded to text by
+/// the server.
+fn hex_decoded(sql: &mut String, value: &str) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    sql.push_str("convert_from(decode('");
+    for byte in value.bytes() {
+        sql.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        sql.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    sql.push_str("', 'hex'), 'UTF8')");
 }
 
 /// A parameter of [`set_statement`] on MySQL and SQLite: NULL for an
@@ -231,6 +322,20 @@ mod tests {
             "VALUES (1, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), \
              CAST(NULLIF(?, '') AS INTEGER), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''))"
         ));
+    }
+
+    #[test]
+    fn dollar_quotes_end_where_the_value_ends() {
+        let quoted = |value: &str| {
+            let mut sql = String::new();
+            dollar_quote(&mut sql, value);
+            sql
+        };
+        assert_eq!(quoted("a'b\\c"), "$aal$a'b\\c$aal$");
+        assert_eq!(quoted("$1 $$"), "$aal$$1 $$$aal$");
+        assert_eq!(quoted("$aal$"), "$aal1$$aal$$aal1$");
+        assert_eq!(quoted("x$aal"), "$aal1$x$aal$aal1$");
+        assert_eq!(quoted("$aal$ $aal1$"), "$aal2$$aal$ $aal1$$aal2$");
     }
 
     #[test]

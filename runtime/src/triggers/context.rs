@@ -4,7 +4,8 @@
 
 use awesome_audit_log_codegen::ddl::{COLUMNS, Column};
 use awesome_audit_log_codegen::trigger::context::{
-    CONTEXT_COLUMNS, USER_ID, clear_statement, create_table_statement, set_statement,
+    CONTEXT_COLUMNS, USER_ID, begin_statement, clear_statement, create_table_statement,
+    set_statement,
 };
 
 use crate::backend::{AuditDatabase, Backend, Conn, Param, fit_column};
@@ -133,20 +134,34 @@ pub(crate) async fn clear<D: Backend>(conn: &mut Conn<D>, set: bool) -> Result<(
 /// an empty string for a missing value), each cut to fit its column as a
 /// `log_change` row's are, so that both paths write the same values.
 fn params(ctx: &AuditContext, dialect: Dialect) -> Vec<Param> {
+    texts(ctx, dialect).into_iter().map(Param::Text).collect()
+}
+
+/// The values of [`params`], as strings.
+fn texts(ctx: &AuditContext, dialect: Dialect) -> Vec<String> {
     CONTEXT_COLUMNS
         .iter()
-        .map(|name| {
-            let value = match value(ctx, name) {
-                None => String::new(),
-                Some(Value::Int(id)) => id.to_string(),
-                Some(Value::Text(text)) => match column(name) {
-                    Some(column) => fit_column(column, dialect, text).into_owned(),
-                    None => text.to_owned(),
-                },
-            };
-            Param::Text(value)
+        .map(|name| match value(ctx, name) {
+            None => String::new(),
+            Some(Value::Int(id)) => id.to_string(),
+            Some(Value::Text(text)) => match column(name) {
+                Some(column) => fit_column(column, dialect, text).into_owned(),
+                None => text.to_owned(),
+            },
         })
         .collect()
+}
+
+/// PostgreSQL: the `BEGIN` that hands `ctx` over in the same round trip
+/// ([`begin_statement`]), for [`Auditor::begin`](crate::Auditor::begin);
+/// `None` on the other databases.
+pub(crate) fn begin_with_context<D: Backend>(ctx: &AuditContext) -> Option<String> {
+    if D::DIALECT != Dialect::Postgres {
+        return None;
+    }
+    let texts = texts(ctx, D::DIALECT);
+    let values: Vec<&str> = texts.iter().map(String::as_str).collect();
+    begin_statement(D::DIALECT, &values)
 }
 
 /// A context column's value.

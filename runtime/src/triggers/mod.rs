@@ -71,7 +71,8 @@
 //! before committing, [`clear_context`].
 //!
 //! - PostgreSQL: transaction-local settings (`set_config(…, true)`), gone
-//!   with the transaction whatever ends it.
+//!   with the transaction whatever ends it; an auditor's transaction sends
+//!   them with its `BEGIN`, in the same round trip.
 //! - MySQL/MariaDB: session variables, which outlive the transaction: an
 //!   auditor's transaction sets them all (to NULL outside a scope) when it
 //!   begins and clears them before its commit and its rollback; one dropped
@@ -87,7 +88,7 @@
 
 mod context;
 
-pub(crate) use self::context::{clear, hand_over};
+pub(crate) use self::context::{begin_with_context, clear, hand_over};
 pub use self::context::{clear_context, set_context};
 pub use awesome_audit_log_codegen::trigger::{
     Render, Stored, TriggerField, TriggerModel, function_name, trigger_names,

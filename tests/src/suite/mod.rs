@@ -106,6 +106,7 @@ macro_rules! suite {
             triggers_write_the_original_tables_and_follow_pg_schema,
             trigger_rows_carry_the_scope_context,
             hostile_context_values_arrive_intact,
+            context_values_with_nul_are_kept_or_refused,
             cancelled_begins_leave_no_context,
             no_context_leaks_through_pooled_connections,
             ended_transactions_leave_no_context,
@@ -233,9 +234,9 @@ pub use transactions::{
     transaction_on_the_audit_database, transaction_with_another_audit_database,
 };
 pub use trigger_context::{
-    cancelled_begins_leave_no_context, ended_transactions_leave_no_context,
-    hostile_context_values_arrive_intact, no_context_leaks_through_pooled_connections,
-    trigger_rows_carry_the_scope_context,
+    cancelled_begins_leave_no_context, context_values_with_nul_are_kept_or_refused,
+    ended_transactions_leave_no_context, hostile_context_values_arrive_intact,
+    no_context_leaks_through_pooled_connections, trigger_rows_carry_the_scope_context,
 };
 /// The fixtures of the trigger cases, for the targets that apply exported
 /// triggers: the `gadget` table, a row of it, writes through plain SQL, and

@@ -119,8 +119,9 @@ fn context_auditor(pool: &TestPool) -> Auditor {
 ///
 /// (On PostgreSQL, sqlx's `begin` cancelled after sending `BEGIN` but before
 /// its answer leaves that transaction open on the connection, whoever began
-/// it; the context is handed over only once sqlx holds the transaction, so
-/// none is in it.)
+/// it. The auditor's `begin`, which sends the context with `BEGIN`, runs on
+/// a task of its own that finishes what it sent, so no context is left in
+/// such a transaction.)
 pub async fn cancelled_begins_leave_no_context(db: TestDb) {
     let _installer = setup(&db, AuditConfig::default()).await;
     let one = small_pool(&db, 1).await;
@@ -132,12 +133,23 @@ pub async fn cancelled_begins_leave_no_context(db: TestDb) {
         Kind::MySql => "SELECT CAST(COALESCE(@awesome_audit_log_user_name, '') AS CHAR)",
         Kind::Sqlite => "SELECT COALESCE((SELECT user_name FROM awesome_audit_log_context), '')",
     };
-    for polls in 1..=40 {
-        context::scope(request(7), async {
+    // Ten sweeps, each until a begin is given polls enough to finish (at
+    // most 1,000): where a poll ends moves with the timing, so one sweep can
+    // pass by the point where a statement is sent but not yet answered.
+    for _sweep in 0..10 {
+        sweep_cancelled_begins(&one, &auditor, seen).await;
+    }
+}
+
+/// Begins on `one` cancelled after 1, 2, … polls, until one finishes; after
+/// each, the next user of the connection must read no context with `seen`.
+async fn sweep_cancelled_begins(one: &TestPool, auditor: &Auditor, seen: &'static str) {
+    for polls in 1..=1000 {
+        let finished = context::scope(request(7), async {
             on_pool!(&one, _pool, DB => {
                 // Begun or not, the transaction is dropped unfinished.
-                let _ = poll_at_most(polls, auditor.begin::<DB>("default")).await;
-            });
+                poll_at_most(polls, auditor.begin::<DB>("default")).await.is_some()
+            })
         })
         .await;
         let user: String = on_pool!(&one, pool, DB => {
@@ -147,7 +159,11 @@ pub async fn cancelled_begins_leave_no_context(db: TestDb) {
             user, "",
             "cancelled after {polls} polls: the next user of the connection sees a context"
         );
+        if finished {
+            return;
+        }
     }
+    panic!("a begin never finished in 1,000 polls");
 }
 
 /// Polls `work` at most `polls` times, letting other tasks (and the
@@ -172,8 +188,9 @@ async fn rows(auditor: &Auditor, id: i64) -> Vec<GadgetLog> {
 }
 
 /// Context values that a request controls reach the trigger rows exactly,
-/// whatever quotes, backslashes or SQL they hold (on PostgreSQL they travel
-/// as literals with the transaction's `BEGIN`), and run nothing.
+/// whatever quotes, backslashes, dollar quotes or SQL they hold (on
+/// PostgreSQL they travel as literals with the transaction's `BEGIN`), and
+/// run nothing.
 pub async fn hostile_context_values_arrive_intact(db: TestDb) {
     let auditor = setup(&db, AuditConfig::default()).await;
     let kind = db.kind;
@@ -183,7 +200,7 @@ pub async fn hostile_context_values_arrive_intact(db: TestDb) {
         .with_method("GET")
         .with_ip("::1")
         .with_user(Some(-3), Some("o'hara \\ \"q\" $1 %s Zoë 🚀".into()))
-        .with_user_agent("agent\\';SELECT pg_sleep(5);--")
+        .with_user_agent("agent\\';SELECT pg_sleep(5);-- $aal$ x$aal")
         .with_correlation_id("c'\\");
     context::scope(ctx.clone(), async {
         on_pool!(&db.pool, _pool, DB => {
@@ -202,6 +219,75 @@ pub async fn hostile_context_values_arrive_intact(db: TestDb) {
     let trigger_rows = rows(&auditor, 1).await;
     assert_eq!(trigger_rows.len(), 1, "the table is still there");
     assert_eq!(context_of(&trigger_rows[0]), expected);
+}
+
+/// A context value with a NUL character: MySQL/MariaDB and SQLite keep it,
+/// so it reaches the trigger row as it reaches a `log_change` row;
+/// PostgreSQL's text cannot hold it, so the auditor's `begin` fails with
+/// the database's error, as `log_change` does. The context's settings fail
+/// in the statement that carries `BEGIN` after them, which must leave the
+/// connection as it found it: no transaction open, no context (a pool of
+/// one), later transactions unharmed.
+pub async fn context_values_with_nul_are_kept_or_refused(db: TestDb) {
+    let _installer = setup(&db, AuditConfig::default()).await;
+    let one = small_pool(&db, 1).await;
+    let auditor = context_auditor(&one);
+    let kind = db.kind;
+    let ctx = request(5)
+        .with_user_agent("agent\0/1")
+        .with_correlation_id("c-5");
+    let begun = context::scope(ctx.clone(), async {
+        on_pool!(&one, _pool, DB => {
+            match auditor.begin::<DB>("default").await {
+                Ok(mut tx) => {
+                    sqlx::query(insert(kind, 1)).execute(&mut *tx).await.unwrap();
+                    tx.commit().await.unwrap();
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            }
+        })
+    })
+    .await;
+    if kind != Kind::Postgres {
+        begun.unwrap();
+        let expected = context_logged_by_call(&auditor, ctx).await;
+        assert_eq!(expected.0[6].as_deref(), Some("agent\0/1"));
+        assert_eq!(context_of(&rows(&auditor, 1).await[0]), expected);
+        return;
+    }
+    let error = begun.unwrap_err();
+    assert!(
+        matches!(error, awesome_audit_log::Error::TriggerContext { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("0x00"), "{error}");
+    let TestPool::Postgres(pool) = &one else {
+        unreachable!()
+    };
+    let (pid, user): (i32, String) = sqlx::query_as(
+        "SELECT pg_backend_pid(), COALESCE(current_setting('awesome_audit_log.user_name', true), '')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(user, "");
+    let TestPool::Postgres(other) = &db.pool else {
+        unreachable!()
+    };
+    let state: String = sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
+        .bind(pid)
+        .fetch_one(other)
+        .await
+        .unwrap();
+    assert_eq!(state, "idle", "the connection is left in a transaction");
+    let mut tx = auditor.begin::<sqlx::Postgres>("default").await.unwrap();
+    sqlx::query(insert(kind, 2))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(rows(&auditor, 2).await.len(), 1);
 }
 
 /// Inside a scope, the rows the triggers write in an auditor's transaction
