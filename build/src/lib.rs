@@ -184,8 +184,8 @@ pub fn export_schema(
     Ok(migrations.into_iter().map(|m| m.path).collect())
 }
 
-/// What [`export_schema`] warns of for a file: one left outdated, or one
-/// written to replace older triggers.
+/// What [`export_schema`] warns of for a file: one left outdated, one
+/// written to replace older triggers, or one written to remove triggers.
 fn warning(dialect: Dialect, migration: &Migration) -> Option<String> {
     let path = migration.path.display();
     match (&migration.status, &migration.kind) {
@@ -196,6 +196,10 @@ fn warning(dialect: Dialect, migration: &Migration) -> Option<String> {
         )),
         (Status::Superseded, MigrationKind::Triggers { table }) => Some(format!(
             "{path} was written: this version of awesome-audit-log generates other {} triggers on `{table}` than its newest triggers file, which was left as it is; applying the new file replaces them (commit it with your migrations)",
+            dialect.name(),
+        )),
+        (Status::Created, MigrationKind::DropTriggers { table }) => Some(format!(
+            "{path} was written: the model of `{table}` no longer declares `triggers`, and applying the file removes the {} triggers its earlier file installed (commit it with your migrations)",
             dialect.name(),
         )),
         _ => None,
@@ -304,5 +308,17 @@ mod tests {
                 None
             );
         }
+        let drop = || MigrationKind::DropTriggers {
+            table: "gadget".to_owned(),
+        };
+        let dropped = warning(Dialect::Sqlite, &migration(drop(), Status::Created));
+        assert!(
+            dropped.is_some_and(|w| w.contains("`gadget` no longer declares `triggers`")
+                && w.contains("removes the sqlite triggers")),
+        );
+        assert_eq!(
+            warning(Dialect::Sqlite, &migration(drop(), Status::Unchanged)),
+            None
+        );
     }
 }

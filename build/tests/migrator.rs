@@ -110,6 +110,18 @@ fn app_migrations(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
     migrations
 }
 
+/// `dir/migrations`, holding the application's migration that creates the
+/// `gadget` table.
+fn gadget_migrations(dir: &Path) -> PathBuf {
+    app_migrations(
+        dir,
+        &[(
+            "20250101000000_create_gadget.sql",
+            "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+        )],
+    )
+}
+
 /// The application's database, `dir/app.db`.
 async fn open(dir: &Path) -> SqlitePool {
     SqlitePool::connect_with(
@@ -200,13 +212,7 @@ async fn triggers_files_are_applied_and_replaced_by_new_ones() {
     };
     std::fs::write(src.path().join("lib.rs"), model("")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let migrations = app_migrations(
-        dir.path(),
-        &[(
-            "20250101000000_create_gadget.sql",
-            "CREATE TABLE gadget (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-        )],
-    );
+    let migrations = gadget_migrations(dir.path());
     let export = || export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations);
     // The statements the macro's model code generates for the model as
     // the sources now declare it.
@@ -296,6 +302,86 @@ async fn triggers_files_are_applied_and_replaced_by_new_ones() {
             .await
             .unwrap();
     assert_eq!(changes, r#"{"qty":{"from":0,"to":3}}"#);
+    pool.close().await;
+    assert_eq!(file_count(&migrations), 5);
+}
+
+/// A model that no longer declares `triggers`: the next export writes a
+/// file that removes them, which the migrator runs (a plain write is no
+/// longer logged; the log table and its rows stay); declared again, a new
+/// triggers file after it installs them again.
+#[tokio::test]
+async fn triggers_are_removed_by_a_file_when_the_model_drops_them() {
+    use awesome_audit_log_build::MigrationKind;
+
+    let src = tempfile::tempdir().unwrap();
+    let declare = |triggers: bool| {
+        let attr = if triggers { ", triggers" } else { "" };
+        std::fs::write(
+            src.path().join("lib.rs"),
+            format!(
+                "#[audited(table = \"gadget\"{attr})] pub struct Gadget {{ id: i64, name: String }}"
+            ),
+        )
+        .unwrap();
+    };
+    declare(true);
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = gadget_migrations(dir.path());
+    let export = || export_schema_from(src.path(), "shop", Dialect::Sqlite, None, &migrations);
+    let pool = open(dir.path()).await;
+    let insert = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("INSERT INTO gadget (id, name) VALUES (?, 'a')")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM gadget_log")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+
+    let first = export().unwrap();
+    let installed = first[1].clone();
+    migrate(&migrations, &pool).await;
+    assert_eq!(insert(1).await, 1);
+
+    declare(false);
+    let dropped = export().unwrap();
+    assert_eq!(dropped.len(), 2, "{dropped:?}");
+    let drop = &dropped[1];
+    assert_eq!(
+        drop.kind,
+        MigrationKind::DropTriggers {
+            table: "gadget".to_owned()
+        }
+    );
+    assert_eq!(drop.status, Status::Created);
+    assert!(drop.version > installed.version);
+    assert!(
+        drop.file_name()
+            .ends_with("_drop_audit_triggers_gadget.sql")
+    );
+    migrate(&migrations, &pool).await;
+    assert_eq!(insert(2).await, 1, "the triggers are gone");
+    let again = export().unwrap();
+    assert!(
+        again.iter().all(|m| m.status == Status::Unchanged),
+        "{again:?}"
+    );
+    assert_eq!(again[1].path, drop.path);
+
+    declare(true);
+    let back = export().unwrap();
+    assert_eq!(back[1].kind, installed.kind);
+    assert_eq!(back[1].status, Status::Created);
+    assert!(back[1].version > drop.version);
+    migrate(&migrations, &pool).await;
+    assert_eq!(insert(3).await, 2, "the triggers are back");
     pool.close().await;
     assert_eq!(file_count(&migrations), 5);
 }

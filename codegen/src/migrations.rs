@@ -39,6 +39,14 @@
 //! written with a new version ([`Status::Superseded`]) that replaces the
 //! triggers when applied, and the older file stays as it was applied.
 //!
+//! A model in the export that no longer declares `triggers`, while its
+//! table's newest triggers file installs them, gets the file that removes
+//! them, `<version>_drop_audit_triggers_<table>.sql`
+//! ([`drop_triggers_file_content`], [`MigrationKind::DropTriggers`]), dated
+//! after that file. A triggers file names its table and log table on its
+//! first line, which is how the export knows the model is its own (the log
+//! table is in the export); a model deleted from the code gets no file.
+//!
 //! ```
 //! use awesome_audit_log_codegen::ddl::Dialect;
 //! use awesome_audit_log_codegen::migrations::{self, Status};
@@ -70,8 +78,10 @@ use crate::trigger::TriggerModel;
 mod triggers;
 mod version;
 
-use self::triggers::TRIGGERS;
-pub use self::triggers::{triggers_file_content, triggers_file_name};
+use self::triggers::{DROP_TRIGGERS, TRIGGERS, tables_named};
+pub use self::triggers::{
+    drop_triggers_file_content, drop_triggers_file_name, triggers_file_content, triggers_file_name,
+};
 use self::version::seconds_of;
 pub use self::version::version_at;
 
@@ -138,11 +148,18 @@ pub enum MigrationKind {
         /// The model's table, which the triggers are on.
         table: String,
     },
+    /// Removes the audit triggers of a model's table, once its model no
+    /// longer declares `triggers` (`<version>_drop_audit_triggers_<table>.sql`).
+    DropTriggers {
+        /// The model's table, which the triggers were on.
+        table: String,
+    },
 }
 
 impl Migration {
-    /// The file's name: `<version>_create_<log table>.sql`, or
-    /// `<version>_audit_triggers_<table>.sql`.
+    /// The file's name: `<version>_create_<log table>.sql`,
+    /// `<version>_audit_triggers_<table>.sql` or
+    /// `<version>_drop_audit_triggers_<table>.sql`.
     pub fn file_name(&self) -> String {
         self.path
             .file_name()
@@ -485,7 +502,7 @@ pub fn write_schema_at<'a, 'b>(
         next: unix_seconds,
     };
     let mut migrations = Vec::with_capacity(tables.len() + triggers.len());
-    for (table, partition) in tables {
+    for (&table, &partition) in &tables {
         let content = file_content_partitioned(dialect, pg_schema, table, partition);
         let kind = MigrationKind::LogTable;
         if let Some((version, path)) = existing.creates.get(table) {
@@ -513,13 +530,20 @@ pub fn write_schema_at<'a, 'b>(
             status: Status::Created,
         });
     }
-    for (table, (log_table, content)) in triggers {
+    for (&table, (log_table, content)) in &triggers {
+        let log_table = *log_table;
         let kind = MigrationKind::Triggers {
             table: table.to_owned(),
         };
         let newest = existing.triggers.get(table);
-        if let Some((version, path)) = newest
-            && holds(path, &content)?
+        // A file that removed the table's triggers after its newest one.
+        let dropped = existing
+            .drops
+            .get(table)
+            .filter(|(dropped, _)| newest.is_none_or(|(version, _)| dropped > version));
+        if dropped.is_none()
+            && let Some((version, path)) = newest
+            && holds(path, content)?
         {
             migrations.push(Migration {
                 log_table: log_table.to_owned(),
@@ -539,20 +563,56 @@ pub fn write_schema_at<'a, 'b>(
         let after = log_table_version
             .into_iter()
             .chain(newest.map(|(version, _)| *version))
+            .chain(dropped.map(|(version, _)| *version))
             .max()
             .unwrap_or(0);
         let version = versions.take_after(after)?;
-        let path = write_file(dir, triggers_file_name(version, table), &content)?;
+        let path = write_file(dir, triggers_file_name(version, table), content)?;
         migrations.push(Migration {
             log_table: log_table.to_owned(),
             kind,
             version,
             path,
-            status: if newest.is_some() {
+            status: if newest.is_some() && dropped.is_none() {
                 Status::Superseded
             } else {
                 Status::Created
             },
+        });
+    }
+    // The tables whose triggers a file installed, whose model is in this
+    // export (its log table is) but no longer declares `triggers`.
+    for (table, (version, path)) in &existing.triggers {
+        if triggers.contains_key(table.as_str()) {
+            continue;
+        }
+        let installed = std::fs::read_to_string(path).map_err(io(path))?;
+        let Some((named, log_table)) = tables_named(&installed) else {
+            continue;
+        };
+        if named != table || !tables.contains_key(log_table) {
+            continue;
+        }
+        let kind = MigrationKind::DropTriggers {
+            table: table.clone(),
+        };
+        let (version, path, status) = match existing.drops.get(table) {
+            Some((dropped, path)) if dropped > version => {
+                (*dropped, path.clone(), Status::Unchanged)
+            }
+            _ => {
+                let content = drop_triggers_file_content(dialect, pg_schema, table, log_table);
+                let version = versions.take_after(*version)?;
+                let path = write_file(dir, drop_triggers_file_name(version, table), &content)?;
+                (version, path, Status::Created)
+            }
+        };
+        migrations.push(Migration {
+            log_table: log_table.to_owned(),
+            kind,
+            version,
+            path,
+            status,
         });
     }
     Ok(migrations)
@@ -660,6 +720,8 @@ struct Existing {
     creates: BTreeMap<String, (u64, PathBuf)>,
     /// The newest `<version>_audit_triggers_<table>.sql` of each table.
     triggers: BTreeMap<String, (u64, PathBuf)>,
+    /// The newest `<version>_drop_audit_triggers_<table>.sql` of each table.
+    drops: BTreeMap<String, (u64, PathBuf)>,
 }
 
 impl Existing {
@@ -668,6 +730,7 @@ impl Existing {
             versions: BTreeSet::new(),
             creates: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            drops: BTreeMap::new(),
         };
         for entry in std::fs::read_dir(dir).map_err(io(dir))? {
             let path = entry.map_err(io(dir))?.path();
@@ -692,16 +755,27 @@ impl Existing {
                     *earliest = (version, path);
                 }
             } else if let Some(table) = table_of(TRIGGERS) {
-                let newest = existing
-                    .triggers
-                    .entry(table)
-                    .or_insert_with(|| (version, path.clone()));
-                if version > newest.0 {
-                    *newest = (version, path);
-                }
+                keep_newest(&mut existing.triggers, table, version, path);
+            } else if let Some(table) = table_of(DROP_TRIGGERS) {
+                keep_newest(&mut existing.drops, table, version, path);
             }
         }
         Ok(existing)
+    }
+}
+
+/// Keeps in `files` the file of `table` with the highest version.
+fn keep_newest(
+    files: &mut BTreeMap<String, (u64, PathBuf)>,
+    table: String,
+    version: u64,
+    path: PathBuf,
+) {
+    let newest = files
+        .entry(table)
+        .or_insert_with(|| (version, path.clone()));
+    if version > newest.0 {
+        *newest = (version, path);
     }
 }
 
@@ -1066,6 +1140,107 @@ mod tests {
             content
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
+    }
+
+    #[test]
+    fn triggers_a_model_no_longer_declares_are_removed_by_a_file_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |tables: &[&'static str], models: &[TriggerModel<'static>], at| {
+            write_schema_at(
+                Dialect::Sqlite,
+                None,
+                tables.iter().map(|name| LogTable::from(*name)),
+                models.iter().copied(),
+                dir.path(),
+                at,
+            )
+            .unwrap()
+        };
+        let first = write(&["widget_log"], &[widget()], NOW);
+        let installed = triggers_of(&first).clone();
+        let drop_of = |migrations: &[Migration]| {
+            migrations
+                .iter()
+                .find(|m| matches!(m.kind, MigrationKind::DropTriggers { .. }))
+                .cloned()
+        };
+
+        // An export without the model (another application's, a subset):
+        // its triggers are none of its business.
+        let other = write(&["gizmo_log"], &[], NOW + 30);
+        assert_eq!(drop_of(&other), None);
+
+        // The model no longer declares `triggers`: a file removes them.
+        let dropped = write(&["widget_log"], &[], NOW + 60);
+        assert_eq!(
+            names(&dropped),
+            [
+                "20261128233000_create_widget_log.sql",
+                "20261128233100_drop_audit_triggers_widget.sql",
+            ]
+        );
+        let drop = drop_of(&dropped).unwrap();
+        assert_eq!(
+            drop.kind,
+            MigrationKind::DropTriggers {
+                table: "widget".to_owned()
+            }
+        );
+        assert_eq!(
+            (drop.status, drop.log_table.as_str()),
+            (Status::Created, "widget_log")
+        );
+        assert!(drop.version > installed.version);
+        assert_eq!(
+            std::fs::read_to_string(&drop.path).unwrap(),
+            drop_triggers_file_content(Dialect::Sqlite, None, "widget", "widget_log")
+        );
+
+        // Exported again: the same file, nothing written.
+        let again = write(&["widget_log"], &[], NOW + 120);
+        assert_eq!(
+            drop_of(&again),
+            Some(Migration {
+                status: Status::Unchanged,
+                ..drop.clone()
+            })
+        );
+
+        // The model declares `triggers` again: a new file installs them,
+        // after the one that removed them, though it holds what the first
+        // one held.
+        let back = write(&["widget_log"], &[widget()], NOW + 180);
+        let reinstalled = triggers_of(&back);
+        assert_eq!(reinstalled.status, Status::Created);
+        assert_eq!(
+            reinstalled.file_name(),
+            "20261128233300_audit_triggers_widget.sql"
+        );
+        assert_eq!(
+            std::fs::read(&reinstalled.path).unwrap(),
+            std::fs::read(&installed.path).unwrap()
+        );
+        assert_eq!(drop_of(&back), None);
+        let settled = write(&["widget_log"], &[widget()], NOW + 240);
+        assert!(
+            settled.iter().all(|m| m.status == Status::Unchanged),
+            "{settled:?}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
+    }
+
+    #[test]
+    fn a_triggers_file_names_its_tables_on_its_first_line() {
+        let install = triggers_file_content(Dialect::MySql, None, &widget());
+        assert_eq!(tables_named(&install), Some(("widget", "widget_log")));
+        let drop =
+            drop_triggers_file_content(Dialect::Postgres, Some("audit"), "widget", "widget_log");
+        assert_eq!(tables_named(&drop), Some(("widget", "widget_log")));
+        assert_eq!(tables_named("CREATE TRIGGER …"), None);
+        assert_eq!(
+            tables_named("-- Audit log table `widget_log` (sqlite)"),
+            None
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@
 //! again, and a later version of the library may generate other ones: when
 //! the table's newest triggers file holds other triggers than this
 //! version's, a new file is written with a new version
-//! ([`Status::Superseded`]), and the older one stays as it was applied. The
+//! ([`Status::Superseded`]), and the older one stays as it was applied. A
+//! model that no longer declares `triggers` gets
+//! `<version>_drop_audit_triggers_<table>.sql`, which removes them
+//! ([`MigrationKind::DropTriggers`]). The
 //! triggers write the columns of the log table the export creates: a log
 //! table of the Django original or of an earlier version needs `schema
 //! apply` of the CLI first (or install the triggers with
@@ -142,6 +145,13 @@ pub fn export_migrations(
                 log_table = %migration.log_table,
                 "this version generates other triggers than the newest triggers file; a new file was written that replaces them when applied"
             ),
+            Status::Created if matches!(migration.kind, MigrationKind::DropTriggers { .. }) => {
+                tracing::warn!(
+                    path = %migration.path.display(),
+                    log_table = %migration.log_table,
+                    "a model no longer declares `triggers`; a file was written that removes its triggers when applied"
+                )
+            }
             Status::Created | Status::Unchanged => {}
         }
     }

@@ -41,6 +41,7 @@ use std::sync::Arc;
 
 pub use crate::backend::AuditDatabase;
 use crate::backend::Backend;
+use crate::error::classify::{Fault, fault};
 use crate::event::{LogEvent, prepare, prepare_batch};
 use crate::outcome::{BatchOutcome, LogOutcome};
 use crate::sink::{OnRefused, Sink, Target, group_by_key};
@@ -87,14 +88,14 @@ impl Auditor {
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let index = self.transaction_index::<DB>(alias)?;
         if !self.sink.trigger_context() {
-            return self.begin_on::<DB>(index, alias, None).await;
+            return self.begin_on::<DB>(index, alias, None, false).await;
         }
         let ctx = crate::context::current();
         // SQLite's statements run to their end on sqlx's worker thread,
         // dropped or not: a dropped transaction is rolled back with its
         // context row.
         if DB::Driver::DIALECT == Dialect::Sqlite {
-            return self.begin_on::<DB>(index, alias, ctx).await;
+            return self.begin_on::<DB>(index, alias, ctx, false).await;
         }
         // With a context to hand over to a server, the transaction is begun
         // on a task of its own, which the caller awaits. A sqlx statement
@@ -103,12 +104,16 @@ impl Auditor {
         // takes it back; a caller dropped halfway (a request that timed out)
         // leaves the task to finish, and the transaction it began is then
         // dropped whole: rolled back, MySQL's variables cleared.
+        // Without a runtime to run it on, the context follows `BEGIN` (a
+        // statement of its own once sqlx holds the transaction) rather than
+        // going with it.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return self.begin_on::<DB>(index, alias, ctx).await;
+            return self.begin_on::<DB>(index, alias, ctx, false).await;
         };
         let auditor = self.clone();
         let owned = alias.to_owned();
-        let task = runtime.spawn(async move { auditor.begin_on::<DB>(index, &owned, ctx).await });
+        let task =
+            runtime.spawn(async move { auditor.begin_on::<DB>(index, &owned, ctx, true).await });
         match task.await {
             Ok(begun) => begun,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
@@ -119,12 +124,14 @@ impl Auditor {
 
     /// Begins the transaction on the database at `index` and, when the
     /// auditor hands contexts over, hands it `ctx` (none: clears what an
-    /// earlier transaction left, on MySQL).
+    /// earlier transaction left, on MySQL); with `BEGIN` on PostgreSQL when
+    /// `with_begin` (on a task of its own, which finishes what it sent).
     async fn begin_on<DB: AuditDatabase>(
         &self,
         index: usize,
         alias: &str,
         ctx: Option<Arc<crate::context::AuditContext>>,
+        with_begin: bool,
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let (_, pool) = self.sink.database(index);
         let pool =
@@ -133,7 +140,7 @@ impl Auditor {
         // settings, then `BEGIN`, which makes them the transaction's. Should
         // the settings fail, no transaction is left open.
         let folded = match &ctx {
-            Some(ctx) if self.sink.trigger_context() => {
+            Some(ctx) if with_begin && self.sink.trigger_context() => {
                 triggers::begin_with_context::<DB::Driver>(ctx)
             }
             _ => None,
@@ -143,13 +150,15 @@ impl Auditor {
             Some(sql) => pool
                 .begin_with(sqlx::AssertSqlSafe(sql))
                 .await
-                .map_err(|source| match source {
-                    // What the server refuses in it is the settings' (a bare
-                    // `BEGIN` is not refused).
-                    source @ (sqlx::Error::BeginFailed | sqlx::Error::Database(_)) => {
+                .map_err(|source| {
+                    // Data the server refuses in it is the settings' values
+                    // (a NUL, say); anything else (the connection, the
+                    // server going away) is the database's.
+                    if fault(&source) == Fault::BadRow {
                         Error::TriggerContext { source }
+                    } else {
+                        Error::from_sqlx(alias, None, source)
                     }
-                    source => Error::from_sqlx(alias, None, source),
                 }),
             None => pool
                 .begin()

@@ -118,7 +118,8 @@ pub fn set_statement(dialect: Dialect) -> String {
 /// A value with a NUL character, which PostgreSQL's text cannot hold (nor
 /// the query string carry), is sent as its UTF-8 bytes in hexadecimal for
 /// the server to decode, which fails the statement with PostgreSQL's own
-/// error, as a bound value does. `None` on the other databases.
+/// error, as a bound value does. `None` on the other databases, and when
+/// `values` is not one value per column.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -133,9 +134,10 @@ pub fn set_statement(dialect: Dialect) -> String {
 /// assert!(sql.contains("set_config('awesome_audit_log.user_agent', $aal1$x$aal$aal1$, true)"));
 /// assert!(sql.ends_with("set_config('awesome_audit_log.correlation_id', $aal$r'1$aal$, true); BEGIN"));
 /// assert_eq!(begin_statement(Dialect::MySql, &values), None);
+/// assert_eq!(begin_statement(Dialect::Postgres, &values[1..]), None);
 /// ```
 pub fn begin_statement(dialect: Dialect, values: &[&str]) -> Option<String> {
-    if dialect != Dialect::Postgres {
+    if dialect != Dialect::Postgres || values.len() != CONTEXT_COLUMNS.len() {
         return None;
     }
     let mut sql = String::with_capacity(512 + 2 * values.iter().map(|v| v.len()).sum::<usize>());

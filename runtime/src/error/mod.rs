@@ -169,7 +169,10 @@ pub enum Error {
         model: &'static str,
     },
     /// Handing the audit context to the database for a transaction (so
-    /// that its trigger rows record it), or clearing it, failed.
+    /// that its trigger rows record it), or clearing it, failed: from
+    /// [`Auditor::begin`](crate::Auditor::begin) when the database refuses
+    /// a value of the context (on PostgreSQL, a NUL character), or from
+    /// the commit or rollback that clears it.
     #[error("cannot hand the audit context to the database triggers: {source}")]
     TriggerContext {
         /// The database error.

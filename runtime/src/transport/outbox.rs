@@ -173,23 +173,70 @@ impl PoolTask for MoveBatch<'_> {
         let worker = self.0;
         let sink = &*worker.sink;
         let mut tx = pool.begin().await?;
+        let moved = match self.move_in::<D>(&mut tx).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                // Rolled back before the error is returned: a transaction
+                // left to sqlx's rollback on drop keeps the batch's rows
+                // locked until its connection is used again, and the next
+                // batch, taken on another connection, would skip them.
+                let _ = tx.rollback().await;
+                return Err(error);
+            }
+        };
+        tx.commit().await?;
+        for log_table in &moved.first_use {
+            sink.committed(worker.index, Target::Log, log_table);
+        }
+        for (id, reason) in &moved.dead {
+            tracing::error!(
+                outbox_id = id,
+                table = OUTBOX_TABLE,
+                "audit outbox row moved to `{DEAD_LETTER_TABLE}`: {reason}"
+            );
+        }
+        Counters::add(&sink.stats().written, moved.rows - moved.dead.len());
+        Counters::add(&sink.stats().dead_lettered, moved.dead.len());
+        Ok(moved.rows)
+    }
+}
+
+/// What one batch did in its transaction, to be counted once it commits.
+#[derive(Default)]
+struct Moved {
+    /// The outbox rows taken (written or set aside).
+    rows: usize,
+    /// The log tables first written in the transaction.
+    first_use: Vec<String>,
+    /// The rows set aside, with the reason.
+    dead: Vec<(i64, String)>,
+}
+
+impl MoveBatch<'_> {
+    /// Takes a batch in `tx`, writes it to the log tables (or sets rows
+    /// aside) and deletes it from the outbox; the caller commits.
+    async fn move_in<D: Backend>(
+        &self,
+        tx: &mut sqlx::Transaction<'static, D::Db>,
+    ) -> Result<Moved, sqlx::Error> {
+        let worker = self.0;
+        let sink = &*worker.sink;
         let limit = i64::try_from(worker.batch_size).unwrap_or(i64::MAX);
         // The outbox's shape (one made before `correlation_id` is read
         // without it), learned once; no outbox yet: nothing to move.
         let shape = learn_shape::<D>(&mut *tx, &worker.outbox.def).await?;
         if !shape.exists {
-            return Ok(0);
+            return Ok(Moved::default());
         }
         let rows = match D::fetch_outbox(&mut *tx, &worker.outbox, shape, limit).await {
             Err(e) if is_undefined_table(&e) => {
                 worker.outbox.def.forget_shape();
-                return Ok(0);
+                return Ok(Moved::default());
             }
             result => result?,
         };
         if rows.is_empty() {
-            tx.commit().await?;
-            return Ok(0);
+            return Ok(Moved::default());
         }
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
         let mut dead: Vec<(i64, String)> = Vec::new();
@@ -243,20 +290,11 @@ impl PoolTask for MoveBatch<'_> {
                 .await?;
         }
         D::delete_outbox(&mut *tx, &worker.outbox, &ids).await?;
-        tx.commit().await?;
-        for log_table in &first_use {
-            sink.committed(worker.index, Target::Log, log_table);
-        }
-        for (id, reason) in &dead {
-            tracing::error!(
-                outbox_id = id,
-                table = OUTBOX_TABLE,
-                "audit outbox row moved to `{DEAD_LETTER_TABLE}`: {reason}"
-            );
-        }
-        Counters::add(&sink.stats().written, ids.len() - dead.len());
-        Counters::add(&sink.stats().dead_lettered, dead.len());
-        Ok(ids.len())
+        Ok(Moved {
+            rows: ids.len(),
+            first_use,
+            dead,
+        })
     }
 }
 

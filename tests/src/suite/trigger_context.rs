@@ -133,22 +133,35 @@ pub async fn cancelled_begins_leave_no_context(db: TestDb) {
         Kind::MySql => "SELECT CAST(COALESCE(@awesome_audit_log_user_name, '') AS CHAR)",
         Kind::Sqlite => "SELECT COALESCE((SELECT user_name FROM awesome_audit_log_context), '')",
     };
-    // Ten sweeps, each until a begin is given polls enough to finish (at
-    // most 1,000): where a poll ends moves with the timing, so one sweep can
-    // pass by the point where a statement is sent but not yet answered.
+    // Ten sweeps, each until a begin is given polls enough to finish: where
+    // a poll ends moves with the timing, so one sweep can pass by the point
+    // where a statement is sent but not yet answered.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     for _sweep in 0..10 {
-        sweep_cancelled_begins(&one, &auditor, seen).await;
+        sweep_cancelled_begins(&one, &auditor, seen, deadline).await;
     }
 }
 
 /// Begins on `one` cancelled after 1, 2, … polls, until one finishes; after
 /// each, the next user of the connection must read no context with `seen`.
-async fn sweep_cancelled_begins(one: &TestPool, auditor: &Auditor, seen: &'static str) {
-    for polls in 1..=1000 {
+async fn sweep_cancelled_begins(
+    one: &TestPool,
+    auditor: &Auditor,
+    seen: &'static str,
+    deadline: tokio::time::Instant,
+) {
+    for polls in 1.. {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no begin finished in {polls} polls"
+        );
         let finished = context::scope(request(7), async {
             on_pool!(&one, _pool, DB => {
                 // Begun or not, the transaction is dropped unfinished.
-                poll_at_most(polls, auditor.begin::<DB>("default")).await.is_some()
+                poll_at_most(polls, auditor.begin::<DB>("default"))
+                    .await
+                    .map(|begun| begun.expect("the begin fails"))
+                    .is_some()
             })
         })
         .await;
@@ -163,7 +176,6 @@ async fn sweep_cancelled_begins(one: &TestPool, auditor: &Auditor, seen: &'stati
             return;
         }
     }
-    panic!("a begin never finished in 1,000 polls");
 }
 
 /// Polls `work` at most `polls` times, letting other tasks (and the
@@ -236,6 +248,16 @@ pub async fn context_values_with_nul_are_kept_or_refused(db: TestDb) {
     let ctx = request(5)
         .with_user_agent("agent\0/1")
         .with_correlation_id("c-5");
+    // The one connection's server process, before the begin.
+    let pid = match &one {
+        TestPool::Postgres(pool) => Some(
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        ),
+        _ => None,
+    };
     let begun = context::scope(ctx.clone(), async {
         on_pool!(&one, _pool, DB => {
             match auditor.begin::<DB>("default").await {
@@ -265,29 +287,40 @@ pub async fn context_values_with_nul_are_kept_or_refused(db: TestDb) {
     let TestPool::Postgres(pool) = &one else {
         unreachable!()
     };
-    let (pid, user): (i32, String) = sqlx::query_as(
+    let (after, user): (i32, String) = sqlx::query_as(
         "SELECT pg_backend_pid(), COALESCE(current_setting('awesome_audit_log.user_name', true), '')",
     )
     .fetch_one(pool)
     .await
     .unwrap();
+    assert_eq!(Some(after), pid, "the connection was replaced");
     assert_eq!(user, "");
     let TestPool::Postgres(other) = &db.pool else {
         unreachable!()
     };
     let state: String = sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
-        .bind(pid)
+        .bind(after)
         .fetch_one(other)
         .await
         .unwrap();
     assert_eq!(state, "idle", "the connection is left in a transaction");
-    let mut tx = auditor.begin::<sqlx::Postgres>("default").await.unwrap();
-    sqlx::query(insert(kind, 2))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(rows(&auditor, 2).await.len(), 1);
+    // The next request's transaction, on the same connection, records its
+    // own context.
+    let later = request(6).with_correlation_id("c-6");
+    context::scope(later.clone(), async {
+        let mut tx = auditor.begin::<sqlx::Postgres>("default").await.unwrap();
+        sqlx::query(insert(kind, 2))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    })
+    .await;
+    let row = rows(&auditor, 2).await.remove(0);
+    assert_eq!(
+        context_of(&row),
+        context_logged_by_call(&auditor, later).await
+    );
 }
 
 /// Inside a scope, the rows the triggers write in an auditor's transaction
