@@ -12,7 +12,7 @@ use std::path::Path;
 use awesome_audit_log::partition::Maintain;
 use awesome_audit_log::schema::{Migration, MigrationKind, Status};
 use awesome_audit_log::{AuditConfig, Audited, Dialect, LogOutcome, build, registry, schema};
-use awesome_audit_log_codegen::migrations::PARTITION_NOTE;
+use awesome_audit_log_codegen::migrations::{self, LogTable, PARTITION_NOTE};
 use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
 use awesome_audit_log_tests::harness::TestPool;
 use awesome_audit_log_tests::models::{
@@ -199,6 +199,8 @@ fn gadget_triggers() -> &'static awesome_audit_log::triggers::TriggerModel<'stat
 /// have written), the next export writes a new file and leaves the applied
 /// one; the migrator applies it and its triggers replace the others. A
 /// third export changes nothing and the migrator has nothing left to do.
+/// Once the model drops `triggers`, the file the export writes removes
+/// them.
 async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
     let Some(db) = TestDb::new(kind).await else {
         return;
@@ -285,6 +287,33 @@ async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
     assert_eq!(triggers_file(&third).path, replacing.path);
     migrate(&db, dir.path()).await;
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 10);
+
+    // The model drops `triggers` (its log table exported, its triggers not):
+    // a file removes them, which the migrator runs. A plain write is no
+    // longer logged; the rows stay.
+    let dropped = migrations::write_schema(
+        dialect,
+        None,
+        [LogTable::from("gadget_log")],
+        [],
+        dir.path(),
+    )
+    .unwrap();
+    let drop = dropped
+        .iter()
+        .find(|m| {
+            m.kind
+                == MigrationKind::DropTriggers {
+                    table: "gadget".to_owned(),
+                }
+        })
+        .expect("the file that removes the gadget triggers");
+    assert_eq!(drop.status, Status::Created);
+    assert!(drop.version > replacing.version);
+    migrate(&db, dir.path()).await;
+    db.exec("UPDATE gadget SET qty_col = 6 WHERE id = 1").await;
+    assert_eq!(GadgetLog::for_object(&auditor, &1).await.unwrap().len(), 3);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 11);
 }
 
 fn triggers_file(migrations: &[Migration]) -> &Migration {

@@ -112,8 +112,9 @@ pub fn set_statement(dialect: Dialect) -> String {
 /// explicit one, settings included. Should the settings fail, nothing
 /// after them runs and the connection is left with no transaction open.
 ///
-/// Each value is a dollar-quoted literal whose tag does not occur in it
-/// ([`dollar_quote`]): PostgreSQL reads its text as it is, whatever quotes,
+/// Each value is a dollar-quoted literal whose tag (`$aal$`, or `$aal1$`,
+/// `$aal2$`, … when the value holds it) does not end it early: PostgreSQL
+/// reads its text as it is, whatever quotes,
 /// backslashes or `$` it holds and whatever the server's quoting settings.
 /// A value with a NUL character, which PostgreSQL's text cannot hold (nor
 /// the query string carry), is sent as its UTF-8 bytes in hexadecimal for
