@@ -5,7 +5,8 @@
 //! - PostgreSQL: transaction-local settings (`set_config(name, value,
 //!   true)`), named `awesome_audit_log.<column>`; they end with the
 //!   transaction, whatever ends it. [`begin_statement`] sends them with
-//!   `BEGIN`, [`set_statement`] in a transaction already begun. The triggers read them with
+//!   `BEGIN` (`SET LOCAL`), [`set_statement`] in a transaction already
+//!   begun. The triggers read them with
 //!   `current_setting(name, true)`, an empty string meaning NULL.
 //! - MySQL/MariaDB: session user variables `@awesome_audit_log_<column>`,
 //!   which outlive the transaction: they are set (or set to NULL) at the
@@ -103,24 +104,26 @@ pub fn set_statement(dialect: Dialect) -> String {
     }
 }
 
-/// PostgreSQL: the statement that hands the context over and begins the
+/// PostgreSQL: the query that hands the context over and begins the
 /// transaction in one round trip, `values` being those of
 /// [`CONTEXT_COLUMNS`] in order (an empty string for a missing value).
 ///
-/// The settings come first, then `BEGIN`: the statements of one query
-/// string run in one implicit transaction, which `BEGIN` turns into the
-/// explicit one, settings included. Should the settings fail, nothing
-/// after them runs and the connection is left with no transaction open.
+/// The settings come first, one `SET LOCAL` each, then `BEGIN`: the
+/// statements of one query string run in one implicit transaction, which
+/// `BEGIN` turns into the explicit one, settings included. Should a setting
+/// fail, nothing after it runs and the connection is left with no
+/// transaction open. Every column is set, a missing value to `''`, so that
+/// no value set for the whole session shows through.
 ///
 /// Each value is a dollar-quoted literal whose tag (`$aal$`, or `$aal1$`,
 /// `$aal2$`, … when the value holds it) does not end it early: PostgreSQL
-/// reads its text as it is, whatever quotes,
-/// backslashes or `$` it holds and whatever the server's quoting settings.
-/// A value with a NUL character, which PostgreSQL's text cannot hold (nor
-/// the query string carry), is sent as its UTF-8 bytes in hexadecimal for
-/// the server to decode, which fails the statement with PostgreSQL's own
-/// error, as a bound value does. `None` on the other databases, and when
-/// `values` is not one value per column.
+/// reads its text as it is, whatever quotes, backslashes or `$` it holds
+/// and whatever the server's quoting settings. A value with a NUL
+/// character, which PostgreSQL's text cannot hold (nor the query string
+/// carry), is set with `set_config` from its UTF-8 bytes in hexadecimal,
+/// which fails the statement with PostgreSQL's own error, as a bound value
+/// does. `None` on the other databases, and when `values` is not one value
+/// per column.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
@@ -129,11 +132,15 @@ pub fn set_statement(dialect: Dialect) -> String {
 /// let values = ["http", "", "", "", "", "7", "", "x$aal", "r'1"];
 /// let sql = begin_statement(Dialect::Postgres, &values).unwrap();
 /// assert!(sql.starts_with(
-///     "SELECT set_config('awesome_audit_log.entry_point', $aal$http$aal$, true), \
-///      set_config('awesome_audit_log.route', '', true)"
+///     "SET LOCAL awesome_audit_log.entry_point = $aal$http$aal$; \
+///      SET LOCAL awesome_audit_log.route = ''; "
 /// ));
-/// assert!(sql.contains("set_config('awesome_audit_log.user_agent', $aal1$x$aal$aal1$, true)"));
-/// assert!(sql.ends_with("set_config('awesome_audit_log.correlation_id', $aal$r'1$aal$, true); BEGIN"));
+/// assert!(sql.contains("; SET LOCAL awesome_audit_log.user_agent = $aal1$x$aal$aal1$; "));
+/// assert!(sql.ends_with("; SET LOCAL awesome_audit_log.correlation_id = $aal$r'1$aal$; BEGIN"));
+/// assert_eq!(sql.matches("SET LOCAL").count(), 9);
+/// assert!(begin_statement(Dialect::Postgres, &["a\0b", "", "", "", "", "", "", "", ""])
+///     .unwrap()
+///     .starts_with("SELECT set_config('awesome_audit_log.entry_point', convert_from(decode('610062', 'hex'), 'UTF8'), true); "));
 /// assert_eq!(begin_statement(Dialect::MySql, &values), None);
 /// assert_eq!(begin_statement(Dialect::Postgres, &values[1..]), None);
 /// ```
@@ -141,25 +148,27 @@ pub fn begin_statement(dialect: Dialect, values: &[&str]) -> Option<String> {
     if dialect != Dialect::Postgres || values.len() != CONTEXT_COLUMNS.len() {
         return None;
     }
-    let mut sql = String::with_capacity(512 + 2 * values.iter().map(|v| v.len()).sum::<usize>());
-    sql.push_str("SELECT ");
-    for (i, (column, value)) in CONTEXT_COLUMNS.iter().zip(values).enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
+    let mut sql = String::with_capacity(640 + values.iter().map(|v| 2 * v.len()).sum::<usize>());
+    for (column, value) in CONTEXT_COLUMNS.iter().zip(values) {
+        if value.contains('\0') {
+            sql.push_str("SELECT set_config('");
+            sql.push_str(&setting(column));
+            sql.push_str("', ");
+            hex_decoded(&mut sql, value);
+            sql.push_str(", true); ");
+            continue;
         }
-        sql.push_str("set_config('");
+        sql.push_str("SET LOCAL ");
         sql.push_str(&setting(column));
-        sql.push_str("', ");
+        sql.push_str(" = ");
         if value.is_empty() {
             sql.push_str("''");
-        } else if value.contains('\0') {
-            hex_decoded(&mut sql, value);
         } else {
             dollar_quote(&mut sql, value);
         }
-        sql.push_str(", true)");
+        sql.push_str("; ");
     }
-    sql.push_str("; BEGIN");
+    sql.push_str("BEGIN");
     Some(sql)
 }
 
