@@ -83,11 +83,18 @@
 //! table the Django original or an earlier version created needs
 //! `awesome-audit-log schema apply` first. They leave
 //! unchanged updates unlogged, the default of LOG_UNCHANGED_UPDATES.
+//!
+//! A model that no longer declares `triggers`, while its table's newest
+//! triggers file installs them, gets the file that removes them,
+//! `<version>_drop_audit_triggers_<table>.sql` ([`MigrationKind::DropTriggers`],
+//! with a `cargo:warning`); the log table and its rows stay. A model
+//! deleted from the sources gets none: remove its triggers with a
+//! migration of your own.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use awesome_audit_log_codegen::migrations::LogTable;
+use awesome_audit_log_codegen::migrations::{LogTable, ModelTable};
 use awesome_audit_log_codegen::scan::{self, ScanError};
 
 pub use awesome_audit_log_codegen::ddl::Dialect;
@@ -144,11 +151,14 @@ impl From<MigrationError> for Error {
 /// migration file per log table for `dialect` (in `pg_schema` on
 /// PostgreSQL) into `out_dir`; a relative `out_dir` is taken from the
 /// manifest directory, and the triggers file of each model declared
-/// `#[audited(triggers)]`. Prints `cargo:rerun-if-changed=src`, a
-/// `cargo:warning` for each file left outdated ([`Status::Differs`]) and
-/// one for each triggers file written to replace older triggers
-/// ([`Status::Superseded`]). Returns the files: the log tables' sorted by
-/// log table, then the triggers' sorted by table.
+/// `#[audited(triggers)]`, and the file that removes the triggers of each
+/// model that no longer declares them. Prints
+/// `cargo:rerun-if-changed=src`, a `cargo:warning` for each file left
+/// outdated ([`Status::Differs`]), one for each triggers file written to
+/// replace older triggers ([`Status::Superseded`]) and one for each file
+/// written to remove them. Returns the files: the log tables' sorted by
+/// log table, then the triggers' sorted by table, then those that remove
+/// triggers.
 ///
 /// ```no_run
 /// use awesome_audit_log_build::{Dialect, export_schema};
@@ -256,8 +266,19 @@ pub fn export_schema_from(
     let triggers = with_triggers
         .iter()
         .map(|(model, fields)| model.trigger_model(fields));
+    // The models that declare none: the triggers an earlier file installed
+    // on their tables are removed.
+    let without_triggers = models.iter().filter(|m| !m.triggers).map(|m| ModelTable {
+        table: &m.table,
+        log_table: &m.log_table,
+    });
     Ok(awesome_audit_log_codegen::migrations::write_schema(
-        dialect, pg_schema, tables, triggers, out_dir,
+        dialect,
+        pg_schema,
+        tables,
+        triggers,
+        without_triggers,
+        out_dir,
     )?)
 }
 

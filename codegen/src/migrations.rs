@@ -43,9 +43,10 @@
 //! table's newest triggers file installs them, gets the file that removes
 //! them, `<version>_drop_audit_triggers_<table>.sql`
 //! ([`drop_triggers_file_content`], [`MigrationKind::DropTriggers`]), dated
-//! after that file. A triggers file names its table and log table on its
-//! first line, which is how the export knows the model is its own (the log
-//! table is in the export); a model deleted from the code gets no file.
+//! after that file. [`write_schema()`] is told those models by table
+//! ([`ModelTable`]): a model deleted from the code, another application's
+//! model sharing the directory or the log table, and the log-table-only
+//! writers ([`write()`], [`write_tables()`]) remove nothing.
 //!
 //! ```
 //! use awesome_audit_log_codegen::ddl::Dialect;
@@ -78,7 +79,7 @@ use crate::trigger::TriggerModel;
 mod triggers;
 mod version;
 
-use self::triggers::{DROP_TRIGGERS, TRIGGERS, tables_named};
+use self::triggers::{DROP_TRIGGERS, TRIGGERS};
 pub use self::triggers::{
     drop_triggers_file_content, drop_triggers_file_name, triggers_file_content, triggers_file_name,
 };
@@ -118,6 +119,17 @@ impl<'a> From<&'a str> for LogTable<'a> {
     fn from(name: &'a str) -> Self {
         LogTable::new(name, None)
     }
+}
+
+/// A model of the export that declares no triggers, for [`write_schema()`]:
+/// its table and its log table. When the table's newest triggers file
+/// installs triggers, the export writes the file that removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModelTable<'a> {
+    /// The model's table.
+    pub table: &'a str,
+    /// Its log table.
+    pub log_table: &'a str,
 }
 
 /// A migration file, as [`write()`] or [`write_schema()`] left it.
@@ -399,24 +411,31 @@ pub fn write_tables<'a>(
     log_tables: impl IntoIterator<Item = LogTable<'a>>,
     dir: &Path,
 ) -> Result<Vec<Migration>, MigrationError> {
-    write_schema(dialect, pg_schema, log_tables, [], dir)
+    write_schema(dialect, pg_schema, log_tables, [], [], dir)
 }
 
 /// [`write_tables()`] and, for each model in `triggers` (those declared
 /// `#[audited(triggers)]`), the file that installs its triggers
-/// ([`triggers_file_content`]), named `<version>_audit_triggers_<table>.sql`.
-/// Returns the log tables' files sorted by log table, then the triggers'
-/// files sorted by table.
+/// ([`triggers_file_content`]), named `<version>_audit_triggers_<table>.sql`;
+/// for each model in `without_triggers` (the export's models that declare
+/// none) whose table's newest triggers file installs them, the file that
+/// removes them ([`drop_triggers_file_content`]), named
+/// `<version>_drop_audit_triggers_<table>.sql`. Returns the log tables'
+/// files sorted by log table, then the triggers' files sorted by table,
+/// then those that remove triggers, sorted by table.
 ///
 /// A triggers file is never rewritten either, but triggers are replaced by
 /// installing them again: when the table's newest triggers file holds
 /// other triggers than this version's, a new file is written
 /// ([`Status::Superseded`]). A new triggers file's version is later than
-/// its log table's file, so it runs after the table is created.
+/// its log table's file, so it runs after the table is created, and later
+/// than the files that installed or removed the table's triggers before.
+/// A table that a model in `triggers` declares triggers on is never given
+/// a file that removes them, whatever `without_triggers` says.
 ///
 /// ```
 /// use awesome_audit_log_codegen::ddl::Dialect;
-/// use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationKind, Status};
+/// use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationKind, ModelTable, Status};
 /// use awesome_audit_log_codegen::trigger::{Render, Stored, TriggerField, TriggerModel};
 ///
 /// let fields = [TriggerField { column: "qty", key: "qty", stored: Stored::Plain(Render::Int) }];
@@ -425,30 +444,46 @@ pub fn write_tables<'a>(
 /// };
 /// let dir = tempfile::tempdir().unwrap();
 /// let written =
-///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], dir.path())?;
+///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], [], dir.path())?;
 /// assert_eq!(written[1].kind, MigrationKind::Triggers { table: "widget".into() });
 /// assert!(written[1].file_name().ends_with("_audit_triggers_widget.sql"));
 /// assert!(written[1].version > written[0].version);
 ///
 /// // The same triggers again: nothing written.
 /// let again =
-///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], dir.path())?;
+///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [widget], [], dir.path())?;
 /// assert_eq!(again[1].status, Status::Unchanged);
 /// assert_eq!(again[1].path, written[1].path);
+///
+/// // The model no longer declares `triggers`: a file removes them.
+/// let plain = ModelTable { table: "widget", log_table: "widget_log" };
+/// let dropped =
+///     migrations::write_schema(Dialect::Sqlite, None, [LogTable::from("widget_log")], [], [plain], dir.path())?;
+/// assert_eq!(dropped[1].kind, MigrationKind::DropTriggers { table: "widget".into() });
+/// assert!(dropped[1].file_name().ends_with("_drop_audit_triggers_widget.sql"));
 /// # Ok::<_, migrations::MigrationError>(())
 /// ```
-pub fn write_schema<'a, 'b>(
+pub fn write_schema<'a, 'b, 'c>(
     dialect: Dialect,
     pg_schema: Option<&str>,
     log_tables: impl IntoIterator<Item = LogTable<'a>>,
     triggers: impl IntoIterator<Item = TriggerModel<'b>>,
+    without_triggers: impl IntoIterator<Item = ModelTable<'c>>,
     dir: &Path,
 ) -> Result<Vec<Migration>, MigrationError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|_| MigrationError::Clock)?
         .as_secs();
-    write_schema_at(dialect, pg_schema, log_tables, triggers, dir, now)
+    write_schema_at(
+        dialect,
+        pg_schema,
+        log_tables,
+        triggers,
+        without_triggers,
+        dir,
+        now,
+    )
 }
 
 /// [`write()`] with the clock given: a table without a file gets the version
@@ -478,15 +513,16 @@ pub fn write_tables_at<'a>(
     dir: &Path,
     unix_seconds: u64,
 ) -> Result<Vec<Migration>, MigrationError> {
-    write_schema_at(dialect, pg_schema, log_tables, [], dir, unix_seconds)
+    write_schema_at(dialect, pg_schema, log_tables, [], [], dir, unix_seconds)
 }
 
 /// [`write_schema()`] with the clock given, as [`write_at`].
-pub fn write_schema_at<'a, 'b>(
+pub fn write_schema_at<'a, 'b, 'c>(
     dialect: Dialect,
     pg_schema: Option<&str>,
     log_tables: impl IntoIterator<Item = LogTable<'a>>,
     triggers: impl IntoIterator<Item = TriggerModel<'b>>,
+    without_triggers: impl IntoIterator<Item = ModelTable<'c>>,
     dir: &Path,
     unix_seconds: u64,
 ) -> Result<Vec<Migration>, MigrationError> {
@@ -580,36 +616,34 @@ pub fn write_schema_at<'a, 'b>(
             },
         });
     }
-    // The tables whose triggers a file installed, whose model is in this
-    // export (its log table is) but no longer declares `triggers`.
-    for (table, (version, path)) in &existing.triggers {
-        if triggers.contains_key(table.as_str()) {
+    // The export's models without triggers whose table's newest triggers
+    // file installs them (none removed them since).
+    let without: BTreeMap<&str, &str> = without_triggers
+        .into_iter()
+        .filter(|model| !triggers.contains_key(model.table))
+        .map(|model| (model.table, model.log_table))
+        .collect();
+    for (table, log_table) in without {
+        check_name(table)?;
+        let Some((installed, _)) = existing.triggers.get(table) else {
             continue;
-        }
-        let installed = std::fs::read_to_string(path).map_err(io(path))?;
-        let Some((named, log_table)) = tables_named(&installed) else {
-            continue;
-        };
-        if named != table || !tables.contains_key(log_table) {
-            continue;
-        }
-        let kind = MigrationKind::DropTriggers {
-            table: table.clone(),
         };
         let (version, path, status) = match existing.drops.get(table) {
-            Some((dropped, path)) if dropped > version => {
+            Some((dropped, path)) if dropped > installed => {
                 (*dropped, path.clone(), Status::Unchanged)
             }
             _ => {
                 let content = drop_triggers_file_content(dialect, pg_schema, table, log_table);
-                let version = versions.take_after(*version)?;
+                let version = versions.take_after(*installed)?;
                 let path = write_file(dir, drop_triggers_file_name(version, table), &content)?;
                 (version, path, Status::Created)
             }
         };
         migrations.push(Migration {
             log_table: log_table.to_owned(),
-            kind,
+            kind: MigrationKind::DropTriggers {
+                table: table.to_owned(),
+            },
             version,
             path,
             status,
@@ -1065,6 +1099,7 @@ mod tests {
                 schema,
                 tables(),
                 [widget()],
+                [],
                 dir.path(),
                 at,
             )
@@ -1145,18 +1180,23 @@ mod tests {
     #[test]
     fn triggers_a_model_no_longer_declares_are_removed_by_a_file_of_their_own() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |tables: &[&'static str], models: &[TriggerModel<'static>], at| {
+        let plain = |table| ModelTable {
+            table,
+            log_table: "widget_log",
+        };
+        let write = |triggers: &[TriggerModel<'static>], without: &[ModelTable<'static>], at| {
             write_schema_at(
                 Dialect::Sqlite,
                 None,
-                tables.iter().map(|name| LogTable::from(*name)),
-                models.iter().copied(),
+                [LogTable::from("widget_log")],
+                triggers.iter().copied(),
+                without.iter().copied(),
                 dir.path(),
                 at,
             )
             .unwrap()
         };
-        let first = write(&["widget_log"], &[widget()], NOW);
+        let first = write(&[widget()], &[], NOW);
         let installed = triggers_of(&first).clone();
         let drop_of = |migrations: &[Migration]| {
             migrations
@@ -1165,13 +1205,21 @@ mod tests {
                 .cloned()
         };
 
-        // An export without the model (another application's, a subset):
-        // its triggers are none of its business.
-        let other = write(&["gizmo_log"], &[], NOW + 30);
-        assert_eq!(drop_of(&other), None);
+        // An export that does not have the model (it was deleted from the
+        // code; another application's models share the log table; the log
+        // tables alone are written): nothing removes its triggers.
+        assert_eq!(drop_of(&write(&[], &[], NOW + 10)), None);
+        assert_eq!(drop_of(&write(&[], &[plain("gizmo")], NOW + 20)), None);
+        let tables = write_at(Dialect::Sqlite, None, ["widget_log"], dir.path(), NOW + 30).unwrap();
+        assert_eq!(drop_of(&tables), None);
+        // A model with triggers on the table wins over one without.
+        assert_eq!(
+            drop_of(&write(&[widget()], &[plain("widget")], NOW + 40)),
+            None
+        );
 
         // The model no longer declares `triggers`: a file removes them.
-        let dropped = write(&["widget_log"], &[], NOW + 60);
+        let dropped = write(&[], &[plain("widget")], NOW + 60);
         assert_eq!(
             names(&dropped),
             [
@@ -1197,7 +1245,7 @@ mod tests {
         );
 
         // Exported again: the same file, nothing written.
-        let again = write(&["widget_log"], &[], NOW + 120);
+        let again = write(&[], &[plain("widget")], NOW + 120);
         assert_eq!(
             drop_of(&again),
             Some(Migration {
@@ -1209,7 +1257,7 @@ mod tests {
         // The model declares `triggers` again: a new file installs them,
         // after the one that removed them, though it holds what the first
         // one held.
-        let back = write(&["widget_log"], &[widget()], NOW + 180);
+        let back = write(&[widget()], &[], NOW + 180);
         let reinstalled = triggers_of(&back);
         assert_eq!(reinstalled.status, Status::Created);
         assert_eq!(
@@ -1221,26 +1269,21 @@ mod tests {
             std::fs::read(&installed.path).unwrap()
         );
         assert_eq!(drop_of(&back), None);
-        let settled = write(&["widget_log"], &[widget()], NOW + 240);
+        let settled = write(&[widget()], &[], NOW + 240);
         assert!(
             settled.iter().all(|m| m.status == Status::Unchanged),
             "{settled:?}"
         );
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
-    }
-
-    #[test]
-    fn a_triggers_file_names_its_tables_on_its_first_line() {
-        let install = triggers_file_content(Dialect::MySql, None, &widget());
-        assert_eq!(tables_named(&install), Some(("widget", "widget_log")));
-        let drop =
-            drop_triggers_file_content(Dialect::Postgres, Some("audit"), "widget", "widget_log");
-        assert_eq!(tables_named(&drop), Some(("widget", "widget_log")));
-        assert_eq!(tables_named("CREATE TRIGGER …"), None);
+        // And dropped a second time: a second file.
+        let twice = drop_of(&write(&[], &[plain("widget")], NOW + 300)).unwrap();
         assert_eq!(
-            tables_named("-- Audit log table `widget_log` (sqlite)"),
-            None
+            (twice.status, twice.file_name().as_str()),
+            (
+                Status::Created,
+                "20261128233500_drop_audit_triggers_widget.sql"
+            )
         );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 5);
     }
 
     #[test]
@@ -1260,6 +1303,7 @@ mod tests {
             None,
             [LogTable::from("widget_log")],
             [widget()],
+            [],
             dir.path(),
             NOW,
         )
@@ -1278,7 +1322,7 @@ mod tests {
         // And a file replacing triggers sorts after the file it replaces.
         std::fs::write(&triggers_of(&written).path, "-- edited").unwrap();
         let replaced =
-            write_schema_at(Dialect::Sqlite, None, [], [widget()], dir.path(), NOW).unwrap();
+            write_schema_at(Dialect::Sqlite, None, [], [widget()], [], dir.path(), NOW).unwrap();
         assert_eq!(replaced[0].status, Status::Superseded);
         assert_eq!(
             replaced[0].file_name(),
@@ -1294,6 +1338,7 @@ mod tests {
             None,
             [],
             [widget(), widget()],
+            [],
             dir.path(),
             NOW,
         )
@@ -1304,8 +1349,8 @@ mod tests {
             ..widget()
         };
         let out = dir.path().join("out");
-        let err =
-            write_schema_at(Dialect::MySql, None, [], [widget(), other], &out, NOW).unwrap_err();
+        let err = write_schema_at(Dialect::MySql, None, [], [widget(), other], [], &out, NOW)
+            .unwrap_err();
         assert!(
             matches!(&err, MigrationError::ConflictingTriggers(table) if table == "widget"),
             "{err}"
@@ -1314,7 +1359,7 @@ mod tests {
             table: "widget; --",
             ..widget()
         };
-        let err = write_schema_at(Dialect::MySql, None, [], [bad], &out, NOW).unwrap_err();
+        let err = write_schema_at(Dialect::MySql, None, [], [bad], [], &out, NOW).unwrap_err();
         assert!(matches!(err, MigrationError::InvalidTable(_)), "{err}");
         assert!(!out.exists());
     }

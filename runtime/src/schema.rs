@@ -53,7 +53,7 @@
 
 use std::path::{Path, PathBuf};
 
-use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationError};
+use awesome_audit_log_codegen::migrations::{self, LogTable, MigrationError, ModelTable};
 pub use awesome_audit_log_codegen::migrations::{Migration, MigrationKind, Status};
 
 use crate::partition::PartitionBy;
@@ -63,12 +63,14 @@ use crate::{Dialect, Error};
 /// Writes the DDL of every registered model's log table for `dialect`
 /// (in `pg_schema` on PostgreSQL) into `dir`, which is created if needed,
 /// and the file that installs the triggers of each model declared
-/// `#[audited(triggers)]`. A table whose file is already there keeps it
-/// untouched; when its content differs from this DDL, a `tracing` warning
-/// says so, as it does for a triggers file written to replace older
-/// triggers. Returns the files: the log tables' sorted by log table, then
-/// the triggers' sorted by table ([`export_migrations`] says what was done
-/// with each).
+/// `#[audited(triggers)]`, and the file that removes the triggers of each
+/// model that no longer declares them. A table whose file is already there
+/// keeps it untouched; when its content differs from this DDL, a `tracing`
+/// warning says so, as it does for a triggers file written to replace
+/// older triggers and for a file written to remove them. Returns the
+/// files: the log tables' sorted by log table, then the triggers' sorted
+/// by table, then those that remove triggers ([`export_migrations`] says
+/// what was done with each).
 pub fn export(
     dialect: Dialect,
     pg_schema: Option<&str>,
@@ -83,7 +85,9 @@ pub fn export(
 /// [`export`], returning what was done with each file: created, unchanged,
 /// left differing ([`Status::Differs`], a log table's file written by
 /// another version or for another schema), or written to replace older
-/// triggers ([`Status::Superseded`]).
+/// triggers ([`Status::Superseded`]); [`Migration::kind`] says whether it
+/// creates a log table, installs triggers or removes them
+/// ([`MigrationKind::DropTriggers`]).
 ///
 /// ```standalone_crate
 /// use awesome_audit_log::schema::{self, MigrationKind, Status};
@@ -124,6 +128,13 @@ pub fn export_migrations(
             .iter()
             .map(|m| LogTable::new(m.log_table(), m.partition())),
         models.iter().filter_map(|m| m.triggers().copied()),
+        models
+            .iter()
+            .filter(|m| m.triggers().is_none())
+            .map(|m| ModelTable {
+                table: m.table(),
+                log_table: m.log_table(),
+            }),
         dir,
     )
     .map_err(|e| match e {

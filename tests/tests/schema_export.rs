@@ -12,7 +12,7 @@ use std::path::Path;
 use awesome_audit_log::partition::Maintain;
 use awesome_audit_log::schema::{Migration, MigrationKind, Status};
 use awesome_audit_log::{AuditConfig, Audited, Dialect, LogOutcome, build, registry, schema};
-use awesome_audit_log_codegen::migrations::{self, LogTable, PARTITION_NOTE};
+use awesome_audit_log_codegen::migrations::{self, LogTable, ModelTable, PARTITION_NOTE};
 use awesome_audit_log_codegen::trigger::{TriggerOptions, install_statements};
 use awesome_audit_log_tests::harness::TestPool;
 use awesome_audit_log_tests::models::{
@@ -296,6 +296,10 @@ async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
         None,
         [LogTable::from("gadget_log")],
         [],
+        [ModelTable {
+            table: "gadget",
+            log_table: "gadget_log",
+        }],
         dir.path(),
     )
     .unwrap();

@@ -135,13 +135,3 @@ pub fn drop_triggers_file_content(
         statements.join(";\n")
     )
 }
-
-/// The table and log table a triggers file (installing or removing) names
-/// on its first line, `-- … of `<table>` into `<log table>` …`; `None` for
-/// a file without that line (written by hand).
-pub(super) fn tables_named(content: &str) -> Option<(&str, &str)> {
-    let first = content.lines().next()?.strip_prefix("-- ")?;
-    let mut parts = first.split('`');
-    let (_, table, into, log_table) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    (into == " into ").then_some((table, log_table))
-}

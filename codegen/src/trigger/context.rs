@@ -173,21 +173,41 @@ pub fn begin_statement(dialect: Dialect, values: &[&str]) -> Option<String> {
 }
 
 /// Appends `value` as a PostgreSQL dollar-quoted literal: `$aal$…$aal$`,
-/// or `$aal1$`, `$aal2$`, … when the tag would end the literal early (the
-/// first place the tag occurs in the value followed by it must be its end).
+/// or `$aal1$`, `$aal2$`, … when the value holds the tag.
+///
+/// A tag `$aal<n>$` ends the literal exactly where the value ends when
+/// `$aal<n>` occurs nowhere in the value: an earlier end would be the tag
+/// inside the value, or a tag begun in the value and finished by the
+/// closing one, which (the tag's only prefix that is also its suffix being
+/// `$`) needs the value to end with `$aal<n>`. One pass over the value
+/// finds every `n` it holds (the digits after each `$aal`, each of their
+/// prefixes a number it holds), and the least other one is taken: linear
+/// in the value's length, whatever it holds.
 fn dollar_quote(sql: &mut String, value: &str) {
-    let mut tag = String::from("$aal$");
-    if !value.contains('$') {
-        sql.push_str(&tag);
-        sql.push_str(value);
-        sql.push_str(&tag);
-        return;
+    use std::collections::HashSet;
+    /// No chosen number has more digits: the value would need more than
+    /// 10^20 tags.
+    const MAX_DIGITS: usize = 20;
+    let mut held: HashSet<&str> = HashSet::new();
+    let mut bare = false;
+    for (at, tag) in value.match_indices("$aal") {
+        bare = true;
+        let digits = &value[at + tag.len()..];
+        let len = digits
+            .bytes()
+            .take(MAX_DIGITS)
+            .take_while(u8::is_ascii_digit)
+            .count();
+        held.extend((1..=len).map(|end| &digits[..end]));
     }
-    let mut n = 0u32;
-    while format!("{value}{tag}").find(&tag) != Some(value.len()) {
-        n += 1;
-        tag = format!("$aal{n}$");
-    }
+    let tag = if bare {
+        let n = (1u64..)
+            .find(|n| !held.contains(n.to_string().as_str()))
+            .unwrap_or(u64::MAX);
+        format!("$aal{n}$")
+    } else {
+        "$aal$".to_owned()
+    };
     sql.push_str(&tag);
     sql.push_str(value);
     sql.push_str(&tag);
@@ -348,6 +368,19 @@ mod tests {
         assert_eq!(quoted("$aal$"), "$aal1$$aal$$aal1$");
         assert_eq!(quoted("x$aal"), "$aal1$x$aal$aal1$");
         assert_eq!(quoted("$aal$ $aal1$"), "$aal2$$aal$ $aal1$$aal2$");
+        assert_eq!(quoted("$aal12"), "$aal2$$aal12$aal2$");
+        assert_eq!(quoted("a$aa"), "$aal$a$aa$aal$");
+        // Every number a long value holds is skipped in one pass.
+        let many: String = (0..5_000).map(|n| format!("$aal{n}$")).collect();
+        assert!(quoted(&many).starts_with("$aal5000$"));
+        // The literal ends where the value ends: the first tag in
+        // value + tag is the closing one.
+        for value in ["$aal", "x$aal", "$aal1", "$$aal$", "$aal$aal1$aal2", &many] {
+            let sql = quoted(value);
+            let end = sql[1..].find('$').unwrap() + 2;
+            let tag = &sql[..end];
+            assert_eq!(sql[end..].find(tag), Some(value.len()), "{value}");
+        }
     }
 
     #[test]

@@ -176,10 +176,11 @@ impl PoolTask for MoveBatch<'_> {
         let moved = match self.move_in::<D>(&mut tx).await {
             Ok(moved) => moved,
             Err(error) => {
-                // Rolled back before the error is returned: a transaction
-                // left to sqlx's rollback on drop keeps the batch's rows
-                // locked until its connection is used again, and the next
-                // batch, taken on another connection, would skip them.
+                // Rolled back before the error is returned: sqlx rolls a
+                // dropped transaction back on a task of its own when the
+                // pool takes the connection back, and a batch taken before
+                // that, on another connection, would skip the rows it
+                // still locks.
                 let _ = tx.rollback().await;
                 return Err(error);
             }
