@@ -79,8 +79,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 3)]
     pub(crate) reps: usize,
     /// Writes per transaction in the grouped modes (`none_tx`,
-    /// `trigger_tx`, `trigger_capture`): the context is handed to the
-    /// database once per transaction.
+    /// `trigger_tx`, `trigger_tx_context`, `trigger_capture`): the context
+    /// is handed to the database once per transaction.
     #[arg(long, default_value_t = 1)]
     pub(crate) per_tx: usize,
     /// Rows per multi-row statement in the batch modes.

@@ -53,6 +53,13 @@ pub(crate) enum Mode {
     /// `--per-tx` writes.
     #[value(name = "trigger_tx")]
     TriggerTx,
+    /// The hand-written reference trigger extended to record the audit
+    /// context (read as the generated triggers read it), the writes in an
+    /// audit scope in the auditor's transactions of `--per-tx` writes,
+    /// which hand the context over as in `trigger_capture`: the reference
+    /// that does the same job.
+    #[value(name = "trigger_tx_context")]
+    TriggerTxContext,
     /// The generated triggers (`Widget::install_triggers`), each write
     /// autocommitted outside any audit scope (context NULL).
     #[value(name = "trigger_capture_autocommit")]
@@ -65,7 +72,7 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 12] = [
+    pub(crate) const ALL: [Mode; 13] = [
         Mode::None,
         Mode::Sync,
         Mode::SyncTx,
@@ -76,6 +83,7 @@ impl Mode {
         Mode::NoneTx,
         Mode::Trigger,
         Mode::TriggerTx,
+        Mode::TriggerTxContext,
         Mode::TriggerCaptureAutocommit,
         Mode::TriggerCapture,
     ];
@@ -92,6 +100,7 @@ impl Mode {
             Mode::NoneTx => "none_tx",
             Mode::Trigger => "trigger",
             Mode::TriggerTx => "trigger_tx",
+            Mode::TriggerTxContext => "trigger_tx_context",
             Mode::TriggerCaptureAutocommit => "trigger_capture_autocommit",
             Mode::TriggerCapture => "trigger_capture",
         }
@@ -108,6 +117,7 @@ impl Mode {
             | Mode::Batch
             | Mode::Trigger
             | Mode::TriggerTx
+            | Mode::TriggerTxContext
             | Mode::TriggerCaptureAutocommit
             | Mode::TriggerCapture => 3 * n,
         }
@@ -123,7 +133,16 @@ impl Mode {
 
     /// Whether the writes are grouped in transactions of `--per-tx`.
     pub(crate) fn is_grouped(self) -> bool {
-        matches!(self, Mode::NoneTx | Mode::TriggerTx | Mode::TriggerCapture)
+        matches!(
+            self,
+            Mode::NoneTx | Mode::TriggerTx | Mode::TriggerTxContext | Mode::TriggerCapture
+        )
+    }
+
+    /// Whether the writes run in an audit scope whose context the log rows
+    /// must carry.
+    pub(crate) fn in_scope(self) -> bool {
+        matches!(self, Mode::TriggerTxContext | Mode::TriggerCapture)
     }
 
     /// Whether the generated triggers log the writes.
@@ -156,7 +175,7 @@ const fn label(name: &'static str, baseline: &'static str) -> Label {
 }
 
 /// Result labels in display order.
-pub(crate) const LABELS: [Label; 13] = [
+pub(crate) const LABELS: [Label; 14] = [
     label("none", "none"),
     label("sync", "none"),
     label("sync_tx", "none"),
@@ -170,6 +189,10 @@ pub(crate) const LABELS: [Label; 13] = [
     },
     label("none_tx", "none_tx"),
     label("trigger_tx", "none_tx"),
+    Label {
+        reference: Some("trigger_tx"),
+        ..label("trigger_tx_context", "none_tx")
+    },
     Label {
         reference: Some("trigger_tx"),
         ..label("trigger_capture", "none_tx")

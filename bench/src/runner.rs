@@ -15,7 +15,7 @@ use crate::app_db::{AppDb, On};
 use crate::cli::Args;
 use crate::model::{Widget, widget};
 use crate::modes::{Mode, Phase};
-use crate::sql::{Sql, reference_trigger, reset_sql};
+use crate::sql::{Sql, reference_trigger, reference_trigger_with_context, reset_sql};
 use crate::timing::{Clock, Sample};
 
 /// The user of the audit scope of mode `trigger_capture`.
@@ -101,10 +101,21 @@ impl<DB: AppDb> Bench<DB> {
     }
 
     async fn reset(&self, mode: Mode) -> Result<()> {
-        let mut statements = reset_sql(DB::DIALECT);
+        let mut statements: Vec<String> = reset_sql(DB::DIALECT)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         if mode.hand_written() {
-            statements.extend(reference_trigger(DB::DIALECT));
+            statements.extend(
+                reference_trigger(DB::DIALECT)
+                    .iter()
+                    .map(|s| (*s).to_owned()),
+            );
         }
+        if mode == Mode::TriggerTxContext {
+            statements.extend(reference_trigger_with_context(DB::DIALECT));
+        }
+        let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
         DB::execute_all(&self.pool, &statements).await
     }
 
@@ -127,9 +138,15 @@ impl<DB: AppDb> Bench<DB> {
         config.async_transport = AsyncTransport::Memory;
         // A missing or broken audit database must fail the run, not skip rows.
         config.raise_error_if_db_unavailable = true;
-        Ok(Auditor::builder(config)
-            .database("default", DB::database(&self.pool))
-            .build()?)
+        let builder = Auditor::builder(config).database("default", DB::database(&self.pool));
+        // The reference that records the context was not installed by the
+        // auditor: it is told to hand the context over.
+        let builder = if mode == Mode::TriggerTxContext {
+            builder.trigger_context()
+        } else {
+            builder
+        };
+        Ok(builder.build()?)
     }
 
     /// The application's write of one change, autocommitted or in `on`'s transaction.
@@ -195,7 +212,7 @@ impl<DB: AppDb> Bench<DB> {
         if usize::try_from(found).ok() != Some(expected) {
             return Err(Box::new(RowMismatch::new(mode.name(), expected, found)));
         }
-        if mode.captures() {
+        if mode.captures() || mode.in_scope() {
             self.check_context(mode, expected).await?;
         }
         Ok(samples)
@@ -211,11 +228,7 @@ impl<DB: AppDb> Bench<DB> {
             ),
         )
         .await?;
-        let want = if mode == Mode::TriggerCapture {
-            expected
-        } else {
-            0
-        };
+        let want = if mode.in_scope() { expected } else { 0 };
         if usize::try_from(with_user).ok() != Some(want) {
             return Err(format!(
                 "mode `{}`: {with_user} log rows carry the scope's user, expected {want}",
@@ -236,7 +249,7 @@ impl<DB: AppDb> Bench<DB> {
         phase: Phase,
         group: std::ops::Range<usize>,
     ) -> Result<()> {
-        if mode == Mode::TriggerCapture {
+        if mode.in_scope() {
             return context::scope(Self::request_context(), async {
                 let mut tx = auditor.begin::<DB>("default").await?;
                 for i in group {
@@ -293,6 +306,7 @@ impl<DB: AppDb> Bench<DB> {
             | Mode::Batch
             | Mode::NoneTx
             | Mode::TriggerTx
+            | Mode::TriggerTxContext
             | Mode::TriggerCapture => {
                 return Err(format!("mode `{}` writes in groups", mode.name()).into());
             }

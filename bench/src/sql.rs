@@ -1,8 +1,9 @@
 //! The benchmark's SQL: the application's statements on `widget`, the
 //! fresh tables of each mode, and the hand-written reference triggers of
-//! the modes `trigger` and `trigger_tx`.
+//! the modes `trigger`, `trigger_tx` and `trigger_tx_context`.
 
 use awesome_audit_log::Dialect;
+use awesome_audit_log_codegen::trigger::context::CONTEXT_COLUMNS;
 
 use crate::model::WidgetLog;
 
@@ -81,6 +82,50 @@ pub(crate) fn reference_trigger(dialect: Dialect) -> &'static [&'static str] {
         Dialect::MySql => &MYSQL_TRIGGERS,
         Dialect::Sqlite => &SQLITE_TRIGGERS,
     }
+}
+
+/// The reference trigger of `dialect` extended to record the audit context
+/// as the generated triggers read it: PostgreSQL's transaction-local
+/// settings, MySQL/MariaDB's session variables, SQLite's context table
+/// (one subquery per column, as one would write it by hand; created here
+/// when missing, as the auditor creates it).
+pub(crate) fn reference_trigger_with_context(dialect: Dialect) -> Vec<String> {
+    // The column names are the library's; the reads are written by hand.
+    let reads: Vec<String> = CONTEXT_COLUMNS
+        .iter()
+        .map(|column| match dialect {
+            Dialect::Postgres if *column == "user_id" => {
+                format!("NULLIF(current_setting('awesome_audit_log.{column}', true), '')::bigint")
+            }
+            Dialect::Postgres => {
+                format!("NULLIF(current_setting('awesome_audit_log.{column}', true), '')")
+            }
+            Dialect::MySql => format!("@awesome_audit_log_{column}"),
+            Dialect::Sqlite => format!("(SELECT {column} FROM awesome_audit_log_context)"),
+        })
+        .collect();
+    let time = match dialect {
+        Dialect::Postgres => "clock_timestamp())",
+        Dialect::MySql => "UTC_TIMESTAMP(6))",
+        Dialect::Sqlite => "strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+    };
+    let columns = format!("created_at, {})", CONTEXT_COLUMNS.join(", "));
+    let values = format!("{}, {})", &time[..time.len() - 1], reads.join(", "));
+    let mut statements: Vec<String> = Vec::new();
+    if dialect == Dialect::Sqlite {
+        statements.push(
+            "CREATE TABLE IF NOT EXISTS awesome_audit_log_context (\"id\" INTEGER PRIMARY KEY CHECK (\"id\" = 1), \
+             \"entry_point\" TEXT, \"route\" TEXT, \"path\" TEXT, \"method\" TEXT, \"ip\" TEXT, \
+             \"user_id\" INTEGER, \"user_name\" TEXT, \"user_agent\" TEXT, \"correlation_id\" TEXT)"
+                .to_owned(),
+        );
+    }
+    statements.extend(
+        reference_trigger(dialect)
+            .iter()
+            .map(|sql| sql.replace("created_at)", &columns).replace(time, &values)),
+    );
+    statements
 }
 
 /// PostgreSQL: one generic PL/pgSQL function, `to_jsonb` of the row and a
