@@ -52,7 +52,9 @@ pub(crate) trait AppDb: AuditDatabase {
             Self::execute(pool, sql).await?;
         }
         if Self::DIALECT == Dialect::Postgres {
-            for function in ["widget_audit", "widget_audit_fn"] {
+            // The hand-written reference's function, and the generated one.
+            let generated = awesome_audit_log::triggers::function_name("widget");
+            for function in ["widget_audit", generated.as_str()] {
                 Self::execute(pool, &format!("DROP FUNCTION IF EXISTS {function}()")).await?;
             }
         }

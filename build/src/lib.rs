@@ -187,33 +187,11 @@ pub fn export_schema(
         &manifest_dir.join(out_dir),
     )?;
     for migration in &migrations {
-        if let Some(warning) = warning(dialect, migration) {
+        if let Some(warning) = migration.notice(dialect) {
             println!("cargo:warning={warning}");
         }
     }
     Ok(migrations.into_iter().map(|m| m.path).collect())
-}
-
-/// What [`export_schema`] warns of for a file: one left outdated, one
-/// written to replace older triggers, or one written to remove triggers.
-fn warning(dialect: Dialect, migration: &Migration) -> Option<String> {
-    let path = migration.path.display();
-    match (&migration.status, &migration.kind) {
-        (Status::Differs, _) => Some(format!(
-            "{path} differs from the {} DDL of `{}` this version of awesome-audit-log writes; it was left as it is (an applied migration must not change)",
-            dialect.name(),
-            migration.log_table,
-        )),
-        (Status::Superseded, MigrationKind::Triggers { table }) => Some(format!(
-            "{path} was written: this version of awesome-audit-log generates other {} triggers on `{table}` than its newest triggers file, which was left as it is; applying the new file replaces them (commit it with your migrations)",
-            dialect.name(),
-        )),
-        (Status::Created, MigrationKind::DropTriggers { table }) => Some(format!(
-            "{path} was written: the model of `{table}` no longer declares `triggers`, and applying the file removes the {} triggers its earlier file installed (commit it with your migrations)",
-            dialect.name(),
-        )),
-        _ => None,
-    }
 }
 
 /// Like [`export_schema`] for any source directory, without cargo's
@@ -280,66 +258,4 @@ pub fn export_schema_from(
         without_triggers,
         out_dir,
     )?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn migration(kind: MigrationKind, status: Status) -> Migration {
-        Migration {
-            log_table: "gadget_log".to_owned(),
-            kind,
-            version: 20260101000000,
-            path: PathBuf::from("migrations/20260101000000_x.sql"),
-            status,
-        }
-    }
-
-    #[test]
-    fn outdated_and_superseding_files_are_warned_of() {
-        let triggers = || MigrationKind::Triggers {
-            table: "gadget".to_owned(),
-        };
-        let superseded = warning(Dialect::MySql, &migration(triggers(), Status::Superseded));
-        let superseded = superseded.expect("a warning");
-        assert!(
-            superseded.starts_with("migrations/20260101000000_x.sql was written"),
-            "{superseded}"
-        );
-        assert!(
-            superseded.contains("other mysql triggers on `gadget`"),
-            "{superseded}"
-        );
-        let differs = warning(
-            Dialect::Sqlite,
-            &migration(MigrationKind::LogTable, Status::Differs),
-        );
-        assert!(differs.is_some_and(|w| w.contains("the sqlite DDL of `gadget_log`")));
-        for status in [Status::Created, Status::Unchanged] {
-            assert_eq!(
-                warning(Dialect::Postgres, &migration(triggers(), status)),
-                None
-            );
-            assert_eq!(
-                warning(
-                    Dialect::Postgres,
-                    &migration(MigrationKind::LogTable, status)
-                ),
-                None
-            );
-        }
-        let drop = || MigrationKind::DropTriggers {
-            table: "gadget".to_owned(),
-        };
-        let dropped = warning(Dialect::Sqlite, &migration(drop(), Status::Created));
-        assert!(
-            dropped.is_some_and(|w| w.contains("`gadget` no longer declares `triggers`")
-                && w.contains("removes the sqlite triggers")),
-        );
-        assert_eq!(
-            warning(Dialect::Sqlite, &migration(drop(), Status::Unchanged)),
-            None
-        );
-    }
 }

@@ -169,6 +169,48 @@ pub enum MigrationKind {
 }
 
 impl Migration {
+    /// What an export says of this file, for `dialect`: one left
+    /// outdated ([`Status::Differs`]), one written to replace older
+    /// triggers ([`Status::Superseded`]) or to remove them (a
+    /// [`MigrationKind::DropTriggers`] just created); `None` for the rest.
+    /// The runtime logs it, the build crate prints it as a
+    /// `cargo:warning`.
+    ///
+    /// ```
+    /// use awesome_audit_log_codegen::ddl::Dialect;
+    /// use awesome_audit_log_codegen::migrations::{Migration, MigrationKind, Status};
+    ///
+    /// let drop = Migration {
+    ///     log_table: "gadget_log".into(),
+    ///     kind: MigrationKind::DropTriggers { table: "gadget".into() },
+    ///     version: 20260101000000,
+    ///     path: "m/20260101000000_drop_audit_triggers_gadget.sql".into(),
+    ///     status: Status::Created,
+    /// };
+    /// assert!(drop.notice(Dialect::Sqlite).unwrap().contains("no longer declares `triggers`"));
+    /// let kept = Migration { status: Status::Unchanged, ..drop };
+    /// assert_eq!(kept.notice(Dialect::Sqlite), None);
+    /// ```
+    pub fn notice(&self, dialect: Dialect) -> Option<String> {
+        let path = self.path.display();
+        match (&self.status, &self.kind) {
+            (Status::Differs, _) => Some(format!(
+                "{path} differs from the {} DDL of `{}` this version of awesome-audit-log writes; it was left as it is (an applied migration must not change)",
+                dialect.name(),
+                self.log_table,
+            )),
+            (Status::Superseded, MigrationKind::Triggers { table }) => Some(format!(
+                "{path} was written: this version of awesome-audit-log generates other {} triggers on `{table}` than its newest triggers file, which was left as it is; applying the new file replaces them (commit it with your migrations)",
+                dialect.name(),
+            )),
+            (Status::Created, MigrationKind::DropTriggers { table }) => Some(format!(
+                "{path} was written: the model of `{table}` no longer declares `triggers`, and applying the file removes the {} triggers its earlier file installed (commit it with your migrations)",
+                dialect.name(),
+            )),
+            _ => None,
+        }
+    }
+
     /// The file's name: `<version>_create_<log table>.sql`,
     /// `<version>_audit_triggers_<table>.sql` or
     /// `<version>_drop_audit_triggers_<table>.sql`.
@@ -1087,6 +1129,58 @@ mod tests {
             .iter()
             .find(|m| matches!(m.kind, MigrationKind::Triggers { .. }))
             .expect("a triggers file")
+    }
+
+    fn migration_file(kind: MigrationKind, status: Status) -> Migration {
+        Migration {
+            log_table: "gadget_log".to_owned(),
+            kind,
+            version: 20260101000000,
+            path: PathBuf::from("migrations/20260101000000_x.sql"),
+            status,
+        }
+    }
+
+    #[test]
+    fn outdated_superseding_and_dropping_files_have_notices() {
+        let triggers = || MigrationKind::Triggers {
+            table: "gadget".to_owned(),
+        };
+        let superseded = migration_file(triggers(), Status::Superseded).notice(Dialect::MySql);
+        let superseded = superseded.expect("a warning");
+        assert!(
+            superseded.starts_with("migrations/20260101000000_x.sql was written"),
+            "{superseded}"
+        );
+        assert!(
+            superseded.contains("other mysql triggers on `gadget`"),
+            "{superseded}"
+        );
+        let differs =
+            migration_file(MigrationKind::LogTable, Status::Differs).notice(Dialect::Sqlite);
+        assert!(differs.is_some_and(|w| w.contains("the sqlite DDL of `gadget_log`")));
+        for status in [Status::Created, Status::Unchanged] {
+            assert_eq!(
+                migration_file(triggers(), status).notice(Dialect::Postgres),
+                None
+            );
+            assert_eq!(
+                migration_file(MigrationKind::LogTable, status).notice(Dialect::Postgres),
+                None
+            );
+        }
+        let drop = || MigrationKind::DropTriggers {
+            table: "gadget".to_owned(),
+        };
+        let dropped = migration_file(drop(), Status::Created).notice(Dialect::Sqlite);
+        assert!(
+            dropped.is_some_and(|w| w.contains("`gadget` no longer declares `triggers`")
+                && w.contains("removes the sqlite triggers")),
+        );
+        assert_eq!(
+            migration_file(drop(), Status::Unchanged).notice(Dialect::Sqlite),
+            None
+        );
     }
 
     #[test]

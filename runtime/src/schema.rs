@@ -145,25 +145,8 @@ pub fn export_migrations(
         },
     })?;
     for migration in &written {
-        match migration.status {
-            Status::Differs => tracing::warn!(
-                path = %migration.path.display(),
-                log_table = %migration.log_table,
-                "the migration file differs from this version's DDL; it was left as it is"
-            ),
-            Status::Superseded => tracing::warn!(
-                path = %migration.path.display(),
-                log_table = %migration.log_table,
-                "this version generates other triggers than the newest triggers file; a new file was written that replaces them when applied"
-            ),
-            Status::Created if matches!(migration.kind, MigrationKind::DropTriggers { .. }) => {
-                tracing::warn!(
-                    path = %migration.path.display(),
-                    log_table = %migration.log_table,
-                    "a model no longer declares `triggers`; a file was written that removes its triggers when applied"
-                )
-            }
-            Status::Created | Status::Unchanged => {}
+        if let Some(notice) = migration.notice(dialect) {
+            tracing::warn!(log_table = %migration.log_table, "{notice}");
         }
     }
     Ok(written)

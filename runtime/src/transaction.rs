@@ -88,14 +88,17 @@ impl Auditor {
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let index = self.transaction_index::<DB>(alias)?;
         if !self.sink.trigger_context() {
-            return self.begin_on::<DB>(index, alias, None, false).await;
+            return self.begin_on::<DB>(index, alias, None).await;
         }
         let ctx = crate::context::current();
         // SQLite's statements run to their end on sqlx's worker thread,
         // dropped or not: a dropped transaction is rolled back with its
-        // context row.
-        if DB::Driver::DIALECT == Dialect::Sqlite {
-            return self.begin_on::<DB>(index, alias, ctx, false).await;
+        // context row. PostgreSQL outside a scope has nothing to hand over:
+        // its `BEGIN` is sqlx's own.
+        if DB::Driver::DIALECT == Dialect::Sqlite
+            || (ctx.is_none() && DB::Driver::DIALECT == Dialect::Postgres)
+        {
+            return self.begin_on::<DB>(index, alias, ctx).await;
         }
         // With a context to hand over to a server, the transaction is begun
         // on a task of its own, which the caller awaits. A sqlx statement
@@ -103,17 +106,15 @@ impl Auditor {
         // the context set (or out of step with the server) when the pool
         // takes it back; a caller dropped halfway (a request that timed out)
         // leaves the task to finish, and the transaction it began is then
-        // dropped whole: rolled back, MySQL's variables cleared.
-        // Without a runtime to run it on, the context follows `BEGIN` (a
-        // statement of its own once sqlx holds the transaction) rather than
-        // going with it.
+        // dropped whole: rolled back, MySQL's variables cleared. (sqlx runs
+        // on tokio alone here, so a pool is used inside a tokio runtime and
+        // the inline begin is never taken.)
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return self.begin_on::<DB>(index, alias, ctx, false).await;
+            return self.begin_on::<DB>(index, alias, ctx).await;
         };
         let auditor = self.clone();
         let owned = alias.to_owned();
-        let task =
-            runtime.spawn(async move { auditor.begin_on::<DB>(index, &owned, ctx, true).await });
+        let task = runtime.spawn(async move { auditor.begin_on::<DB>(index, &owned, ctx).await });
         match task.await {
             Ok(begun) => begun,
             Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
@@ -124,14 +125,14 @@ impl Auditor {
 
     /// Begins the transaction on the database at `index` and, when the
     /// auditor hands contexts over, hands it `ctx` (none: clears what an
-    /// earlier transaction left, on MySQL); with `BEGIN` on PostgreSQL when
-    /// `with_begin` (on a task of its own, which finishes what it sent).
+    /// earlier transaction left, on MySQL); with `BEGIN` on PostgreSQL,
+    /// which [`begin`](Self::begin) runs on a task of its own that finishes
+    /// what it sent.
     async fn begin_on<DB: AuditDatabase>(
         &self,
         index: usize,
         alias: &str,
         ctx: Option<Arc<crate::context::AuditContext>>,
-        with_begin: bool,
     ) -> Result<AuditTransaction<'static, DB>, Error> {
         let (_, pool) = self.sink.database(index);
         let pool =
@@ -140,7 +141,7 @@ impl Auditor {
         // settings, then `BEGIN`, which makes them the transaction's. Should
         // the settings fail, no transaction is left open.
         let folded = match &ctx {
-            Some(ctx) if with_begin && self.sink.trigger_context() => {
+            Some(ctx) if self.sink.trigger_context() => {
                 triggers::begin_with_context::<DB::Driver>(ctx)
             }
             _ => None,

@@ -206,7 +206,6 @@ async fn exported_triggers_are_applied_by_the_migrator(kind: Kind) {
         return;
     };
     let dialect = kind.dialect();
-    let _ = Gadget::log_change;
     let dir = tempfile::tempdir().unwrap();
     // The tables of the models with triggers (`Badge` has them too).
     std::fs::write(

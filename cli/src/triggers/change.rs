@@ -7,9 +7,7 @@ use std::io::Write;
 
 use awesome_audit_log::triggers::{self, TriggerOutcome};
 use awesome_audit_log::{AuditConfig, Auditor, Dialect};
-use awesome_audit_log_codegen::trigger::{
-    Render, TriggerModel, install_statements, uninstall_statements,
-};
+use awesome_audit_log_codegen::trigger::{TriggerModel, install_statements, uninstall_statements};
 use sqlx::{AssertSqlSafe, Executor};
 
 use super::expected::{State, assess};
@@ -150,26 +148,13 @@ fn plan(command: Command, dialect: Dialect, item: &Item<'_>) -> Option<(Action, 
         }
         Command::Uninstall if item.installed.is_empty() => Some(nothing),
         Command::Uninstall => {
-            let by_name = named(&item.table, &item.checked.target.name);
+            let by_name = TriggerModel::named(&item.table, &item.checked.target.name);
             let spec = item.spec.unwrap_or(&by_name);
             Some((
                 Action::Uninstall,
                 uninstall_statements(dialect, spec, &item.options),
             ))
         }
-    }
-}
-
-/// A model of which only the names are known: what
-/// [`uninstall_statements`] reads (the table, and the schema of the
-/// options) is all it needs.
-fn named<'t>(table: &'t str, log_table: &'t str) -> TriggerModel<'t> {
-    TriggerModel {
-        table,
-        log_table,
-        pk_column: "",
-        pk_render: Render::Int,
-        fields: &[],
     }
 }
 
@@ -255,11 +240,8 @@ async fn run_one(
                     _ => Outcome::Installed,
                 })
         }
-        (Action::Uninstall, Some(model)) if item.spec.is_some() => {
-            triggers::uninstall(auditor, model)
-                .await
-                .map(|()| Outcome::Uninstalled)
-        }
+        // The statements printed are the ones run, embedded or not (those
+        // `triggers::uninstall` would run for the model).
         (Action::Uninstall, _) => {
             return match execute(&survey.db, &change.statements).await {
                 Ok(()) => verify(survey, change, Outcome::Uninstalled).await,

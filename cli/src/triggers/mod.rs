@@ -2,10 +2,11 @@
 //! `#[audited(triggers)]`. `status` reads the catalog for our objects on
 //! each table the tool takes (named as the codegen names them: `<table>_audit…`)
 //! and, for an embedded model, compares them with what this version
-//! installs; `install` and `uninstall` go through the runtime's
-//! [`triggers::install`](awesome_audit_log::triggers::install) and
-//! [`triggers::uninstall`](awesome_audit_log::triggers::uninstall), so they
-//! do what the library does.
+//! installs; `install` goes through the runtime's
+//! [`triggers::install`](awesome_audit_log::triggers::install), so it does
+//! what the library does, and `uninstall` runs the statements it prints,
+//! the library's `uninstall_statements` of the table (what
+//! [`triggers::uninstall`](awesome_audit_log::triggers::uninstall) runs).
 //!
 //! The table a log table's triggers are on is its name without `_log`
 //! (the one naming rule of log tables).

@@ -314,7 +314,7 @@ pub(super) fn read(dialect: Dialect, column: &str) -> String {
         }
         Dialect::MySql => variable(column),
         // The trigger's `INSERT … SELECT` joins the table once
-        // ([`SQLITE_CONTEXT_JOIN`]).
+        // ([`sqlite_context_join`]).
         Dialect::Sqlite => format!("{SQLITE_CONTEXT_ALIAS}.{}", dialect.quote(column)),
     }
 }

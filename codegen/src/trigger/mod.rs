@@ -127,6 +127,32 @@ pub struct TriggerModel<'a> {
     pub fields: &'a [TriggerField<'a>],
 }
 
+impl<'a> TriggerModel<'a> {
+    /// A model of which only the names are known: enough for
+    /// [`uninstall_statements`] and [`trigger_names`], which read the
+    /// table alone (and the options' schema), not for installing.
+    ///
+    /// ```
+    /// use awesome_audit_log_codegen::ddl::Dialect;
+    /// use awesome_audit_log_codegen::trigger::{TriggerModel, TriggerOptions, uninstall_statements};
+    ///
+    /// let named = TriggerModel::named("widget", "widget_log");
+    /// assert_eq!(
+    ///     uninstall_statements(Dialect::Sqlite, &named, &TriggerOptions::new())[0],
+    ///     "DROP TRIGGER IF EXISTS \"widget_audit_insert\""
+    /// );
+    /// ```
+    pub const fn named(table: &'a str, log_table: &'a str) -> Self {
+        TriggerModel {
+            table,
+            log_table,
+            pk_column: "",
+            pk_render: Render::Int,
+            fields: &[],
+        }
+    }
+}
+
 /// The most stored fields a model with triggers can have: PostgreSQL
 /// functions take at most 100 arguments, and a JSON object is built with a
 /// key and a value per field.
